@@ -1,0 +1,261 @@
+import { LRUCache } from "lru-cache";
+import { BackendError, ConfigurationError } from "../errors.js";
+import type { CacheUrl, UrlParameters } from "../internal/cache-url.js";
+import { requireNoLocation } from "../internal/scheme-registry.js";
+import type { BackendSetOptions, SyncBackend } from "./backend.js";
+
+/** A source of monotonic time in milliseconds; inject one to test expiry without sleeping. */
+export interface Clock {
+  /** The current time in milliseconds. Must be positive and never go backwards. */
+  now(): number;
+}
+
+/** Options of the memory backend (URL parameters `max-entries`, `max-size`). */
+export interface MemoryBackendOptions {
+  /** The most entries held (default 10 000, at most 16 777 216); the least recently used go first. */
+  readonly maxEntries?: number;
+  /**
+   * The most bytes held, counting each value as stored: UTF-8 length for strings, `byteLength` for
+   * bytes, 1 for anything else (values of `noop://`). Unbounded when absent. A single value larger
+   * than this is refused with a `BackendError`.
+   */
+  readonly maxSize?: number;
+  /** The time source for expiry (default `performance`). */
+  readonly clock?: Clock;
+}
+
+/** The default of {@link MemoryBackendOptions.maxEntries}. */
+export const DEFAULT_MAX_ENTRIES = 10_000;
+const MAX_ENTRIES_LIMIT = 2 ** 24;
+/** Node's timers overflow past 2^31 − 1 ms (24.8 days); longer waits are taken in steps. */
+const LONGEST_TIMER = 2 ** 31 - 1;
+/** lru-cache stores `undefined` as "delete"; a stored `undefined` is boxed as this. */
+const UNDEFINED_VALUE: unique symbol = Symbol("cachetory.undefined");
+
+/** Reads {@link MemoryBackendOptions} from a `memory://` URL. */
+export function memoryOptionsFromUrl(url: CacheUrl, parameters: UrlParameters): MemoryBackendOptions {
+  requireNoLocation(url);
+  const maxSize = parameters.integer("max-size", { min: 1, max: Number.MAX_SAFE_INTEGER, default: 0 });
+  return {
+    maxEntries: parameters.integer("max-entries", { min: 1, max: MAX_ENTRIES_LIMIT, default: DEFAULT_MAX_ENTRIES }),
+    ...(maxSize === 0 ? {} : { maxSize }),
+  };
+}
+
+function sizeOf(value: unknown): number {
+  if (typeof value === "string") return Math.max(1, Buffer.byteLength(value, "utf8"));
+  if (value instanceof Uint8Array) return Math.max(1, value.byteLength);
+  return 1;
+}
+
+interface Expiry {
+  readonly at: number;
+  readonly key: string;
+}
+
+/**
+ * The bounded in-process store behind both memory backends: least-recently-used eviction by entry
+ * count and byte size (through `lru-cache`), per-entry expiry, and a single timer that removes expired
+ * entries without waiting for them to be read. It is itself the synchronous `MemoryBackend`.
+ */
+export class MemoryStore implements SyncBackend {
+  readonly #entries: LRUCache<string, NonNullable<unknown>>;
+  readonly #clock: Clock;
+  readonly #maxSize: number | undefined;
+  /** A binary min-heap of expiry times; stale records (overwritten or deleted keys) are skipped. */
+  #expiries: Expiry[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+
+  /** @throws ConfigurationError for an out-of-range option. */
+  constructor(options: MemoryBackendOptions = {}) {
+    const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1 || maxEntries > MAX_ENTRIES_LIMIT) {
+      throw new ConfigurationError(`maxEntries must be an integer 1–${String(MAX_ENTRIES_LIMIT)}, got ${String(maxEntries)}`);
+    }
+    const maxSize = options.maxSize;
+    if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 1)) {
+      throw new ConfigurationError(`maxSize must be a positive integer number of bytes, got ${String(maxSize)}`);
+    }
+    this.#clock = options.clock ?? performance;
+    this.#maxSize = maxSize;
+    this.#entries = new LRUCache<string, NonNullable<unknown>>({
+      max: maxEntries,
+      ...(maxSize === undefined ? {} : { maxSize }),
+      perf: this.#clock,
+      // Always read the clock: lru-cache's default caches it for 1 ms with a timer per read.
+      ttlResolution: 0,
+    });
+  }
+
+  /** How many entries are held (expired ones leave within a millisecond of their expiry). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string): unknown {
+    const value = this.#entries.get(key);
+    return value === UNDEFINED_VALUE ? undefined : value;
+  }
+
+  getMany(keys: readonly string[]): Map<string, unknown> {
+    const found = new Map<string, unknown>();
+    for (const key of keys) {
+      const value = this.#entries.get(key);
+      if (value !== undefined) found.set(key, value === UNDEFINED_VALUE ? undefined : value);
+    }
+    return found;
+  }
+
+  set(key: string, value: unknown, options: BackendSetOptions): boolean {
+    if (options.ifNotExists === true && this.#entries.has(key)) return false;
+    this.#store(key, value, this.#checkedSize(key, value), options.timeToLive);
+    return true;
+  }
+
+  setMany(entries: readonly (readonly [string, unknown])[], timeToLive: number | undefined): void {
+    // Check every size first, so that a refused value leaves the batch unwritten rather than half-written.
+    const sizes = entries.map(([key, value]) => this.#checkedSize(key, value));
+    entries.forEach(([key, value], index) => {
+      this.#store(key, value, sizes[index] ?? 1, timeToLive);
+    });
+  }
+
+  expireIn(key: string, timeToLive: number | undefined): boolean {
+    const value = this.#entries.peek(key);
+    if (value === undefined) return false;
+    this.#store(key, value, sizeOf(value), timeToLive);
+    return true;
+  }
+
+  delete(key: string): boolean {
+    // lru-cache reports deleting an expired entry as a success; an expired key is absent.
+    const present = this.#entries.has(key);
+    this.#entries.delete(key);
+    return present;
+  }
+
+  deleteMany(keys: readonly string[]): number {
+    let deleted = 0;
+    for (const key of new Set(keys)) if (this.delete(key)) deleted++;
+    return deleted;
+  }
+
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  clear(prefix: string): void {
+    if (prefix === "") {
+      this.#entries.clear();
+      this.#resetExpiries();
+      return;
+    }
+    const doomed = [...this.#entries.keys()].filter((key) => key.startsWith(prefix));
+    for (const key of doomed) this.#entries.delete(key);
+  }
+
+  close(): void {
+    this.#entries.clear();
+    this.#resetExpiries();
+  }
+
+  /**
+   * Removes the entries whose time has come. A timer calls it by itself; call it directly when you
+   * drive an injected clock.
+   *
+   * @example
+   * ```ts
+   * clock.advance(60_000);
+   * backend.purgeExpired();
+   * ```
+   */
+  purgeExpired(): void {
+    const now = this.#clock.now();
+    let next = this.#expiries[0];
+    while (next !== undefined && next.at < now) {
+      this.#popExpiry();
+      if (this.#entries.getRemainingTTL(next.key) < 0) this.#entries.delete(next.key);
+      next = this.#expiries[0];
+    }
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#timer = undefined;
+    if (next !== undefined) this.#schedule(next.at, now);
+  }
+
+  #checkedSize(key: string, value: unknown): number {
+    const size = sizeOf(value);
+    if (this.#maxSize !== undefined && size > this.#maxSize) {
+      throw new BackendError(
+        `the value of ${String(size)} bytes exceeds max-size (${String(this.#maxSize)} bytes) of the memory backend`,
+        { key },
+      );
+    }
+    return size;
+  }
+
+  #store(key: string, value: unknown, size: number, timeToLive: number | undefined): void {
+    // `null` is a legal value at run time; lru-cache's types only exclude it to keep `undefined` for deletion.
+    this.#entries.set(key, value === undefined ? UNDEFINED_VALUE : (value as NonNullable<unknown>), { ttl: timeToLive ?? 0, size });
+    if (timeToLive === undefined) return;
+    const now = this.#clock.now();
+    this.#pushExpiry({ at: now + timeToLive, key });
+    // Records of overwritten keys pile up in the heap; rebuild it from the live entries when they dominate.
+    if (this.#expiries.length > 2 * this.#entries.size + 1024) this.#rebuildExpiries(now);
+    if (now + timeToLive < this.#timerAt) this.#schedule(now + timeToLive, now);
+  }
+
+  #schedule(at: number, now: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.purgeExpired();
+    }, Math.min(Math.max(at - now + 1, 1), LONGEST_TIMER));
+    this.#timer.unref();
+  }
+
+  #resetExpiries(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#expiries = [];
+  }
+
+  #rebuildExpiries(now: number): void {
+    this.#expiries = [];
+    for (const key of this.#entries.keys()) {
+      const remaining = this.#entries.getRemainingTTL(key);
+      if (Number.isFinite(remaining)) this.#pushExpiry({ at: now + remaining, key });
+    }
+  }
+
+  #pushExpiry(expiry: Expiry): void {
+    const heap = this.#expiries;
+    let index = heap.push(expiry) - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      const parentExpiry = heap[parent] as Expiry;
+      if (parentExpiry.at <= expiry.at) break;
+      heap[index] = parentExpiry;
+      index = parent;
+    }
+    heap[index] = expiry;
+  }
+
+  #popExpiry(): void {
+    const heap = this.#expiries;
+    const last = heap.pop();
+    if (last === undefined || heap.length === 0) return;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child = right < heap.length && (heap[right] as Expiry).at < (heap[left] as Expiry).at ? right : left;
+      if ((heap[child] as Expiry).at >= last.at) break;
+      heap[index] = heap[child] as Expiry;
+      index = child;
+    }
+    heap[index] = last;
+  }
+}

@@ -1,0 +1,7 @@
+export type { BackendOperations, BackendSetOptions, SyncBackend } from "../backend.js";
+export { DummyBackend } from "./dummy.js";
+export { MemoryBackend } from "./memory.js";
+export { type Clock, DEFAULT_MAX_ENTRIES, type MemoryBackendOptions } from "../memory-store.js";
+export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
+export type { CacheUrl, IntegerParameter, UrlParameters } from "../../internal/cache-url.js";
+export type { RegisterOptions, SchemeFactory } from "../../internal/scheme-registry.js";

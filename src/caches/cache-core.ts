@@ -1,0 +1,153 @@
+import { type Duration, toTimeToLive } from "../duration.js";
+import { BackendError, CacheClosedError, SerializationError } from "../errors.js";
+import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
+import type { Serializer } from "../serializers/serializer.js";
+
+/** Options of `set`. */
+export interface SetOptions {
+  /** How long the entry lives; `null`/`undefined` for no expiry. */
+  readonly timeToLive?: Duration | null | undefined;
+  /** Store only when the key is absent; `set` then returns `false` if it was present. */
+  readonly ifNotExists?: boolean | undefined;
+}
+
+/** Options of `setMany`. */
+export interface SetManyOptions {
+  /** How long every entry lives; `null`/`undefined` for no expiry. */
+  readonly timeToLive?: Duration | null | undefined;
+}
+
+/** What `setMany` accepts: a plain object, a `Map`, or any iterable of `[key, value]` pairs. */
+export type CacheEntries<V> = Readonly<Record<string, V>> | ReadonlyMap<string, V> | Iterable<readonly [string, V]>;
+
+/** What both cache flavours accept besides their backend. */
+export interface CacheOptionsBase<V> {
+  /** A serializer, or its URL (`"json://"`, `"msgpack+zstd://?compression-level=3"`). */
+  readonly serializer: Serializer<V, unknown> | string;
+  /**
+   * Prepended to every key in the backend, so caches can share one store: `"app:"`. `getMany`
+   * still answers with your keys, and `clear()` then deletes only this cache's keys.
+   */
+  readonly prefix?: string;
+}
+
+const LONGEST_KEY_IN_MESSAGES = 120;
+
+/** A key as it may appear in a message: quoted, and cut when very long. */
+function quoteKey(key: string): string {
+  const shown = key.length > LONGEST_KEY_IN_MESSAGES ? `${key.slice(0, LONGEST_KEY_IN_MESSAGES)}…` : key;
+  return JSON.stringify(shown);
+}
+
+/** The cause's own message, for appending to ours. */
+function causeMessage(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * What the async `Cache` and the `SyncCache` share: key prefixing, (de)serialization with errors that
+ * name the key, argument normalisation and the closed state. Only the backend calls differ.
+ */
+export class CacheCore<V> {
+  readonly serializer: Serializer<V, unknown>;
+  readonly prefix: string;
+  readonly #serializerName: string;
+  #closed = false;
+
+  constructor(options: CacheOptionsBase<V>) {
+    if (typeof options.serializer === "string") {
+      this.serializer = serializerFromUrl<V>(options.serializer);
+      this.#serializerName = options.serializer.split("?")[0] ?? options.serializer;
+    } else {
+      this.serializer = options.serializer;
+      this.#serializerName = options.serializer.constructor.name;
+    }
+    const prefix = options.prefix ?? "";
+    if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
+    this.prefix = prefix;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Marks the cache closed; whether it was open. */
+  markClosed(): boolean {
+    const wasOpen = !this.#closed;
+    this.#closed = true;
+    return wasOpen;
+  }
+
+  /** The backend key of `key`; also the single place that checks the cache is open and the key valid. */
+  backendKey(key: string): string {
+    if (this.#closed) throw new CacheClosedError("the cache is closed", { key });
+    if (typeof key !== "string") throw new TypeError(`cache keys are strings, got ${typeof key}`);
+    return this.prefix + key;
+  }
+
+  /** The backend keys of several keys. */
+  backendKeys(keys: readonly string[]): string[] {
+    return keys.map((key) => this.backendKey(key));
+  }
+
+  /** Checks that the cache is open, for operations without a key. */
+  assertOpen(): void {
+    if (this.#closed) throw new CacheClosedError("the cache is closed");
+  }
+
+  encode(key: string, value: V): unknown {
+    try {
+      return this.serializer.serialize(value);
+    } catch (cause) {
+      throw new SerializationError(
+        `cannot serialize the value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
+        { key, cause },
+      );
+    }
+  }
+
+  decode(key: string, wire: unknown): V {
+    try {
+      return this.serializer.deserialize(wire);
+    } catch (cause) {
+      throw new SerializationError(
+        `cannot deserialize the stored value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
+        { key, cause },
+      );
+    }
+  }
+
+  /** Decodes a backend's `getMany` answer into a map keyed by the caller's keys. */
+  decodeMany(keys: readonly string[], backendKeys: readonly string[], found: ReadonlyMap<string, unknown>): Map<string, V> {
+    const values = new Map<string, V>();
+    keys.forEach((key, index) => {
+      const backendKey = backendKeys[index] as string;
+      if (found.has(backendKey) && !values.has(key)) values.set(key, this.decode(key, found.get(backendKey)));
+    });
+    return values;
+  }
+
+  /** Encodes `setMany` input into backend entries, in order. */
+  encodeMany(entries: CacheEntries<V>): [string, unknown][] {
+    const pairs: Iterable<readonly [string, V]> =
+      Symbol.iterator in entries ? (entries as Iterable<readonly [string, V]>) : Object.entries(entries);
+    const encoded: [string, unknown][] = [];
+    for (const [key, value] of pairs) encoded.push([this.backendKey(key), this.encode(key, value)]);
+    return encoded;
+  }
+
+  timeToLive(duration: Duration | null | undefined): number | undefined {
+    return toTimeToLive(duration);
+  }
+
+  /** Wraps a failure of the backend in a `BackendError` (cachetory's own errors pass through). */
+  backendFailure(operation: string, cause: unknown, key?: string): Error {
+    // By `code`, not `instanceof`: the ESM and the CommonJS copy of this package may both be loaded.
+    const code = (cause as { code?: unknown } | null)?.code;
+    if (cause instanceof Error && typeof code === "string" && code.startsWith("CACHETORY_")) return cause;
+    return new BackendError(
+      `${operation}${key === undefined ? "" : ` of key ${quoteKey(key)}`} failed: ${causeMessage(cause)}`,
+      { key, cause },
+    );
+  }
+}

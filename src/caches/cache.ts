@@ -1,0 +1,171 @@
+import type { AsyncBackend } from "../backends/backend.js";
+import { fromUrl as backendFromUrl } from "../backends/registry.js";
+import type { Duration } from "../duration.js";
+import type { Serializer } from "../serializers/serializer.js";
+import { type CacheEntries, CacheCore, type CacheOptionsBase, type SetManyOptions, type SetOptions } from "./cache-core.js";
+
+/** Options of {@link Cache}. */
+export interface CacheOptions<V> extends CacheOptionsBase<V> {
+  /** An async backend, or its URL (`"memory://"`, `"dummy://"`). */
+  readonly backend: AsyncBackend | string;
+}
+
+/**
+ * The asynchronous cache: one API over any backend and any serializer chain, both configurable from
+ * URLs. Every operation returns a promise; failures reject with a `CacheError` subclass.
+ *
+ * @typeParam V - The type of the cached values.
+ * @example
+ * ```ts
+ * await using cache = new Cache<number>({ backend: "memory://", serializer: "json://", prefix: "app:" });
+ * await cache.set("answer", 42, { timeToLive: "5m" });
+ * await cache.get("answer");     // 42
+ * await cache.get("absent", 0);  // 0
+ * ```
+ */
+export class Cache<V = unknown> implements AsyncDisposable {
+  /** The backend in use. */
+  readonly backend: AsyncBackend;
+  readonly #core: CacheCore<V>;
+
+  /** @throws ConfigurationError for a bad backend or serializer URL. */
+  constructor(options: CacheOptions<V>) {
+    this.#core = new CacheCore(options);
+    this.backend = typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend;
+  }
+
+  /** The serializer in use. */
+  get serializer(): Serializer<V, unknown> {
+    return this.#core.serializer;
+  }
+
+  /** The prefix of every key in the backend (`""` for none). */
+  get prefix(): string {
+    return this.#core.prefix;
+  }
+
+  /**
+   * The value of `key`, or `fallback` (default `undefined`) when it is absent or expired.
+   *
+   * @throws SerializationError when the stored bytes cannot be decoded; BackendError when the store fails.
+   */
+  get(key: string): Promise<V | undefined>;
+  get<D>(key: string, fallback: D): Promise<V | D>;
+  async get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
+    const backendKey = this.#core.backendKey(key);
+    const wire = await this.#call("get", key, () => this.backend.get(backendKey));
+    return wire === undefined ? fallback : this.#core.decode(key, wire);
+  }
+
+  /**
+   * The present entries among `keys`, keyed by your keys (without the prefix), in one backend call.
+   *
+   * @example
+   * ```ts
+   * const found = await cache.getMany("a", "b", "c"); // Map { "a" => 1, "c" => 3 }
+   * ```
+   */
+  async getMany(...keys: string[]): Promise<Map<string, V>> {
+    const backendKeys = this.#core.backendKeys(keys);
+    if (backendKeys.length === 0) return new Map();
+    const found = await this.#call("getMany", undefined, () => this.backend.getMany(backendKeys));
+    return this.#core.decodeMany(keys, backendKeys, found);
+  }
+
+  /**
+   * Stores `value` under `key`; `false` only when `ifNotExists` found the key present.
+   *
+   * @throws RangeError for an invalid `timeToLive`; SerializationError when the value cannot be encoded
+   *   (nothing is written then).
+   * @example
+   * ```ts
+   * await cache.set("lock", 1, { timeToLive: "30s", ifNotExists: true }); // true, then false until it expires
+   * ```
+   */
+  async set(key: string, value: V, options: SetOptions = {}): Promise<boolean> {
+    const backendKey = this.#core.backendKey(key);
+    const timeToLive = this.#core.timeToLive(options.timeToLive);
+    const wire = this.#core.encode(key, value);
+    return await this.#call("set", key, () => this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }));
+  }
+
+  /**
+   * Stores several entries with one expiry, atomically where the backend can. Every value is encoded
+   * before anything is written, so one unencodable value writes nothing.
+   *
+   * @example
+   * ```ts
+   * await cache.setMany({ a: 1, b: 2 }, { timeToLive: "1h" });
+   * await cache.setMany(new Map([["c", 3]]));
+   * ```
+   */
+  async setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): Promise<void> {
+    const timeToLive = this.#core.timeToLive(options.timeToLive);
+    const encoded = this.#core.encodeMany(entries);
+    if (encoded.length === 0) return;
+    await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
+  }
+
+  /**
+   * Sets how long `key` lives from now, or with no duration makes it permanent; `false` when the key
+   * is absent.
+   *
+   * @example
+   * ```ts
+   * await cache.expireIn("session", "15m");
+   * await cache.expireIn("session"); // never expires
+   * ```
+   */
+  async expireIn(key: string, timeToLive?: Duration | null): Promise<boolean> {
+    const backendKey = this.#core.backendKey(key);
+    const milliseconds = this.#core.timeToLive(timeToLive);
+    return await this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
+  }
+
+  /** Removes `key`; whether it was present. */
+  async delete(key: string): Promise<boolean> {
+    const backendKey = this.#core.backendKey(key);
+    return await this.#call("delete", key, () => this.backend.delete(backendKey));
+  }
+
+  /** Removes several keys; how many distinct keys were present. */
+  async deleteMany(...keys: string[]): Promise<number> {
+    const backendKeys = this.#core.backendKeys(keys);
+    if (backendKeys.length === 0) return 0;
+    return await this.#call("deleteMany", undefined, () => this.backend.deleteMany(backendKeys));
+  }
+
+  /** Whether `key` is present, without transferring or decoding its value. */
+  async has(key: string): Promise<boolean> {
+    const backendKey = this.#core.backendKey(key);
+    return await this.#call("has", key, () => this.backend.has(backendKey));
+  }
+
+  /**
+   * With a prefix, deletes this cache's keys only; without one, empties the backend (for Redis: the
+   * selected database).
+   */
+  async clear(): Promise<void> {
+    this.#core.assertOpen();
+    await this.#call("clear", undefined, () => this.backend.clear(this.#core.prefix));
+  }
+
+  /** Closes the backend; idempotent. Later operations reject with `CacheClosedError`. */
+  async close(): Promise<void> {
+    if (this.#core.markClosed()) await this.backend.close();
+  }
+
+  /** Runs one backend call, turning its failure into a `BackendError` that names the operation and key. */
+  async #call<T>(operation: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      throw this.#core.backendFailure(operation, cause, key);
+    }
+  }
+
+  /** `await using cache = new Cache(…)` closes the cache at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

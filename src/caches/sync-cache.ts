@@ -1,0 +1,191 @@
+import type { SyncBackend } from "../backends/backend.js";
+import type { MemoryBackendOptions } from "../backends/memory-store.js";
+import { DummyBackend } from "../backends/sync/dummy.js";
+import { MemoryBackend } from "../backends/sync/memory.js";
+import { fromUrl as syncBackendFromUrl } from "../backends/sync/registry.js";
+import type { Duration } from "../duration.js";
+import { CacheMissError } from "../errors.js";
+import { NoopSerializer } from "../serializers/noop.js";
+import type { Serializer } from "../serializers/serializer.js";
+import { type CacheEntries, CacheCore, type CacheOptionsBase, type SetManyOptions, type SetOptions } from "./cache-core.js";
+
+/** Options of {@link SyncCache}. */
+export interface SyncCacheOptions<V> extends CacheOptionsBase<V> {
+  /** A sync backend, or its URL (`"memory://"`, `"dummy://"`). */
+  readonly backend: SyncBackend | string;
+}
+
+/** Options of the {@link SyncCache.memory} shortcut. */
+export interface MemoryCacheOptions extends MemoryBackendOptions {
+  /** Prepended to every key. */
+  readonly prefix?: string;
+}
+
+/**
+ * The synchronous cache: the same operations as `Cache`, returning values instead of promises. Meant
+ * for in-process backends, scripts and CLIs.
+ *
+ * @typeParam V - The type of the cached values.
+ * @example
+ * ```ts
+ * using cache = SyncCache.memory<number>();
+ * cache.set("answer", 42);
+ * cache.get("answer");        // 42
+ * cache.getOrThrow("absent"); // throws CacheMissError
+ * ```
+ */
+export class SyncCache<V = unknown> implements Disposable {
+  /** The backend in use. */
+  readonly backend: SyncBackend;
+  readonly #core: CacheCore<V>;
+
+  /** @throws ConfigurationError for a bad backend or serializer URL. */
+  constructor(options: SyncCacheOptions<V>) {
+    this.#core = new CacheCore(options);
+    this.backend = typeof options.backend === "string" ? syncBackendFromUrl(options.backend) : options.backend;
+  }
+
+  /**
+   * A cache over a new memory backend that stores values as they are (`noop://`).
+   *
+   * @example
+   * ```ts
+   * const cache = SyncCache.memory<User>({ maxEntries: 1000 });
+   * ```
+   */
+  static memory<V = unknown>(options: MemoryCacheOptions = {}): SyncCache<V> {
+    const { prefix, ...backendOptions } = options;
+    return new SyncCache<V>({
+      backend: new MemoryBackend(backendOptions),
+      serializer: new NoopSerializer<V>(),
+      ...(prefix === undefined ? {} : { prefix }),
+    });
+  }
+
+  /**
+   * A cache that stores nothing: caching switched off.
+   *
+   * @example
+   * ```ts
+   * const cache = process.env.NO_CACHE ? SyncCache.dummy<User>() : SyncCache.memory<User>();
+   * ```
+   */
+  static dummy<V = unknown>(): SyncCache<V> {
+    return new SyncCache<V>({ backend: new DummyBackend(), serializer: new NoopSerializer<V>() });
+  }
+
+  /** The serializer in use. */
+  get serializer(): Serializer<V, unknown> {
+    return this.#core.serializer;
+  }
+
+  /** The prefix of every key in the backend (`""` for none). */
+  get prefix(): string {
+    return this.#core.prefix;
+  }
+
+  /**
+   * The value of `key`, or `fallback` (default `undefined`) when it is absent or expired.
+   *
+   * @throws SerializationError when the stored value cannot be decoded; BackendError when the store fails.
+   */
+  get(key: string): V | undefined;
+  get<D>(key: string, fallback: D): V | D;
+  get<D>(key: string, fallback?: D): V | D | undefined {
+    const backendKey = this.#core.backendKey(key);
+    const wire = this.#call("get", key, () => this.backend.get(backendKey));
+    return wire === undefined ? fallback : this.#core.decode(key, wire);
+  }
+
+  /**
+   * The value of `key` (the seed's `cache[key]`).
+   *
+   * @throws CacheMissError when the key is absent.
+   */
+  getOrThrow(key: string): V {
+    const backendKey = this.#core.backendKey(key);
+    // getMany tells a stored `undefined` (noop://) from an absent key.
+    const found = this.#call("get", key, () => this.backend.getMany([backendKey]));
+    if (!found.has(backendKey)) throw new CacheMissError(`no value for key ${JSON.stringify(key.slice(0, 120))}`, { key });
+    return this.#core.decode(key, found.get(backendKey));
+  }
+
+  /** The present entries among `keys`, keyed by your keys (without the prefix). */
+  getMany(...keys: string[]): Map<string, V> {
+    const backendKeys = this.#core.backendKeys(keys);
+    if (backendKeys.length === 0) return new Map();
+    const found = this.#call("getMany", undefined, () => this.backend.getMany(backendKeys));
+    return this.#core.decodeMany(keys, backendKeys, found);
+  }
+
+  /**
+   * Stores `value` under `key`; `false` only when `ifNotExists` found the key present.
+   *
+   * @throws RangeError for an invalid `timeToLive`; SerializationError when the value cannot be encoded.
+   */
+  set(key: string, value: V, options: SetOptions = {}): boolean {
+    const backendKey = this.#core.backendKey(key);
+    const timeToLive = this.#core.timeToLive(options.timeToLive);
+    const wire = this.#core.encode(key, value);
+    return this.#call("set", key, () => this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }));
+  }
+
+  /** Stores several entries with one expiry; every value is encoded before anything is written. */
+  setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): void {
+    const timeToLive = this.#core.timeToLive(options.timeToLive);
+    const encoded = this.#core.encodeMany(entries);
+    if (encoded.length === 0) return;
+    this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
+  }
+
+  /** Sets how long `key` lives from now, or with no duration makes it permanent; `false` when absent. */
+  expireIn(key: string, timeToLive?: Duration | null): boolean {
+    const backendKey = this.#core.backendKey(key);
+    const milliseconds = this.#core.timeToLive(timeToLive);
+    return this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
+  }
+
+  /** Removes `key`; whether it was present. */
+  delete(key: string): boolean {
+    const backendKey = this.#core.backendKey(key);
+    return this.#call("delete", key, () => this.backend.delete(backendKey));
+  }
+
+  /** Removes several keys; how many distinct keys were present. */
+  deleteMany(...keys: string[]): number {
+    const backendKeys = this.#core.backendKeys(keys);
+    if (backendKeys.length === 0) return 0;
+    return this.#call("deleteMany", undefined, () => this.backend.deleteMany(backendKeys));
+  }
+
+  /** Whether `key` is present, without decoding its value. */
+  has(key: string): boolean {
+    const backendKey = this.#core.backendKey(key);
+    return this.#call("has", key, () => this.backend.has(backendKey));
+  }
+
+  /** With a prefix, deletes this cache's keys only; without one, empties the backend. */
+  clear(): void {
+    this.#core.assertOpen();
+    this.#call("clear", undefined, () => this.backend.clear(this.#core.prefix));
+  }
+
+  /** Closes the backend; idempotent. Later operations throw `CacheClosedError`. */
+  close(): void {
+    if (this.#core.markClosed()) this.backend.close();
+  }
+
+  /** Runs one backend call, turning its failure into a `BackendError` that names the operation and key. */
+  #call<T>(operation: string, key: string | undefined, run: () => T): T {
+    try {
+      return run();
+    } catch (cause) {
+      throw this.#core.backendFailure(operation, cause, key);
+    }
+  }
+
+  /** `using cache = SyncCache.memory()` closes the cache at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * A length of time: milliseconds as a number, or a string of one or more `<number><unit>` parts with
+ * the units `ms`, `s`, `m`, `h`, `d` (`"500ms"`, `"90s"`, `"1h30m"`, `"2d"`, `"1.5s"`).
+ *
+ * @example
+ * ```ts
+ * await cache.set("session", data, { timeToLive: "30m" });
+ * await cache.set("token", data, { timeToLive: 90_000 });
+ * ```
+ */
+export type Duration = number | string;
+
+const MILLISECONDS_PER_UNIT: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+const WHOLE_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+
+function invalid(value: unknown, rule: string): RangeError {
+  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
+  return new RangeError(`invalid duration ${shown}: ${rule}`);
+}
+
+/**
+ * Converts a {@link Duration} to whole milliseconds; fractions of a millisecond round up.
+ *
+ * @throws RangeError quoting the value when it is zero, negative, not finite or not parsable.
+ * @example
+ * ```ts
+ * toMilliseconds("1h30m"); // 5_400_000
+ * toMilliseconds(1.2);     // 2
+ * ```
+ */
+export function toMilliseconds(duration: Duration): number {
+  let milliseconds: number;
+  if (typeof duration === "number") {
+    milliseconds = duration;
+  } else if (typeof duration === "string") {
+    const text = duration.trim();
+    if (!WHOLE_DURATION.test(text)) {
+      throw invalid(duration, 'expected milliseconds or a string such as "500ms", "90s", "5m", "1h30m" or "2d"');
+    }
+    milliseconds = 0;
+    for (const [, amount, unit] of text.matchAll(DURATION_PART)) {
+      milliseconds += Number(amount) * (MILLISECONDS_PER_UNIT[unit ?? "ms"] ?? 1);
+    }
+  } else {
+    throw invalid(duration, "expected a number of milliseconds or a string");
+  }
+  if (!Number.isFinite(milliseconds) || milliseconds <= 0) {
+    throw invalid(duration, "must be a positive, finite length of time");
+  }
+  return Math.ceil(milliseconds);
+}
+
+/**
+ * Like {@link toMilliseconds}, but `null` and `undefined` mean "no expiry" and give `undefined`.
+ *
+ * @example
+ * ```ts
+ * toTimeToLive(undefined); // undefined
+ * toTimeToLive("5m");      // 300_000
+ * ```
+ */
+export function toTimeToLive(duration: Duration | null | undefined): number | undefined {
+  return duration === null || duration === undefined ? undefined : toMilliseconds(duration);
+}

@@ -1,0 +1,18 @@
+export { Cache, type CacheOptions } from "./caches/cache.js";
+export type { CacheEntries, CacheOptionsBase, SetManyOptions, SetOptions } from "./caches/cache-core.js";
+export { dummyCache, memoryCache } from "./caches/shortcuts.js";
+export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions } from "./caches/sync-cache.js";
+export { type Duration, toMilliseconds } from "./duration.js";
+export {
+  BackendError,
+  CacheClosedError,
+  CacheError,
+  type CacheErrorOptions,
+  CacheMissError,
+  ConfigurationError,
+  SerializationError,
+} from "./errors.js";
+export type { AsyncBackend, BackendOperations, BackendSetOptions, SyncBackend } from "./backends/backend.js";
+export type { Clock, MemoryBackendOptions } from "./backends/memory-store.js";
+export type { Serializer, WireValue } from "./serializers/serializer.js";
+export { redactUrl } from "./internal/cache-url.js";

@@ -1,0 +1,30 @@
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * The bytes of a wire value: a string as UTF-8, a `Uint8Array` (or `Buffer`) as it is.
+ *
+ * @throws TypeError for anything else.
+ */
+export function toBytes(wire: unknown): Uint8Array {
+  if (wire instanceof Uint8Array) return wire;
+  if (typeof wire === "string") return Buffer.from(wire, "utf8");
+  throw new TypeError(`expected a string or bytes, got ${describeType(wire)}`);
+}
+
+/**
+ * The text of a wire value: a string as it is, bytes decoded as strict UTF-8.
+ *
+ * @throws TypeError for invalid UTF-8 or a value that is neither text nor bytes.
+ */
+export function toText(wire: unknown): string {
+  if (typeof wire === "string") return wire;
+  if (wire instanceof Uint8Array) return strictUtf8.decode(wire);
+  throw new TypeError(`expected a string or bytes, got ${describeType(wire)}`);
+}
+
+/** A short name of a value's type for messages, never the value itself (it may be secret). */
+export function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
+}

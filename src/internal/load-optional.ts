@@ -1,0 +1,30 @@
+import { ConfigurationError } from "../errors.js";
+import { moduleRequire } from "./module-require.js";
+
+const loaded = new Map<string, unknown>();
+
+/**
+ * Loads an optional peer dependency on first use and memoises it, so that a scheme that does not
+ * need the package never loads it.
+ *
+ * @param packageName - The npm package to load, e.g. `"msgpackr"`.
+ * @param neededFor - What needs it, for the message: `"msgpack://"`.
+ * @throws ConfigurationError saying which package to install (the loader's error is the `cause`).
+ */
+export function loadOptional<T>(packageName: string, neededFor: string): T {
+  if (loaded.has(packageName)) return loaded.get(packageName) as T;
+  let loadedModule: T;
+  try {
+    loadedModule = moduleRequire(packageName) as T;
+  } catch (cause) {
+    const missing = (cause as { code?: unknown } | null)?.code === "MODULE_NOT_FOUND";
+    throw new ConfigurationError(
+      missing
+        ? `${neededFor} needs the optional package "${packageName}", which is not installed: run \`npm install ${packageName}\``
+        : `${neededFor} needs the optional package "${packageName}", which is installed but failed to load (see cause)`,
+      { cause },
+    );
+  }
+  loaded.set(packageName, loadedModule);
+  return loadedModule;
+}

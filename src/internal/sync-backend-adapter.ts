@@ -1,0 +1,54 @@
+import type { AsyncBackend, BackendSetOptions, SyncBackend } from "../backends/backend.js";
+
+/**
+ * Offers a synchronous backend through the asynchronous contract. The in-process backends are written
+ * once, synchronously, and their async flavours extend this. A synchronous throw becomes a rejection.
+ */
+export class SyncBackendAdapter<W = unknown> implements AsyncBackend<W> {
+  /** The wrapped synchronous backend. */
+  protected readonly sync: SyncBackend<W>;
+
+  constructor(sync: SyncBackend<W>) {
+    this.sync = sync;
+  }
+
+  async get(key: string): Promise<W | undefined> {
+    return this.sync.get(key);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Map<string, W>> {
+    return this.sync.getMany(keys);
+  }
+
+  async set(key: string, value: W, options: BackendSetOptions): Promise<boolean> {
+    return this.sync.set(key, value, options);
+  }
+
+  async setMany(entries: readonly (readonly [string, W])[], timeToLive: number | undefined): Promise<void> {
+    this.sync.setMany(entries, timeToLive);
+  }
+
+  async expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
+    return this.sync.expireIn(key, timeToLive);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.sync.delete(key);
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    return this.sync.deleteMany(keys);
+  }
+
+  async has(key: string): Promise<boolean> {
+    return this.sync.has(key);
+  }
+
+  async clear(prefix: string): Promise<void> {
+    this.sync.clear(prefix);
+  }
+
+  async close(): Promise<void> {
+    this.sync.close();
+  }
+}

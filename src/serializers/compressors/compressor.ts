@@ -1,0 +1,95 @@
+import { ConfigurationError } from "../../errors.js";
+import { toBytes } from "../../internal/bytes.js";
+import type { UrlParameters } from "../../internal/cache-url.js";
+import type { Serializer, WireValue } from "../serializer.js";
+
+/** 128 MiB: what one cache entry may inflate to unless `maxDecompressedSize` says otherwise. */
+export const DEFAULT_MAX_DECOMPRESSED_SIZE: number = 128 * 1024 * 1024;
+
+/** Options every compressor takes. */
+export interface CompressorOptions {
+  /** The compression level; each compressor names its range and default. */
+  readonly compressionLevel?: number;
+  /**
+   * The most bytes one value may decompress to (default 128 MiB). Larger output is refused with an
+   * error instead of exhausting memory: a decompression bomb is a miss, not a crash.
+   * URL parameter: `max-decompressed-size`.
+   */
+  readonly maxDecompressedSize?: number;
+}
+
+/** The level range and default of one compressor, for validation and messages. */
+export interface LevelRange {
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+}
+
+/** Reads the parameters every compressor shares from its URL. */
+export function compressorOptionsFromUrl(parameters: UrlParameters, levels: LevelRange): CompressorOptions {
+  return {
+    compressionLevel: parameters.integer("compression-level", levels),
+    maxDecompressedSize: parameters.integer("max-decompressed-size", {
+      min: 1,
+      max: Number.MAX_SAFE_INTEGER,
+      default: DEFAULT_MAX_DECOMPRESSED_SIZE,
+    }),
+  };
+}
+
+/**
+ * The shared part of the compressors: a serializer from bytes (or text, taken as UTF-8) to
+ * compressed bytes, with a validated level and a bound on the decompressed size.
+ */
+export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
+  /** The compression level in use. */
+  readonly compressionLevel: number;
+  /** The most bytes one value may decompress to. */
+  readonly maxDecompressedSize: number;
+
+  protected constructor(scheme: string, levels: LevelRange, options: CompressorOptions) {
+    this.compressionLevel = options.compressionLevel ?? levels.default;
+    this.maxDecompressedSize = options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE;
+    const level = this.compressionLevel;
+    if (!Number.isInteger(level) || level < levels.min || level > levels.max) {
+      throw new ConfigurationError(
+        `compressionLevel must be an integer ${String(levels.min)}–${String(levels.max)} for ${scheme}://, got ${String(level)}`,
+      );
+    }
+    if (!Number.isSafeInteger(this.maxDecompressedSize) || this.maxDecompressedSize < 1) {
+      throw new ConfigurationError(`maxDecompressedSize must be a positive integer, got ${String(this.maxDecompressedSize)}`);
+    }
+  }
+
+  serialize(value: WireValue): Uint8Array {
+    return this.compress(toBytes(value));
+  }
+
+  deserialize(wire: Uint8Array): Uint8Array {
+    if (!(wire instanceof Uint8Array)) throw new TypeError("a compressor can only decompress bytes");
+    return this.decompress(wire);
+  }
+
+  /** Compresses bytes. */
+  protected abstract compress(input: Uint8Array): Uint8Array;
+  /** Decompresses bytes, failing once the output would exceed {@link maxDecompressedSize}. */
+  protected abstract decompress(input: Uint8Array): Uint8Array;
+
+  /** The error for output beyond the bound. */
+  protected tooLarge(cause?: unknown): RangeError {
+    return new RangeError(
+      `the value decompresses to more than max-decompressed-size (${String(this.maxDecompressedSize)} bytes)`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  /** Runs a Node zlib-family decompression, turning its size-limit error into {@link tooLarge}. */
+  protected boundedZlib(run: () => Uint8Array): Uint8Array {
+    try {
+      return run();
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") throw this.tooLarge(error);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,14 @@
+export { ChainedSerializer } from "./chained.js";
+export { BrotliCompressor } from "./compressors/brotli.js";
+export { Compressor, type CompressorOptions, DEFAULT_MAX_DECOMPRESSED_SIZE, type LevelRange } from "./compressors/compressor.js";
+export { GzipCompressor } from "./compressors/gzip.js";
+export { ZlibCompressor } from "./compressors/zlib.js";
+export { ZstdCompressor, type ZstdCompressorOptions } from "./compressors/zstd.js";
+export { JsonSerializer } from "./json.js";
+export { MsgpackSerializer } from "./msgpack.js";
+export { NoopSerializer } from "./noop.js";
+export { fromUrl, registerSerializer, serializerSchemes } from "./registry.js";
+export type { Serializer, WireValue } from "./serializer.js";
+export { V8Serializer } from "./v8.js";
+export type { CacheUrl, IntegerParameter, UrlParameters } from "../internal/cache-url.js";
+export type { RegisterOptions, SchemeFactory } from "../internal/scheme-registry.js";
