@@ -117,14 +117,14 @@ export class MemoryStore implements SyncBackend {
     // Check every size first, so that a refused value leaves the batch unwritten rather than half-written.
     const sizes = entries.map(([key, value]) => this.#checkedSize(key, value));
     entries.forEach(([key, value], index) => {
-      this.#store(key, value, sizes[index] ?? 1, timeToLive);
+      this.#store(key, value, sizes[index] ?? 0, timeToLive);
     });
   }
 
   expireIn(key: string, timeToLive: number | undefined): boolean {
     const value = this.#entries.peek(key);
     if (value === undefined) return false;
-    this.#store(key, value, sizeOf(value), timeToLive);
+    this.#store(key, value, this.#maxSize === undefined ? 0 : sizeOf(value), timeToLive);
     return true;
   }
 
@@ -183,9 +183,11 @@ export class MemoryStore implements SyncBackend {
     if (next !== undefined) this.#schedule(next.at, now);
   }
 
+  /** The size of a value to store (0 when sizes are not tracked); refuses a value larger than max-size. */
   #checkedSize(key: string, value: unknown): number {
+    if (this.#maxSize === undefined) return 0;
     const size = sizeOf(value);
-    if (this.#maxSize !== undefined && size > this.#maxSize) {
+    if (size > this.#maxSize) {
       throw new BackendError(
         `the value of ${String(size)} bytes exceeds max-size (${String(this.#maxSize)} bytes) of the memory backend`,
         { key },

@@ -1,0 +1,246 @@
+/**
+ * The backend conformance suite: every backend, sync (through the async adapter) and async, passes it.
+ * A backend declares its capabilities; a case that does not apply says why it is skipped.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { AsyncBackend } from "../../src/backends/backend.js";
+
+export interface BackendUnderTest {
+  readonly backend: AsyncBackend;
+  /** Moves time forward by `milliseconds` as the backend sees it (a manual clock, or a real wait). */
+  advance(milliseconds: number): Promise<void>;
+}
+
+export interface BackendCapabilities {
+  /** `false` for `dummy://`, which forgets everything. */
+  readonly stores: boolean;
+}
+
+/** Keys of reliability case B7 that must round-trip on every backend. */
+export const AWKWARD_KEYS: readonly string[] = [
+  "",
+  " ",
+  ":",
+  "a::b",
+  "héllo wörld",
+  "🙂 emoji",
+  "nul\u0000inside",
+  "{x}",
+  "*?[]\\",
+  "k".repeat(1024 * 1024),
+];
+
+function bytes(...values: number[]): Uint8Array {
+  return Uint8Array.from(values);
+}
+
+export function backendConformance(
+  name: string,
+  capabilities: BackendCapabilities,
+  create: () => Promise<BackendUnderTest> | BackendUnderTest,
+): void {
+  const storing = capabilities.stores ? {} : { skip: `${name} stores nothing` };
+  const forgetting = capabilities.stores ? { skip: `${name} stores values` } : {};
+
+  async function withBackend(run: (subject: BackendUnderTest) => Promise<void>): Promise<void> {
+    const subject = await create();
+    try {
+      await run(subject);
+    } finally {
+      await subject.backend.close();
+    }
+  }
+
+  describe(`backend conformance: ${name}`, () => {
+    it("misses an absent key", () =>
+      withBackend(async ({ backend }) => {
+        assert.equal(await backend.get("absent"), undefined);
+        assert.equal(await backend.has("absent"), false);
+        assert.deepEqual(await backend.getMany(["absent"]), new Map());
+      }));
+
+    it("stores and returns text and bytes unchanged", storing, () =>
+      withBackend(async ({ backend }) => {
+        const everyByte = Uint8Array.from({ length: 256 }, (_, index) => index);
+        assert.equal(await backend.set("text", "héllo", {}), true);
+        assert.equal(await backend.set("bytes", everyByte, {}), true);
+        assert.equal(await backend.set("empty", bytes(), {}), true);
+        assert.equal(await backend.get("text"), "héllo");
+        assert.deepEqual(await backend.get("bytes"), everyByte);
+        assert.deepEqual(await backend.get("empty"), bytes());
+        assert.equal(await backend.has("bytes"), true);
+      }));
+
+    it("round-trips every awkward key (B7)", storing, () =>
+      withBackend(async ({ backend }) => {
+        for (const [index, key] of AWKWARD_KEYS.entries()) await backend.set(key, `value ${String(index)}`, {});
+        for (const [index, key] of AWKWARD_KEYS.entries()) {
+          assert.equal(await backend.get(key), `value ${String(index)}`, `key #${String(index)}`);
+        }
+      }));
+
+    it("stores a 1 MB value", storing, () =>
+      withBackend(async ({ backend }) => {
+        const big = new Uint8Array(1024 * 1024).fill(7);
+        await backend.set("big", big, {});
+        assert.deepEqual(await backend.get("big"), big);
+      }));
+
+    it("overwrites, and ifNotExists stores only when absent", storing, () =>
+      withBackend(async ({ backend }) => {
+        assert.equal(await backend.set("k", "1", {}), true);
+        assert.equal(await backend.set("k", "2", {}), true);
+        assert.equal(await backend.set("k", "3", { ifNotExists: true }), false);
+        assert.equal(await backend.get("k"), "2");
+        assert.equal(await backend.set("fresh", "1", { ifNotExists: true }), true);
+        assert.equal(await backend.get("fresh"), "1");
+      }));
+
+    it("expires entries after their time to live", storing, () =>
+      withBackend(async ({ backend, advance }) => {
+        await backend.set("short", "1", { timeToLive: 100 });
+        await backend.set("long", "1", { timeToLive: 100_000 });
+        await backend.set("forever", "1", {});
+        await advance(50);
+        assert.equal(await backend.get("short"), "1");
+        await advance(100);
+        assert.equal(await backend.get("short"), undefined);
+        assert.equal(await backend.has("short"), false);
+        assert.equal(await backend.get("long"), "1");
+        assert.equal(await backend.get("forever"), "1");
+      }));
+
+    it("treats an expired key as absent: ifNotExists stores, delete and expireIn report false", storing, () =>
+      withBackend(async ({ backend, advance }) => {
+        await backend.set("a", "old", { timeToLive: 100 });
+        await backend.set("b", "old", { timeToLive: 100 });
+        await backend.set("c", "old", { timeToLive: 100 });
+        await advance(150);
+        assert.equal(await backend.set("a", "new", { ifNotExists: true }), true);
+        assert.equal(await backend.get("a"), "new");
+        assert.equal(await backend.delete("b"), false);
+        assert.equal(await backend.expireIn("c", 1000), false);
+        assert.equal(await backend.deleteMany(["b", "c"]), 0);
+      }));
+
+    it("sets, extends and removes expiry with expireIn", storing, () =>
+      withBackend(async ({ backend, advance }) => {
+        assert.equal(await backend.expireIn("absent", 1000), false);
+        await backend.set("k", "1", {});
+        assert.equal(await backend.expireIn("k", 100), true);
+        await advance(150);
+        assert.equal(await backend.get("k"), undefined);
+        await backend.set("p", "1", { timeToLive: 100 });
+        assert.equal(await backend.expireIn("p", undefined), true);
+        await advance(150);
+        assert.equal(await backend.get("p"), "1");
+      }));
+
+    it("deletes and reports whether the key existed", storing, () =>
+      withBackend(async ({ backend }) => {
+        await backend.set("k", "1", {});
+        assert.equal(await backend.delete("k"), true);
+        assert.equal(await backend.delete("k"), false);
+        assert.equal(await backend.get("k"), undefined);
+      }));
+
+    it("handles batches: duplicates, absent keys, empty batches (B11)", storing, () =>
+      withBackend(async ({ backend }) => {
+        await backend.setMany([], undefined);
+        assert.deepEqual(await backend.getMany([]), new Map());
+        assert.equal(await backend.deleteMany([]), 0);
+        await backend.setMany(
+          [
+            ["a", "1"],
+            ["b", "2"],
+            ["a", "3"],
+          ],
+          undefined,
+        );
+        assert.deepEqual(
+          await backend.getMany(["a", "a", "b", "absent"]),
+          new Map([
+            ["a", "3"],
+            ["b", "2"],
+          ]),
+        );
+        assert.equal(await backend.deleteMany(["a", "a", "absent", "b"]), 2);
+        assert.deepEqual(await backend.getMany(["a", "b"]), new Map());
+      }));
+
+    it("applies one expiry to a whole batch", storing, () =>
+      withBackend(async ({ backend, advance }) => {
+        await backend.setMany(
+          [
+            ["x", "1"],
+            ["y", "2"],
+          ],
+          100,
+        );
+        assert.equal((await backend.getMany(["x", "y"])).size, 2);
+        await advance(150);
+        assert.equal((await backend.getMany(["x", "y"])).size, 0);
+      }));
+
+    it("clears only the keys under a prefix, or everything", storing, () =>
+      withBackend(async ({ backend }) => {
+        await backend.setMany(
+          [
+            ["app:1", "1"],
+            ["app:2", "2"],
+            ["apple", "3"],
+            ["other", "4"],
+          ],
+          undefined,
+        );
+        await backend.clear("app:");
+        assert.deepEqual([...(await backend.getMany(["app:1", "app:2", "apple", "other"])).keys()], ["apple", "other"]);
+        await backend.clear("");
+        assert.equal((await backend.getMany(["apple", "other"])).size, 0);
+      }));
+
+    it("keeps entries with a time to live beyond 24.8 days (B9)", storing, () =>
+      withBackend(async ({ backend, advance }) => {
+        const warnings: Error[] = [];
+        const onWarning = (warning: Error): void => {
+          warnings.push(warning);
+        };
+        process.on("warning", onWarning);
+        try {
+          await backend.set("long", "1", { timeToLive: 2 ** 31 + 1000 });
+          await backend.set("longer", "1", { timeToLive: 2 ** 40 });
+          await advance(1000);
+          assert.equal(await backend.get("long"), "1");
+          assert.equal(await backend.get("longer"), "1");
+          await new Promise((resolve) => setImmediate(resolve));
+          assert.deepEqual(
+            warnings.map((warning) => warning.name),
+            [],
+          );
+        } finally {
+          process.off("warning", onWarning);
+        }
+      }));
+
+    it("forgets everything and always succeeds", forgetting, () =>
+      withBackend(async ({ backend }) => {
+        assert.equal(await backend.set("k", "1", {}), true);
+        assert.equal(await backend.set("k", "1", { ifNotExists: true }), true);
+        await backend.setMany([["k", "1"]], 1000);
+        assert.equal(await backend.get("k"), undefined);
+        assert.equal(await backend.has("k"), false);
+        assert.deepEqual(await backend.getMany(["k"]), new Map());
+        assert.equal(await backend.expireIn("k", 1000), false);
+        assert.equal(await backend.delete("k"), false);
+        assert.equal(await backend.deleteMany(["k"]), 0);
+        await backend.clear("");
+      }));
+
+    it("closes idempotently", () =>
+      withBackend(async ({ backend }) => {
+        await backend.close();
+        await backend.close();
+      }));
+  });
+}
