@@ -48,6 +48,9 @@ function sizeOf(value: unknown): number {
   return 1;
 }
 
+/** What lru-cache may hold: anything but `undefined` (`null` is fine at run time; its types say `{}`). */
+type StoredValue = object | string | number | boolean | bigint | symbol;
+
 interface Expiry {
   readonly at: number;
   readonly key: string;
@@ -59,7 +62,7 @@ interface Expiry {
  * entries without waiting for them to be read. It is itself the synchronous `MemoryBackend`.
  */
 export class MemoryStore implements SyncBackend {
-  readonly #entries: LRUCache<string, NonNullable<unknown>>;
+  readonly #entries: LRUCache<string, StoredValue>;
   readonly #clock: Clock;
   readonly #maxSize: number | undefined;
   /** A binary min-heap of expiry times; stale records (overwritten or deleted keys) are skipped. */
@@ -71,7 +74,9 @@ export class MemoryStore implements SyncBackend {
   constructor(options: MemoryBackendOptions = {}) {
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1 || maxEntries > MAX_ENTRIES_LIMIT) {
-      throw new ConfigurationError(`maxEntries must be an integer 1–${String(MAX_ENTRIES_LIMIT)}, got ${String(maxEntries)}`);
+      throw new ConfigurationError(
+        `maxEntries must be an integer 1–${String(MAX_ENTRIES_LIMIT)}, got ${String(maxEntries)}`,
+      );
     }
     const maxSize = options.maxSize;
     if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 1)) {
@@ -79,7 +84,7 @@ export class MemoryStore implements SyncBackend {
     }
     this.#clock = options.clock ?? performance;
     this.#maxSize = maxSize;
-    this.#entries = new LRUCache<string, NonNullable<unknown>>({
+    this.#entries = new LRUCache<string, StoredValue>({
       max: maxEntries,
       ...(maxSize === undefined ? {} : { maxSize }),
       perf: this.#clock,
@@ -197,8 +202,10 @@ export class MemoryStore implements SyncBackend {
   }
 
   #store(key: string, value: unknown, size: number, timeToLive: number | undefined): void {
-    // `null` is a legal value at run time; lru-cache's types only exclude it to keep `undefined` for deletion.
-    this.#entries.set(key, value === undefined ? UNDEFINED_VALUE : (value as NonNullable<unknown>), { ttl: timeToLive ?? 0, size });
+    this.#entries.set(key, value === undefined ? UNDEFINED_VALUE : (value as StoredValue), {
+      ttl: timeToLive ?? 0,
+      size,
+    });
     if (timeToLive === undefined) return;
     const now = this.#clock.now();
     this.#pushExpiry({ at: now + timeToLive, key });
@@ -210,9 +217,12 @@ export class MemoryStore implements SyncBackend {
   #schedule(at: number, now: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.purgeExpired();
-    }, Math.min(Math.max(at - now + 1, 1), LONGEST_TIMER));
+    this.#timer = setTimeout(
+      () => {
+        this.purgeExpired();
+      },
+      Math.min(Math.max(at - now + 1, 1), LONGEST_TIMER),
+    );
     this.#timer.unref();
   }
 

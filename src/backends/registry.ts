@@ -1,4 +1,10 @@
-import { buildFromUrl, type RegisterOptions, requireNoLocation, type SchemeFactory, SchemeRegistry } from "../internal/scheme-registry.js";
+import {
+  buildFromUrl,
+  type RegisterOptions,
+  requireNoLocation,
+  type SchemeFactory,
+  SchemeRegistry,
+} from "../internal/scheme-registry.js";
 import type { AsyncBackend } from "./backend.js";
 import { DummyBackend } from "./dummy.js";
 import { MemoryBackend } from "./memory.js";

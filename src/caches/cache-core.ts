@@ -23,7 +23,7 @@ export type CacheEntries<V> = Readonly<Record<string, V>> | ReadonlyMap<string, 
 /** What both cache flavours accept besides their backend. */
 export interface CacheOptionsBase<V> {
   /** A serializer, or its URL (`"json://"`, `"msgpack+zstd://?compression-level=3"`). */
-  readonly serializer: Serializer<V, unknown> | string;
+  readonly serializer: Serializer<V> | string;
   /**
    * Prepended to every key in the backend, so caches can share one store: `"app:"`. `getMany`
    * still answers with your keys, and `clear()` then deletes only this cache's keys.
@@ -49,7 +49,7 @@ function causeMessage(cause: unknown): string {
  * name the key, argument normalisation and the closed state. Only the backend calls differ.
  */
 export class CacheCore<V> {
-  readonly serializer: Serializer<V, unknown>;
+  readonly serializer: Serializer<V>;
   readonly prefix: string;
   readonly #serializerName: string;
   #closed = false;
@@ -118,7 +118,11 @@ export class CacheCore<V> {
   }
 
   /** Decodes a backend's `getMany` answer into a map keyed by the caller's keys. */
-  decodeMany(keys: readonly string[], backendKeys: readonly string[], found: ReadonlyMap<string, unknown>): Map<string, V> {
+  decodeMany(
+    keys: readonly string[],
+    backendKeys: readonly string[],
+    found: ReadonlyMap<string, unknown>,
+  ): Map<string, V> {
     const values = new Map<string, V>();
     keys.forEach((key, index) => {
       const backendKey = backendKeys[index] as string;

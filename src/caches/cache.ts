@@ -2,7 +2,13 @@ import type { AsyncBackend } from "../backends/backend.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import type { Duration } from "../duration.js";
 import type { Serializer } from "../serializers/serializer.js";
-import { type CacheEntries, CacheCore, type CacheOptionsBase, type SetManyOptions, type SetOptions } from "./cache-core.js";
+import {
+  type CacheEntries,
+  CacheCore,
+  type CacheOptionsBase,
+  type SetManyOptions,
+  type SetOptions,
+} from "./cache-core.js";
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
@@ -35,7 +41,7 @@ export class Cache<V = unknown> implements AsyncDisposable {
   }
 
   /** The serializer in use. */
-  get serializer(): Serializer<V, unknown> {
+  get serializer(): Serializer<V> {
     return this.#core.serializer;
   }
 
@@ -86,7 +92,9 @@ export class Cache<V = unknown> implements AsyncDisposable {
     const backendKey = this.#core.backendKey(key);
     const timeToLive = this.#core.timeToLive(options.timeToLive);
     const wire = this.#core.encode(key, value);
-    return await this.#call("set", key, () => this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }));
+    return await this.#call("set", key, () =>
+      this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
+    );
   }
 
   /**

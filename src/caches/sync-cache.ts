@@ -7,7 +7,13 @@ import type { Duration } from "../duration.js";
 import { CacheMissError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import type { Serializer } from "../serializers/serializer.js";
-import { type CacheEntries, CacheCore, type CacheOptionsBase, type SetManyOptions, type SetOptions } from "./cache-core.js";
+import {
+  type CacheEntries,
+  CacheCore,
+  type CacheOptionsBase,
+  type SetManyOptions,
+  type SetOptions,
+} from "./cache-core.js";
 
 /** Options of {@link SyncCache}. */
 export interface SyncCacheOptions<V> extends CacheOptionsBase<V> {
@@ -75,7 +81,7 @@ export class SyncCache<V = unknown> implements Disposable {
   }
 
   /** The serializer in use. */
-  get serializer(): Serializer<V, unknown> {
+  get serializer(): Serializer<V> {
     return this.#core.serializer;
   }
 
@@ -106,7 +112,8 @@ export class SyncCache<V = unknown> implements Disposable {
     const backendKey = this.#core.backendKey(key);
     // getMany tells a stored `undefined` (noop://) from an absent key.
     const found = this.#call("get", key, () => this.backend.getMany([backendKey]));
-    if (!found.has(backendKey)) throw new CacheMissError(`no value for key ${JSON.stringify(key.slice(0, 120))}`, { key });
+    if (!found.has(backendKey))
+      throw new CacheMissError(`no value for key ${JSON.stringify(key.slice(0, 120))}`, { key });
     return this.#core.decode(key, found.get(backendKey));
   }
 
@@ -127,7 +134,9 @@ export class SyncCache<V = unknown> implements Disposable {
     const backendKey = this.#core.backendKey(key);
     const timeToLive = this.#core.timeToLive(options.timeToLive);
     const wire = this.#core.encode(key, value);
-    return this.#call("set", key, () => this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }));
+    return this.#call("set", key, () =>
+      this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
+    );
   }
 
   /** Stores several entries with one expiry; every value is encoded before anything is written. */
@@ -135,7 +144,9 @@ export class SyncCache<V = unknown> implements Disposable {
     const timeToLive = this.#core.timeToLive(options.timeToLive);
     const encoded = this.#core.encodeMany(entries);
     if (encoded.length === 0) return;
-    this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
+    this.#call("setMany", undefined, () => {
+      this.backend.setMany(encoded, timeToLive);
+    });
   }
 
   /** Sets how long `key` lives from now, or with no duration makes it permanent; `false` when absent. */
@@ -167,7 +178,9 @@ export class SyncCache<V = unknown> implements Disposable {
   /** With a prefix, deletes this cache's keys only; without one, empties the backend. */
   clear(): void {
     this.#core.assertOpen();
-    this.#call("clear", undefined, () => this.backend.clear(this.#core.prefix));
+    this.#call("clear", undefined, () => {
+      this.backend.clear(this.#core.prefix);
+    });
   }
 
   /** Closes the backend; idempotent. Later operations throw `CacheClosedError`. */

@@ -63,7 +63,8 @@ export class UrlParameters {
     const value = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
     const withinMax = bounds.max === undefined || value <= bounds.max;
     if (!Number.isSafeInteger(value) || value < bounds.min || !withinMax) {
-      const range = bounds.max === undefined ? `≥ ${String(bounds.min)}` : `${String(bounds.min)}–${String(bounds.max)}`;
+      const range =
+        bounds.max === undefined ? `≥ ${String(bounds.min)}` : `${String(bounds.min)}–${String(bounds.max)}`;
       throw new ConfigurationError(
         `${name} must be an integer ${range} for ${this.scheme}://, got ${JSON.stringify(text)}`,
       );
@@ -99,7 +100,9 @@ export class CacheUrl {
     }
     const [, scheme = "", location = "", query = "", fragment] = match;
     if (fragment !== undefined) {
-      throw new ConfigurationError(`invalid cache URL ${JSON.stringify(this.redacted)}: a fragment (#…) is not allowed`);
+      throw new ConfigurationError(
+        `invalid cache URL ${JSON.stringify(this.redacted)}: a fragment (#…) is not allowed`,
+      );
     }
     this.scheme = scheme.toLowerCase();
     this.location = location;

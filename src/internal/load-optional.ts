@@ -11,11 +11,11 @@ const loaded = new Map<string, unknown>();
  * @param neededFor - What needs it, for the message: `"msgpack://"`.
  * @throws ConfigurationError saying which package to install (the loader's error is the `cause`).
  */
-export function loadOptional<T>(packageName: string, neededFor: string): T {
-  if (loaded.has(packageName)) return loaded.get(packageName) as T;
-  let loadedModule: T;
+export function loadOptional(packageName: string, neededFor: string): unknown {
+  if (loaded.has(packageName)) return loaded.get(packageName);
+  let loadedModule: unknown;
   try {
-    loadedModule = moduleRequire(packageName) as T;
+    loadedModule = moduleRequire(packageName);
   } catch (cause) {
     const missing = (cause as { code?: unknown } | null)?.code === "MODULE_NOT_FOUND";
     throw new ConfigurationError(

@@ -1,5 +1,6 @@
 import type { AsyncBackend, BackendSetOptions, SyncBackend } from "../backends/backend.js";
 
+/* eslint-disable @typescript-eslint/require-await -- `async` is what turns a synchronous throw into a rejection. */
 /**
  * Offers a synchronous backend through the asynchronous contract. The in-process backends are written
  * once, synchronously, and their async flavours extend this. A synchronous throw becomes a rejection.

@@ -10,11 +10,11 @@ import type { Serializer } from "./serializer.js";
  * const serializer = new ChainedSerializer<User>([new JsonSerializer(), new ZlibCompressor()]);
  * ```
  */
-export class ChainedSerializer<V = unknown> implements Serializer<V, unknown> {
+export class ChainedSerializer<V = unknown> implements Serializer<V> {
   /** The layers, in `serialize` order. */
-  readonly layers: readonly Serializer<unknown, unknown>[];
+  readonly layers: readonly Serializer[];
 
-  constructor(layers: readonly Serializer<unknown, unknown>[]) {
+  constructor(layers: readonly Serializer[]) {
     this.layers = [...layers];
   }
 
@@ -27,7 +27,7 @@ export class ChainedSerializer<V = unknown> implements Serializer<V, unknown> {
   deserialize(wire: unknown): V {
     let current = wire;
     for (let index = this.layers.length - 1; index >= 0; index--) {
-      current = (this.layers[index] as Serializer<unknown, unknown>).deserialize(current);
+      current = (this.layers[index] as Serializer).deserialize(current);
     }
     return current as V;
   }

@@ -1,6 +1,11 @@
 export { ChainedSerializer } from "./chained.js";
 export { BrotliCompressor } from "./compressors/brotli.js";
-export { Compressor, type CompressorOptions, DEFAULT_MAX_DECOMPRESSED_SIZE, type LevelRange } from "./compressors/compressor.js";
+export {
+  Compressor,
+  type CompressorOptions,
+  DEFAULT_MAX_DECOMPRESSED_SIZE,
+  type LevelRange,
+} from "./compressors/compressor.js";
 export { GzipCompressor } from "./compressors/gzip.js";
 export { ZlibCompressor } from "./compressors/zlib.js";
 export { ZstdCompressor, type ZstdCompressorOptions } from "./compressors/zstd.js";

@@ -1,18 +1,18 @@
-import type { Packr } from "msgpackr";
+import type * as Msgpackr from "msgpackr";
 import { toBytes } from "../internal/bytes.js";
 import { loadOptional } from "../internal/load-optional.js";
 import type { Serializer, WireValue } from "./serializer.js";
 
-let sharedPackr: Packr | undefined;
+let sharedPackr: Msgpackr.Packr | undefined;
 
 /**
  * The one `msgpackr` instance, configured for plain MessagePack that Python's `msgpack` reads and
  * writes: no records extension, smallest map headers, objects for maps, and 64-bit integers as
  * `number` when they fit in ±2^53 and as `bigint` beyond (never silently rounded).
  */
-function packr(): Packr {
+function packr(): Msgpackr.Packr {
   if (sharedPackr === undefined) {
-    const { Packr: PackrClass } = loadOptional<typeof import("msgpackr")>("msgpackr", "msgpack://");
+    const { Packr: PackrClass } = loadOptional("msgpackr", "msgpack://") as typeof Msgpackr;
     sharedPackr = new PackrClass({
       useRecords: false,
       variableMapSize: true,

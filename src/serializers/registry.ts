@@ -13,7 +13,7 @@ import { NoopSerializer } from "./noop.js";
 import type { Serializer } from "./serializer.js";
 import { V8Serializer } from "./v8.js";
 
-type AnySerializer = Serializer<unknown, unknown>;
+type AnySerializer = Serializer;
 
 const zstd: SchemeFactory<AnySerializer> = (_url, parameters) =>
   new ZstdCompressor({
@@ -65,7 +65,7 @@ const registry = new SchemeRegistry<AnySerializer>("serializer", BUILT_IN_SERIAL
  * const serializer = serializers.fromUrl<User>("msgpack+zstd://?compression-level=3");
  * ```
  */
-export function fromUrl<V = unknown>(url: string): Serializer<V, unknown> {
+export function fromUrl<V = unknown>(url: string): Serializer<V> {
   const parsed = new CacheUrl(url);
   if (parsed.location !== "") {
     throw new ConfigurationError(
@@ -75,7 +75,7 @@ export function fromUrl<V = unknown>(url: string): Serializer<V, unknown> {
   const schemes = parsed.scheme.split("+");
   const layers = schemes.map((scheme) => registry.factoryFor(scheme, parsed)(parsed, parsed.parametersFor(scheme)));
   parsed.rejectUnreadParameters();
-  return (layers.length === 1 ? layers[0] : new ChainedSerializer(layers)) as Serializer<V, unknown>;
+  return (layers.length === 1 ? layers[0] : new ChainedSerializer(layers)) as Serializer<V>;
 }
 
 /**
@@ -93,7 +93,7 @@ export function fromUrl<V = unknown>(url: string): Serializer<V, unknown> {
  */
 export function registerSerializer(
   scheme: string,
-  factory: SchemeFactory<Serializer<unknown, unknown>>,
+  factory: SchemeFactory<Serializer>,
   options?: RegisterOptions,
 ): void {
   if (scheme.includes("+")) {

@@ -6,7 +6,9 @@ import { SyncBackendAdapter } from "../../src/internal/sync-backend-adapter.js";
 import { backendConformance } from "../conformance/backend.js";
 import { ManualClock } from "../support/clock.js";
 
-function withManualClock(build: (clock: ManualClock) => ConstructorParameters<typeof SyncBackendAdapter>[0] | MemoryBackend) {
+function withManualClock(
+  build: (clock: ManualClock) => ConstructorParameters<typeof SyncBackendAdapter>[0] | MemoryBackend,
+) {
   return () => {
     const clock = new ManualClock();
     const built = build(clock);
@@ -20,9 +22,20 @@ function withManualClock(build: (clock: ManualClock) => ConstructorParameters<ty
   };
 }
 
-backendConformance("memory:// (async)", { stores: true }, withManualClock((clock) => new MemoryBackend({ clock })));
-backendConformance("memory:// (sync)", { stores: true }, withManualClock((clock) => new SyncMemoryBackend({ clock })));
-backendConformance("dummy:// (async)", { stores: false }, () => ({ backend: new DummyBackend(), advance: async () => {} }));
+backendConformance(
+  "memory:// (async)",
+  { stores: true },
+  withManualClock((clock) => new MemoryBackend({ clock })),
+);
+backendConformance(
+  "memory:// (sync)",
+  { stores: true },
+  withManualClock((clock) => new SyncMemoryBackend({ clock })),
+);
+backendConformance("dummy:// (async)", { stores: false }, () => ({
+  backend: new DummyBackend(),
+  advance: async () => {},
+}));
 backendConformance("dummy:// (sync)", { stores: false }, () => ({
   backend: new SyncBackendAdapter(new SyncDummyBackend()),
   advance: async () => {},

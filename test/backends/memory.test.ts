@@ -44,7 +44,15 @@ describe("memory backend", () => {
       () => backend.set("big", new Uint8Array(11), {}),
       (error: unknown) => error instanceof BackendError && error.key === "big" && /max-size/.test(error.message),
     );
-    assert.throws(() => backend.setMany([["ok", "1"], ["big", new Uint8Array(11)]], undefined), BackendError);
+    assert.throws(() => {
+      backend.setMany(
+        [
+          ["ok", "1"],
+          ["big", new Uint8Array(11)],
+        ],
+        undefined,
+      );
+    }, BackendError);
     assert.equal(backend.has("ok"), false, "a refused batch writes nothing");
     assert.equal(backend.get("kept"), "small");
   });
@@ -100,7 +108,10 @@ describe("memory backend", () => {
   });
 
   it("validates max-entries and max-size", () => {
-    assert.throws(() => fromUrl("memory://?max-entries=0"), /max-entries must be an integer 1–16777216 for memory:\/\/, got "0"/);
+    assert.throws(
+      () => fromUrl("memory://?max-entries=0"),
+      /max-entries must be an integer 1–16777216 for memory:\/\/, got "0"/,
+    );
     assert.throws(() => fromUrl("memory://?max-entries=ten"), ConfigurationError);
     assert.throws(() => fromUrl("memory://?max-size=-5"), /max-size must be an integer/);
     assert.throws(() => fromUrl("memory://?max-age=5"), /unknown parameter "max-age".*known: max-entries, max-size/);
@@ -111,9 +122,9 @@ describe("memory backend", () => {
 
   it("behaves like a map with expiry, for any sequence of operations (property)", () => {
     type Operation =
-      | { kind: "set"; key: string; value: string; timeToLive?: number; ifNotExists: boolean }
+      | { kind: "set"; key: string; value: string; timeToLive: number | undefined; ifNotExists: boolean }
       | { kind: "get" | "delete" | "has"; key: string }
-      | { kind: "expireIn"; key: string; timeToLive?: number }
+      | { kind: "expireIn"; key: string; timeToLive: number | undefined }
       | { kind: "advance"; milliseconds: number };
     const key = fc.constantFrom("a", "b", "c", "");
     const timeToLive = fc.option(fc.integer({ min: 1, max: 200 }), { nil: undefined });
@@ -171,4 +182,3 @@ describe("memory backend", () => {
     );
   });
 });
-

@@ -9,7 +9,7 @@ import type { AsyncBackend } from "../../src/backends/backend.js";
 export interface BackendUnderTest {
   readonly backend: AsyncBackend;
   /** Moves time forward by `milliseconds` as the backend sees it (a manual clock, or a real wait). */
-  advance(milliseconds: number): Promise<void>;
+  readonly advance: (milliseconds: number) => Promise<void>;
 }
 
 export interface BackendCapabilities {
@@ -70,7 +70,8 @@ export function backendConformance(
         assert.deepEqual(await backend.get("bytes"), everyByte);
         assert.deepEqual(await backend.get("empty"), bytes());
         assert.equal(await backend.has("bytes"), true);
-      }));
+      }),
+    );
 
     it("round-trips every awkward key (B7)", storing, () =>
       withBackend(async ({ backend }) => {
@@ -78,14 +79,16 @@ export function backendConformance(
         for (const [index, key] of AWKWARD_KEYS.entries()) {
           assert.equal(await backend.get(key), `value ${String(index)}`, `key #${String(index)}`);
         }
-      }));
+      }),
+    );
 
     it("stores a 1 MB value", storing, () =>
       withBackend(async ({ backend }) => {
         const big = new Uint8Array(1024 * 1024).fill(7);
         await backend.set("big", big, {});
         assert.deepEqual(await backend.get("big"), big);
-      }));
+      }),
+    );
 
     it("overwrites, and ifNotExists stores only when absent", storing, () =>
       withBackend(async ({ backend }) => {
@@ -95,7 +98,8 @@ export function backendConformance(
         assert.equal(await backend.get("k"), "2");
         assert.equal(await backend.set("fresh", "1", { ifNotExists: true }), true);
         assert.equal(await backend.get("fresh"), "1");
-      }));
+      }),
+    );
 
     it("expires entries after their time to live", storing, () =>
       withBackend(async ({ backend, advance }) => {
@@ -109,7 +113,8 @@ export function backendConformance(
         assert.equal(await backend.has("short"), false);
         assert.equal(await backend.get("long"), "1");
         assert.equal(await backend.get("forever"), "1");
-      }));
+      }),
+    );
 
     it("treats an expired key as absent: ifNotExists stores, delete and expireIn report false", storing, () =>
       withBackend(async ({ backend, advance }) => {
@@ -122,7 +127,8 @@ export function backendConformance(
         assert.equal(await backend.delete("b"), false);
         assert.equal(await backend.expireIn("c", 1000), false);
         assert.equal(await backend.deleteMany(["b", "c"]), 0);
-      }));
+      }),
+    );
 
     it("sets, extends and removes expiry with expireIn", storing, () =>
       withBackend(async ({ backend, advance }) => {
@@ -135,7 +141,8 @@ export function backendConformance(
         assert.equal(await backend.expireIn("p", undefined), true);
         await advance(150);
         assert.equal(await backend.get("p"), "1");
-      }));
+      }),
+    );
 
     it("deletes and reports whether the key existed", storing, () =>
       withBackend(async ({ backend }) => {
@@ -143,7 +150,8 @@ export function backendConformance(
         assert.equal(await backend.delete("k"), true);
         assert.equal(await backend.delete("k"), false);
         assert.equal(await backend.get("k"), undefined);
-      }));
+      }),
+    );
 
     it("handles batches: duplicates, absent keys, empty batches (B11)", storing, () =>
       withBackend(async ({ backend }) => {
@@ -167,7 +175,8 @@ export function backendConformance(
         );
         assert.equal(await backend.deleteMany(["a", "a", "absent", "b"]), 2);
         assert.deepEqual(await backend.getMany(["a", "b"]), new Map());
-      }));
+      }),
+    );
 
     it("applies one expiry to a whole batch", storing, () =>
       withBackend(async ({ backend, advance }) => {
@@ -181,7 +190,8 @@ export function backendConformance(
         assert.equal((await backend.getMany(["x", "y"])).size, 2);
         await advance(150);
         assert.equal((await backend.getMany(["x", "y"])).size, 0);
-      }));
+      }),
+    );
 
     it("clears only the keys under a prefix, or everything", storing, () =>
       withBackend(async ({ backend }) => {
@@ -198,7 +208,8 @@ export function backendConformance(
         assert.deepEqual([...(await backend.getMany(["app:1", "app:2", "apple", "other"])).keys()], ["apple", "other"]);
         await backend.clear("");
         assert.equal((await backend.getMany(["apple", "other"])).size, 0);
-      }));
+      }),
+    );
 
     it("keeps entries with a time to live beyond 24.8 days (B9)", storing, () =>
       withBackend(async ({ backend, advance }) => {
@@ -221,7 +232,8 @@ export function backendConformance(
         } finally {
           process.off("warning", onWarning);
         }
-      }));
+      }),
+    );
 
     it("forgets everything and always succeeds", forgetting, () =>
       withBackend(async ({ backend }) => {
@@ -235,7 +247,8 @@ export function backendConformance(
         assert.equal(await backend.delete("k"), false);
         assert.equal(await backend.deleteMany(["k"]), 0);
         await backend.clear("");
-      }));
+      }),
+    );
 
     it("closes idempotently", () =>
       withBackend(async ({ backend }) => {

@@ -30,7 +30,11 @@ export function serializerConformance(url: string, capabilities: SerializerCapab
   describe(`serializer conformance: ${url}`, () => {
     if (capabilities.bytesOnly === true) {
       it("round-trips bytes: empty, every byte value, 1 MB", () => {
-        for (const bytes of [new Uint8Array(0), Uint8Array.from({ length: 256 }, (_, i) => i), new Uint8Array(1 << 20).fill(97)]) {
+        for (const bytes of [
+          new Uint8Array(0),
+          Uint8Array.from({ length: 256 }, (_, i) => i),
+          new Uint8Array(1 << 20).fill(97),
+        ]) {
           assert.deepEqual(new Uint8Array(roundTrip(bytes) as Uint8Array), bytes);
         }
       });
@@ -50,7 +54,10 @@ export function serializerConformance(url: string, capabilities: SerializerCapab
     });
 
     it("round-trips a big value (1 MB of records)", () => {
-      const records = Array.from({ length: 10_000 }, (_, index) => ({ index, text: `item-${String(index)}`.padEnd(80, ".") }));
+      const records = Array.from({ length: 10_000 }, (_, index) => ({
+        index,
+        text: `item-${String(index)}`.padEnd(80, "."),
+      }));
       assert.deepEqual(roundTrip(records), records);
     });
 

@@ -49,14 +49,26 @@ const python = findPython(["msgpack", "zstd"]);
 const required = process.env.CACHETORY_REQUIRE_SERVERS === "1";
 
 describe("Python reads what we write", () => {
-  it("decodes json, msgpack and their zlib/zstd chains to the same values", "reason" in python && !required ? { skip: python.reason } : {}, () => {
-    if ("reason" in python) assert.fail(python.reason);
-    const cases = URLS.flatMap((url) =>
-      VALUES.map((value) => ({ url, value, wire: Buffer.from(fromUrl(url).serialize(value) as Uint8Array | string).toString("hex") })),
-    );
-    const decoded = runPython(python.python, DECODE, cases) as unknown[];
-    cases.forEach((testCase, index) => {
-      assert.deepEqual(decoded[index], testCase.value, `${testCase.url} ${JSON.stringify(testCase.value).slice(0, 40)}`);
-    });
-  });
+  it(
+    "decodes json, msgpack and their zlib/zstd chains to the same values",
+    "reason" in python && !required ? { skip: python.reason } : {},
+    () => {
+      if ("reason" in python) assert.fail(python.reason);
+      const cases = URLS.flatMap((url) =>
+        VALUES.map((value) => ({
+          url,
+          value,
+          wire: Buffer.from(fromUrl(url).serialize(value) as Uint8Array | string).toString("hex"),
+        })),
+      );
+      const decoded = runPython(python.python, DECODE, cases) as unknown[];
+      cases.forEach((testCase, index) => {
+        assert.deepEqual(
+          decoded[index],
+          testCase.value,
+          `${testCase.url} ${JSON.stringify(testCase.value).slice(0, 40)}`,
+        );
+      });
+    },
+  );
 });

@@ -16,7 +16,11 @@ export function findPython(names: readonly string[]): { python: string } | { rea
 
 /** Runs a Python script with JSON on stdin and returns its JSON answer. */
 export function runPython(python: string, script: string, input: unknown): unknown {
-  const result = spawnSync(python, ["-c", script], { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 64 << 20 });
+  const result = spawnSync(python, ["-c", script], {
+    input: JSON.stringify(input),
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
   if (result.status !== 0) throw new Error(`python failed (${String(result.status)}): ${result.stderr}`);
   return JSON.parse(result.stdout) as unknown;
 }

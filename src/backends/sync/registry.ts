@@ -1,4 +1,10 @@
-import { buildFromUrl, type RegisterOptions, requireNoLocation, type SchemeFactory, SchemeRegistry } from "../../internal/scheme-registry.js";
+import {
+  buildFromUrl,
+  type RegisterOptions,
+  requireNoLocation,
+  type SchemeFactory,
+  SchemeRegistry,
+} from "../../internal/scheme-registry.js";
 import type { SyncBackend } from "../backend.js";
 import { memoryOptionsFromUrl } from "../memory-store.js";
 import { DummyBackend } from "./dummy.js";

@@ -57,7 +57,9 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
       );
     }
     if (!Number.isSafeInteger(this.maxDecompressedSize) || this.maxDecompressedSize < 1) {
-      throw new ConfigurationError(`maxDecompressedSize must be a positive integer, got ${String(this.maxDecompressedSize)}`);
+      throw new ConfigurationError(
+        `maxDecompressedSize must be a positive integer, got ${String(this.maxDecompressedSize)}`,
+      );
     }
   }
 

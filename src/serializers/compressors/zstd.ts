@@ -62,8 +62,8 @@ export class ZstdCompressor extends Compressor {
       );
     }
     if (!HAS_BUILT_IN_ZSTD) {
-      this.#napi = loadOptional<ZstdNapi>("zstd-napi", "zstd:// on Node < 22.15");
-      this.#binding = loadOptional<ZstdNapiBinding>("zstd-napi/binding", "zstd:// on Node < 22.15");
+      this.#napi = loadOptional("zstd-napi", "zstd:// on Node < 22.15") as ZstdNapi;
+      this.#binding = loadOptional("zstd-napi/binding", "zstd:// on Node < 22.15") as ZstdNapiBinding;
     }
   }
 
@@ -105,7 +105,8 @@ export class ZstdCompressor extends Compressor {
     }
     const output = Buffer.allocUnsafe(declared);
     const written = new binding.DCtx().decompress(output, input);
-    if (written !== declared) throw new RangeError(`zstd frame declared ${String(declared)} bytes but held ${String(written)}`);
+    if (written !== declared)
+      throw new RangeError(`zstd frame declared ${String(declared)} bytes but held ${String(written)}`);
     return output;
   }
 

@@ -1,0 +1,77 @@
+// Packs the library, installs the tarball into an empty project WITHOUT the optional peers, and checks
+// that memory:// works there and that msgpack:// and zstd:// say which package to install.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+
+const root = new URL("..", import.meta.url).pathname;
+let project;
+
+function node(file, source) {
+  writeFileSync(join(project, file), source);
+  return execFileSync(process.execPath, [file], { cwd: project, encoding: "utf8" });
+}
+
+describe("the packed tarball without optional peers", () => {
+  before(() => {
+    project = mkdtempSync(join(tmpdir(), "cachetory-tarball-"));
+    const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], {
+      cwd: root,
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n")
+      .pop();
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(project, packed)], {
+      cwd: project,
+      stdio: "pipe",
+    });
+  });
+
+  after(() => {
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  it("installs no optional peer", () => {
+    const installed = readdirSync(join(project, "node_modules"));
+    assert.ok(installed.includes("cachetory"));
+    for (const peer of ["msgpackr", "zstd-napi", "redis"])
+      assert.ok(!installed.includes(peer), `${peer} was installed`);
+  });
+
+  it("serves memory:// from ESM and CommonJS", () => {
+    const esm = `import { Cache } from "cachetory";
+const cache = new Cache({ backend: "memory://", serializer: "json+gzip://" });
+await cache.set("k", [1, 2]);
+console.log(JSON.stringify(await cache.get("k")));`;
+    assert.equal(node("esm.mjs", esm).trim(), "[1,2]");
+    const cjs = `const { SyncCache } = require("cachetory");
+const cache = new SyncCache({ backend: "memory://", serializer: "v8://" });
+cache.set("k", new Map([["a", 1]]));
+console.log(cache.get("k").get("a"));`;
+    assert.equal(node("cjs.cjs", cjs).trim(), "1");
+  });
+
+  it("names the package to install for msgpack:// and zstd://", () => {
+    const probe = `const serializers = require("cachetory/serializers");
+for (const url of ["msgpack://", "json+zstd://"]) {
+  try { serializers.fromUrl(url); console.log("built " + url); }
+  catch (error) { console.log(error.code + " " + error.message); }
+}`;
+    const lines = node("probe.cjs", probe).trim().split("\n");
+    assert.match(
+      lines[0],
+      /^CACHETORY_CONFIGURATION msgpack:\/\/ needs the optional package "msgpackr", which is not installed: run `npm install msgpackr`$/,
+    );
+    const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+    const builtInZstd = major > 22 || (major === 22 && minor >= 15);
+    assert.match(
+      lines[1],
+      builtInZstd ? /^built json\+zstd:\/\/$/ : /needs the optional package "zstd-napi".*npm install zstd-napi/,
+    );
+  });
+});

@@ -1,0 +1,35 @@
+/** Type tests: checked by `npm run typecheck`, never executed. */
+import { expectTypeOf } from "expect-type";
+import { Cache, type Duration, type SyncCache, memoryCache } from "../../src/index.js";
+import { JsonSerializer, fromUrl as serializerFromUrl, type Serializer } from "../../src/serializers/index.js";
+
+declare const cache: Cache<number>;
+declare const syncCache: SyncCache<number>;
+
+expectTypeOf(cache.get("k")).toEqualTypeOf<Promise<number | undefined>>();
+expectTypeOf(cache.get("k", "fallback")).toEqualTypeOf<Promise<number | string>>();
+expectTypeOf(cache.get("k", 0)).toEqualTypeOf<Promise<number>>();
+expectTypeOf(cache.getMany("a", "b")).toEqualTypeOf<Promise<Map<string, number>>>();
+expectTypeOf(cache.set("k", 1)).toEqualTypeOf<Promise<boolean>>();
+expectTypeOf(cache.deleteMany("a")).toEqualTypeOf<Promise<number>>();
+expectTypeOf(syncCache.get("k")).toEqualTypeOf<number | undefined>();
+expectTypeOf(syncCache.get("k", null)).toEqualTypeOf<number | null>();
+expectTypeOf(syncCache.getOrThrow("k")).toEqualTypeOf<number>();
+expectTypeOf(memoryCache<string>()).toEqualTypeOf<Cache<string>>();
+expectTypeOf<"5m">().toExtend<Duration>();
+
+// @ts-expect-error: a string is not a number
+void cache.set("k", "text");
+// @ts-expect-error: setMany values are checked too
+void cache.setMany({ a: "text" });
+
+// Serializers from URLs and constructors fit any value type.
+new Cache<number>({ backend: "memory://", serializer: serializerFromUrl("json://") });
+new Cache<number>({ backend: "memory://", serializer: new JsonSerializer() });
+const custom: Serializer<Date, string> = {
+  serialize: (value) => value.toISOString(),
+  deserialize: (wire) => new Date(wire),
+};
+new Cache<Date>({ backend: "memory://", serializer: custom });
+// @ts-expect-error: a serializer of another value type does not fit
+new Cache<number>({ backend: "memory://", serializer: custom });
