@@ -1,6 +1,7 @@
 // @ts-check
 import eslint from "@eslint/js";
 import jsdoc from "eslint-plugin-jsdoc";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -54,5 +55,6 @@ export default tseslint.config(
   {
     files: ["**/*.js", "**/*.mjs", "**/*.cts"],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
   },
 );

@@ -1,0 +1,47 @@
+/**
+ * The quickstart: `npm install && npm run example`. Uses the memory backend, or Redis when REDIS_URL is
+ * set and the Redis backend is available.
+ */
+import { Cache } from "cachetory";
+import * as backends from "cachetory/backends";
+
+interface User {
+  readonly id: number;
+  readonly name: string;
+  readonly roles: string[];
+}
+
+function chooseBackend(): string {
+  const redisUrl = process.env.REDIS_URL;
+  if (redisUrl === undefined || redisUrl === "") return "memory://";
+  const scheme = redisUrl.split("://")[0] ?? "";
+  if (backends.backendSchemes().includes(scheme)) return redisUrl;
+  console.log(`REDIS_URL is set, but this build has no ${scheme}:// backend yet; using memory://`);
+  return "memory://";
+}
+
+async function loadUser(id: number): Promise<User> {
+  await new Promise((resolve) => setTimeout(resolve, 50)); // a slow database
+  return { id, name: `user ${String(id)}`, roles: ["reader"] };
+}
+
+const backend = chooseBackend();
+await using cache = new Cache<User>({ backend, serializer: "msgpack+zstd://?compression-level=3", prefix: "example:" });
+console.log(`backend: ${backend.split("://")[0] ?? ""}://`);
+
+for (const attempt of [1, 2]) {
+  const started = performance.now();
+  let user = await cache.get("user:1");
+  if (user === undefined) {
+    user = await loadUser(1);
+    await cache.set("user:1", user, { timeToLive: "5m" });
+  }
+  console.log(`attempt ${String(attempt)}: ${user.name} in ${(performance.now() - started).toFixed(1)} ms`);
+}
+
+await cache.setMany({ "user:2": await loadUser(2), "user:3": await loadUser(3) }, { timeToLive: "1h" });
+console.log("getMany:", [...(await cache.getMany("user:1", "user:2", "user:404")).keys()]);
+console.log("ifNotExists on a present key stored:", await cache.set("user:1", await loadUser(1), { ifNotExists: true }));
+console.log("deleted user:3:", await cache.delete("user:3"));
+await cache.clear();
+console.log("after clear, has user:1:", await cache.has("user:1"));
