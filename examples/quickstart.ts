@@ -41,7 +41,10 @@ for (const attempt of [1, 2]) {
 
 await cache.setMany({ "user:2": await loadUser(2), "user:3": await loadUser(3) }, { timeToLive: "1h" });
 console.log("getMany:", [...(await cache.getMany("user:1", "user:2", "user:404")).keys()]);
-console.log("ifNotExists on a present key stored:", await cache.set("user:1", await loadUser(1), { ifNotExists: true }));
+console.log(
+  "ifNotExists on a present key stored:",
+  await cache.set("user:1", await loadUser(1), { ifNotExists: true }),
+);
 console.log("deleted user:3:", await cache.delete("user:3"));
 await cache.clear();
 console.log("after clear, has user:1:", await cache.has("user:1"));
