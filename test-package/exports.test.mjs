@@ -86,3 +86,16 @@ describe("package entry points", () => {
     }
   });
 });
+
+describe("published type declarations", () => {
+  it("contain no `any`", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const dist = new URL("../dist/", import.meta.url);
+    const declarations = readdirSync(dist, { recursive: true }).filter((file) => String(file).endsWith(".d.ts"));
+    assert.ok(declarations.length > 20, "the build has declarations");
+    for (const file of declarations) {
+      const text = readFileSync(new URL(String(file), dist), "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+      assert.doesNotMatch(text, /\bany\b/, `dist/${String(file)}`);
+    }
+  });
+});
