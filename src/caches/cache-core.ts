@@ -155,3 +155,26 @@ export class CacheCore<V> {
     );
   }
 }
+
+/** What `Cache` and `SyncCache` share besides the backend calls. */
+export abstract class CacheBase<V, B> {
+  /** The backend in use. */
+  readonly backend: B;
+  /** Prefixing, (de)serialization and the closed state. */
+  protected readonly core: CacheCore<V>;
+
+  protected constructor(options: CacheOptionsBase<V>, backend: B) {
+    this.core = new CacheCore(options);
+    this.backend = backend;
+  }
+
+  /** The serializer in use. */
+  get serializer(): Serializer<V> {
+    return this.core.serializer;
+  }
+
+  /** The prefix of every key in the backend (`""` for none). */
+  get prefix(): string {
+    return this.core.prefix;
+  }
+}

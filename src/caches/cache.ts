@@ -1,10 +1,9 @@
 import type { AsyncBackend } from "../backends/backend.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import type { Duration } from "../duration.js";
-import type { Serializer } from "../serializers/serializer.js";
 import {
+  CacheBase,
   type CacheEntries,
-  CacheCore,
   type CacheOptionsBase,
   type SetManyOptions,
   type SetOptions,
@@ -29,25 +28,10 @@ export interface CacheOptions<V> extends CacheOptionsBase<V> {
  * await cache.get("absent", 0);  // 0
  * ```
  */
-export class Cache<V = unknown> implements AsyncDisposable {
-  /** The backend in use. */
-  readonly backend: AsyncBackend;
-  readonly #core: CacheCore<V>;
-
+export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements AsyncDisposable {
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   constructor(options: CacheOptions<V>) {
-    this.#core = new CacheCore(options);
-    this.backend = typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend;
-  }
-
-  /** The serializer in use. */
-  get serializer(): Serializer<V> {
-    return this.#core.serializer;
-  }
-
-  /** The prefix of every key in the backend (`""` for none). */
-  get prefix(): string {
-    return this.#core.prefix;
+    super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
   }
 
   /**
@@ -58,9 +42,9 @@ export class Cache<V = unknown> implements AsyncDisposable {
   get(key: string): Promise<V | undefined>;
   get<D>(key: string, fallback: D): Promise<V | D>;
   async get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
-    const backendKey = this.#core.backendKey(key);
+    const backendKey = this.core.backendKey(key);
     const wire = await this.#call("get", key, () => this.backend.get(backendKey));
-    return wire === undefined ? fallback : this.#core.decode(key, wire);
+    return wire === undefined ? fallback : this.core.decode(key, wire);
   }
 
   /**
@@ -72,10 +56,10 @@ export class Cache<V = unknown> implements AsyncDisposable {
    * ```
    */
   async getMany(...keys: string[]): Promise<Map<string, V>> {
-    const backendKeys = this.#core.backendKeys(keys);
+    const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
     const found = await this.#call("getMany", undefined, () => this.backend.getMany(backendKeys));
-    return this.#core.decodeMany(keys, backendKeys, found);
+    return this.core.decodeMany(keys, backendKeys, found);
   }
 
   /**
@@ -89,9 +73,9 @@ export class Cache<V = unknown> implements AsyncDisposable {
    * ```
    */
   async set(key: string, value: V, options: SetOptions = {}): Promise<boolean> {
-    const backendKey = this.#core.backendKey(key);
-    const timeToLive = this.#core.timeToLive(options.timeToLive);
-    const wire = this.#core.encode(key, value);
+    const backendKey = this.core.backendKey(key);
+    const timeToLive = this.core.timeToLive(options.timeToLive);
+    const wire = this.core.encode(key, value);
     return await this.#call("set", key, () =>
       this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
     );
@@ -108,8 +92,8 @@ export class Cache<V = unknown> implements AsyncDisposable {
    * ```
    */
   async setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): Promise<void> {
-    const timeToLive = this.#core.timeToLive(options.timeToLive);
-    const encoded = this.#core.encodeMany(entries);
+    const timeToLive = this.core.timeToLive(options.timeToLive);
+    const encoded = this.core.encodeMany(entries);
     if (encoded.length === 0) return;
     await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
   }
@@ -125,27 +109,27 @@ export class Cache<V = unknown> implements AsyncDisposable {
    * ```
    */
   async expireIn(key: string, timeToLive?: Duration | null): Promise<boolean> {
-    const backendKey = this.#core.backendKey(key);
-    const milliseconds = this.#core.timeToLive(timeToLive);
+    const backendKey = this.core.backendKey(key);
+    const milliseconds = this.core.timeToLive(timeToLive);
     return await this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
   }
 
   /** Removes `key`; whether it was present. */
   async delete(key: string): Promise<boolean> {
-    const backendKey = this.#core.backendKey(key);
+    const backendKey = this.core.backendKey(key);
     return await this.#call("delete", key, () => this.backend.delete(backendKey));
   }
 
   /** Removes several keys; how many distinct keys were present. */
   async deleteMany(...keys: string[]): Promise<number> {
-    const backendKeys = this.#core.backendKeys(keys);
+    const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return 0;
     return await this.#call("deleteMany", undefined, () => this.backend.deleteMany(backendKeys));
   }
 
   /** Whether `key` is present, without transferring or decoding its value. */
   async has(key: string): Promise<boolean> {
-    const backendKey = this.#core.backendKey(key);
+    const backendKey = this.core.backendKey(key);
     return await this.#call("has", key, () => this.backend.has(backendKey));
   }
 
@@ -154,13 +138,13 @@ export class Cache<V = unknown> implements AsyncDisposable {
    * selected database).
    */
   async clear(): Promise<void> {
-    this.#core.assertOpen();
-    await this.#call("clear", undefined, () => this.backend.clear(this.#core.prefix));
+    this.core.assertOpen();
+    await this.#call("clear", undefined, () => this.backend.clear(this.core.prefix));
   }
 
   /** Closes the backend; idempotent. Later operations reject with `CacheClosedError`. */
   async close(): Promise<void> {
-    if (this.#core.markClosed()) await this.backend.close();
+    if (this.core.markClosed()) await this.backend.close();
   }
 
   /** Runs one backend call, turning its failure into a `BackendError` that names the operation and key. */
@@ -168,7 +152,7 @@ export class Cache<V = unknown> implements AsyncDisposable {
     try {
       return await run();
     } catch (cause) {
-      throw this.#core.backendFailure(operation, cause, key);
+      throw this.core.backendFailure(operation, cause, key);
     }
   }
 

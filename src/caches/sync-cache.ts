@@ -6,10 +6,9 @@ import { fromUrl as syncBackendFromUrl } from "../backends/sync/registry.js";
 import type { Duration } from "../duration.js";
 import { CacheMissError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
-import type { Serializer } from "../serializers/serializer.js";
 import {
+  CacheBase,
   type CacheEntries,
-  CacheCore,
   type CacheOptionsBase,
   type SetManyOptions,
   type SetOptions,
@@ -40,15 +39,10 @@ export interface MemoryCacheOptions extends MemoryBackendOptions {
  * cache.getOrThrow("absent"); // throws CacheMissError
  * ```
  */
-export class SyncCache<V = unknown> implements Disposable {
-  /** The backend in use. */
-  readonly backend: SyncBackend;
-  readonly #core: CacheCore<V>;
-
+export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements Disposable {
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   constructor(options: SyncCacheOptions<V>) {
-    this.#core = new CacheCore(options);
-    this.backend = typeof options.backend === "string" ? syncBackendFromUrl(options.backend) : options.backend;
+    super(options, typeof options.backend === "string" ? syncBackendFromUrl(options.backend) : options.backend);
   }
 
   /**
@@ -80,16 +74,6 @@ export class SyncCache<V = unknown> implements Disposable {
     return new SyncCache<V>({ backend: new DummyBackend(), serializer: new NoopSerializer<V>() });
   }
 
-  /** The serializer in use. */
-  get serializer(): Serializer<V> {
-    return this.#core.serializer;
-  }
-
-  /** The prefix of every key in the backend (`""` for none). */
-  get prefix(): string {
-    return this.#core.prefix;
-  }
-
   /**
    * The value of `key`, or `fallback` (default `undefined`) when it is absent or expired.
    *
@@ -98,9 +82,9 @@ export class SyncCache<V = unknown> implements Disposable {
   get(key: string): V | undefined;
   get<D>(key: string, fallback: D): V | D;
   get<D>(key: string, fallback?: D): V | D | undefined {
-    const backendKey = this.#core.backendKey(key);
+    const backendKey = this.core.backendKey(key);
     const wire = this.#call("get", key, () => this.backend.get(backendKey));
-    return wire === undefined ? fallback : this.#core.decode(key, wire);
+    return wire === undefined ? fallback : this.core.decode(key, wire);
   }
 
   /**
@@ -109,20 +93,20 @@ export class SyncCache<V = unknown> implements Disposable {
    * @throws CacheMissError when the key is absent.
    */
   getOrThrow(key: string): V {
-    const backendKey = this.#core.backendKey(key);
+    const backendKey = this.core.backendKey(key);
     // getMany tells a stored `undefined` (noop://) from an absent key.
     const found = this.#call("get", key, () => this.backend.getMany([backendKey]));
     if (!found.has(backendKey))
       throw new CacheMissError(`no value for key ${JSON.stringify(key.slice(0, 120))}`, { key });
-    return this.#core.decode(key, found.get(backendKey));
+    return this.core.decode(key, found.get(backendKey));
   }
 
   /** The present entries among `keys`, keyed by your keys (without the prefix). */
   getMany(...keys: string[]): Map<string, V> {
-    const backendKeys = this.#core.backendKeys(keys);
+    const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
     const found = this.#call("getMany", undefined, () => this.backend.getMany(backendKeys));
-    return this.#core.decodeMany(keys, backendKeys, found);
+    return this.core.decodeMany(keys, backendKeys, found);
   }
 
   /**
@@ -131,9 +115,9 @@ export class SyncCache<V = unknown> implements Disposable {
    * @throws RangeError for an invalid `timeToLive`; SerializationError when the value cannot be encoded.
    */
   set(key: string, value: V, options: SetOptions = {}): boolean {
-    const backendKey = this.#core.backendKey(key);
-    const timeToLive = this.#core.timeToLive(options.timeToLive);
-    const wire = this.#core.encode(key, value);
+    const backendKey = this.core.backendKey(key);
+    const timeToLive = this.core.timeToLive(options.timeToLive);
+    const wire = this.core.encode(key, value);
     return this.#call("set", key, () =>
       this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
     );
@@ -141,8 +125,8 @@ export class SyncCache<V = unknown> implements Disposable {
 
   /** Stores several entries with one expiry; every value is encoded before anything is written. */
   setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): void {
-    const timeToLive = this.#core.timeToLive(options.timeToLive);
-    const encoded = this.#core.encodeMany(entries);
+    const timeToLive = this.core.timeToLive(options.timeToLive);
+    const encoded = this.core.encodeMany(entries);
     if (encoded.length === 0) return;
     this.#call("setMany", undefined, () => {
       this.backend.setMany(encoded, timeToLive);
@@ -151,41 +135,41 @@ export class SyncCache<V = unknown> implements Disposable {
 
   /** Sets how long `key` lives from now, or with no duration makes it permanent; `false` when absent. */
   expireIn(key: string, timeToLive?: Duration | null): boolean {
-    const backendKey = this.#core.backendKey(key);
-    const milliseconds = this.#core.timeToLive(timeToLive);
+    const backendKey = this.core.backendKey(key);
+    const milliseconds = this.core.timeToLive(timeToLive);
     return this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
   }
 
   /** Removes `key`; whether it was present. */
   delete(key: string): boolean {
-    const backendKey = this.#core.backendKey(key);
+    const backendKey = this.core.backendKey(key);
     return this.#call("delete", key, () => this.backend.delete(backendKey));
   }
 
   /** Removes several keys; how many distinct keys were present. */
   deleteMany(...keys: string[]): number {
-    const backendKeys = this.#core.backendKeys(keys);
+    const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return 0;
     return this.#call("deleteMany", undefined, () => this.backend.deleteMany(backendKeys));
   }
 
   /** Whether `key` is present, without decoding its value. */
   has(key: string): boolean {
-    const backendKey = this.#core.backendKey(key);
+    const backendKey = this.core.backendKey(key);
     return this.#call("has", key, () => this.backend.has(backendKey));
   }
 
   /** With a prefix, deletes this cache's keys only; without one, empties the backend. */
   clear(): void {
-    this.#core.assertOpen();
+    this.core.assertOpen();
     this.#call("clear", undefined, () => {
-      this.backend.clear(this.#core.prefix);
+      this.backend.clear(this.core.prefix);
     });
   }
 
   /** Closes the backend; idempotent. Later operations throw `CacheClosedError`. */
   close(): void {
-    if (this.#core.markClosed()) this.backend.close();
+    if (this.core.markClosed()) this.backend.close();
   }
 
   /** Runs one backend call, turning its failure into a `BackendError` that names the operation and key. */
@@ -193,7 +177,7 @@ export class SyncCache<V = unknown> implements Disposable {
     try {
       return run();
     } catch (cause) {
-      throw this.#core.backendFailure(operation, cause, key);
+      throw this.core.backendFailure(operation, cause, key);
     }
   }
 
