@@ -234,6 +234,8 @@ export class MemoryStore implements SyncBackend {
   }
 
   #rebuildExpiries(now: number): void {
+    // keys() skips expired entries, so remove those first or they would lose their only record.
+    this.#entries.purgeStale();
     this.#expiries = [];
     for (const key of this.#entries.keys()) {
       const remaining = this.#entries.getRemainingTTL(key);

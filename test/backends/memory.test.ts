@@ -182,3 +182,17 @@ describe("memory backend", () => {
     );
   });
 });
+
+describe("memory backend expiry bookkeeping", () => {
+  it("still removes entries that had expired when the bookkeeping was rebuilt", () => {
+    const clock = new ManualClock();
+    const backend = new SyncMemoryBackend({ clock, maxEntries: 100 });
+    backend.set("stale", "v", { timeToLive: 10 });
+    clock.advance(20);
+    // Rewriting the same live keys many times triggers a rebuild while "stale" is expired but present.
+    for (let round = 0; round < 5000; round++) backend.set(`k${String(round % 5)}`, "v", { timeToLive: 60_000 });
+    backend.purgeExpired();
+    assert.equal(backend.size, 5);
+    backend.close();
+  });
+});
