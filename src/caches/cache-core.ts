@@ -1,4 +1,4 @@
-import { type Duration, toTimeToLive } from "../duration.js";
+import type { Duration } from "../duration.js";
 import { BackendError, CacheClosedError, SerializationError } from "../errors.js";
 import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
 import type { Serializer } from "../serializers/serializer.js";
@@ -34,7 +34,7 @@ export interface CacheOptionsBase<V> {
 const LONGEST_KEY_IN_MESSAGES = 120;
 
 /** A key as it may appear in a message: quoted, and cut when very long. */
-function quoteKey(key: string): string {
+export function quoteKey(key: string): string {
   const shown = key.length > LONGEST_KEY_IN_MESSAGES ? `${key.slice(0, LONGEST_KEY_IN_MESSAGES)}…` : key;
   return JSON.stringify(shown);
 }
@@ -65,10 +65,6 @@ export class CacheCore<V> {
     const prefix = options.prefix ?? "";
     if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
     this.prefix = prefix;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** Marks the cache closed; whether it was open. */
@@ -138,10 +134,6 @@ export class CacheCore<V> {
     const encoded: [string, unknown][] = [];
     for (const [key, value] of pairs) encoded.push([this.backendKey(key), this.encode(key, value)]);
     return encoded;
-  }
-
-  timeToLive(duration: Duration | null | undefined): number | undefined {
-    return toTimeToLive(duration);
   }
 
   /** Wraps a failure of the backend in a `BackendError` (cachetory's own errors pass through). */

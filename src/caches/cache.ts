@@ -1,6 +1,6 @@
 import type { AsyncBackend } from "../backends/backend.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
-import type { Duration } from "../duration.js";
+import { type Duration, toTimeToLive } from "../duration.js";
 import {
   CacheBase,
   type CacheEntries,
@@ -74,7 +74,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async set(key: string, value: V, options: SetOptions = {}): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
-    const timeToLive = this.core.timeToLive(options.timeToLive);
+    const timeToLive = toTimeToLive(options.timeToLive);
     const wire = this.core.encode(key, value);
     return await this.#call("set", key, () =>
       this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
@@ -92,7 +92,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * ```
    */
   async setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): Promise<void> {
-    const timeToLive = this.core.timeToLive(options.timeToLive);
+    const timeToLive = toTimeToLive(options.timeToLive);
     const encoded = this.core.encodeMany(entries);
     if (encoded.length === 0) return;
     await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
@@ -110,7 +110,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async expireIn(key: string, timeToLive?: Duration | null): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
-    const milliseconds = this.core.timeToLive(timeToLive);
+    const milliseconds = toTimeToLive(timeToLive);
     return await this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
   }
 

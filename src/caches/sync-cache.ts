@@ -3,13 +3,14 @@ import type { MemoryBackendOptions } from "../backends/memory-store.js";
 import { DummyBackend } from "../backends/sync/dummy.js";
 import { MemoryBackend } from "../backends/sync/memory.js";
 import { fromUrl as syncBackendFromUrl } from "../backends/sync/registry.js";
-import type { Duration } from "../duration.js";
+import { type Duration, toTimeToLive } from "../duration.js";
 import { CacheMissError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import {
   CacheBase,
   type CacheEntries,
   type CacheOptionsBase,
+  quoteKey,
   type SetManyOptions,
   type SetOptions,
 } from "./cache-core.js";
@@ -96,8 +97,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     const backendKey = this.core.backendKey(key);
     // getMany tells a stored `undefined` (noop://) from an absent key.
     const found = this.#call("get", key, () => this.backend.getMany([backendKey]));
-    if (!found.has(backendKey))
-      throw new CacheMissError(`no value for key ${JSON.stringify(key.slice(0, 120))}`, { key });
+    if (!found.has(backendKey)) throw new CacheMissError(`no value for key ${quoteKey(key)}`, { key });
     return this.core.decode(key, found.get(backendKey));
   }
 
@@ -116,7 +116,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
    */
   set(key: string, value: V, options: SetOptions = {}): boolean {
     const backendKey = this.core.backendKey(key);
-    const timeToLive = this.core.timeToLive(options.timeToLive);
+    const timeToLive = toTimeToLive(options.timeToLive);
     const wire = this.core.encode(key, value);
     return this.#call("set", key, () =>
       this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
@@ -125,7 +125,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
 
   /** Stores several entries with one expiry; every value is encoded before anything is written. */
   setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): void {
-    const timeToLive = this.core.timeToLive(options.timeToLive);
+    const timeToLive = toTimeToLive(options.timeToLive);
     const encoded = this.core.encodeMany(entries);
     if (encoded.length === 0) return;
     this.#call("setMany", undefined, () => {
@@ -136,7 +136,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   /** Sets how long `key` lives from now, or with no duration makes it permanent; `false` when absent. */
   expireIn(key: string, timeToLive?: Duration | null): boolean {
     const backendKey = this.core.backendKey(key);
-    const milliseconds = this.core.timeToLive(timeToLive);
+    const milliseconds = toTimeToLive(timeToLive);
     return this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
   }
 
