@@ -9,6 +9,13 @@ import type { AsyncBackend } from "./backend.js";
 import { DummyBackend } from "./dummy.js";
 import { MemoryBackend } from "./memory.js";
 import { memoryOptionsFromUrl } from "./memory-store.js";
+import { RedisBackend, redisSettingsFromUrl } from "./redis.js";
+
+/** Checks a Redis URL (reading its parameters) and builds the backend, which connects on first use. */
+const redisFactory: SchemeFactory<AsyncBackend> = (url, parameters) => {
+  redisSettingsFromUrl(url, parameters);
+  return new RedisBackend({ url: url.raw });
+};
 
 /** The built-in async backend schemes. */
 const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend>>> = {
@@ -19,6 +26,14 @@ const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend>>> =
     requireNoLocation(url);
     return new DummyBackend();
   },
+  /** Redis over TCP: `redis://[user:password@]host:port/db?timeout=500`. */
+  redis: redisFactory,
+  /** Redis over TLS: `rediss://[user:password@]host:port/db`. */
+  rediss: redisFactory,
+  /** Redis over a Unix socket: `redis+unix:///run/redis.sock?db=1`. */
+  "redis+unix": redisFactory,
+  /** Redis Cluster from seed nodes: `redis+cluster://host:7000,host:7001`. */
+  "redis+cluster": redisFactory,
 };
 
 const registry = new SchemeRegistry<AsyncBackend>("backend", BUILT_IN_BACKENDS);
@@ -54,7 +69,7 @@ export function registerBackend(scheme: string, factory: SchemeFactory<AsyncBack
  *
  * @example
  * ```ts
- * backendSchemes(); // ["dummy", "memory"]
+ * backendSchemes(); // ["dummy", "memory", "redis", "redis+cluster", "redis+unix", "rediss"]
  * ```
  */
 export function backendSchemes(): string[] {

@@ -1,5 +1,6 @@
 import type { Duration } from "../duration.js";
 import { BackendError, CacheClosedError, SerializationError } from "../errors.js";
+import { quoteKey } from "../internal/quote-key.js";
 import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
 import type { Serializer } from "../serializers/serializer.js";
 
@@ -29,14 +30,6 @@ export interface CacheOptionsBase<V> {
    * still answers with your keys, and `clear()` then deletes only this cache's keys.
    */
   readonly prefix?: string;
-}
-
-const LONGEST_KEY_IN_MESSAGES = 120;
-
-/** A key as it may appear in a message: quoted, and cut when very long. */
-export function quoteKey(key: string): string {
-  const shown = key.length > LONGEST_KEY_IN_MESSAGES ? `${key.slice(0, LONGEST_KEY_IN_MESSAGES)}…` : key;
-  return JSON.stringify(shown);
 }
 
 /** The cause's own message, for appending to ours. */

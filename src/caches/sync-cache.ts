@@ -4,13 +4,13 @@ import { DummyBackend } from "../backends/sync/dummy.js";
 import { MemoryBackend } from "../backends/sync/memory.js";
 import { fromUrl as syncBackendFromUrl } from "../backends/sync/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
+import { quoteKey } from "../internal/quote-key.js";
 import { CacheMissError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import {
   CacheBase,
   type CacheEntries,
   type CacheOptionsBase,
-  quoteKey,
   type SetManyOptions,
   type SetOptions,
 } from "./cache-core.js";

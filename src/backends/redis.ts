@@ -1,0 +1,348 @@
+import { BackendError, ConfigurationError, SerializationError } from "../errors.js";
+import { CacheUrl, type UrlParameters } from "../internal/cache-url.js";
+import { DeadlineGuard } from "../internal/deadline-guard.js";
+import { quoteKey } from "../internal/quote-key.js";
+import {
+  DEFAULT_REDIS_TIMINGS,
+  type RedisEndpoint,
+  type RedisTimings,
+  redisEndpointFromUrl,
+  redisTimingsFromUrl,
+} from "../internal/redis/connection-options.js";
+import type { RedisArgument, RedisCommand, RedisDriver } from "../internal/redis/driver.js";
+import { IoRedisDriver, type IoRedisLike, isIoRedis } from "../internal/redis/ioredis-driver.js";
+import {
+  isNodeRedis,
+  isNodeRedisCluster,
+  type NodeRedisClientLike,
+  NodeRedisClusterDriver,
+  NodeRedisDriver,
+  type NodeRedisClusterLike,
+} from "../internal/redis/node-redis-driver.js";
+import type { AsyncBackend, BackendSetOptions } from "./backend.js";
+
+export type { IoRedisLike } from "../internal/redis/ioredis-driver.js";
+export type { NodeRedisClientLike, NodeRedisClusterLike } from "../internal/redis/node-redis-driver.js";
+
+/** A Redis client that {@link RedisBackend} can use: node-redis (client or cluster), ioredis or iovalkey. */
+export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisLike;
+
+/** What Redis stores and returns: bytes (strings are stored as UTF-8 and come back as bytes). */
+export type RedisWireValue = string | Uint8Array;
+
+/** Options of {@link RedisBackend}; every time is in milliseconds. */
+export interface RedisBackendOptions extends Partial<RedisTimings> {
+  /**
+   * Where Redis is: `redis://[user:password@]host:port/db`, `rediss://…` (TLS),
+   * `redis+unix:///path.sock?db=N` or `redis+cluster://host:port,host:port`. Its query may set
+   * `timeout`, `connect-timeout`, `max-in-flight` and `reconnect-max-delay`; options given here win.
+   * Default `redis://127.0.0.1:6379/0`.
+   */
+  readonly url?: string;
+  /** A client you already have, used instead of creating one from `url`. */
+  readonly client?: RedisClientLike;
+  /** Whether `close()` disconnects an injected `client` (default `false`: it is yours). */
+  readonly closeClient?: boolean;
+}
+
+const DEFAULT_URL = "redis://127.0.0.1:6379/0";
+const SCAN_BATCH = 1000;
+
+/** Redis glob metacharacters, escaped so that `clear()` matches the prefix literally (B14). */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}
+
+function isRedisClient(value: object): value is RedisClientLike {
+  return isNodeRedis(value) || isIoRedis(value);
+}
+
+/** Parses a Redis URL into its endpoint and timings, reading every parameter it understands. */
+export function redisSettingsFromUrl(
+  url: CacheUrl,
+  parameters: UrlParameters,
+): { endpoint: RedisEndpoint; timings: RedisTimings } {
+  return { endpoint: redisEndpointFromUrl(url, parameters), timings: redisTimingsFromUrl(parameters) };
+}
+
+function createDriver(endpoint: RedisEndpoint, timings: RedisTimings): RedisDriver {
+  return endpoint.transport === "cluster"
+    ? NodeRedisClusterDriver.create(endpoint, timings)
+    : NodeRedisDriver.create(endpoint, timings);
+}
+
+function wrapClient(client: RedisClientLike, owned: boolean, timings: RedisTimings): RedisDriver {
+  if (isIoRedis(client)) return new IoRedisDriver(client, owned);
+  if (isNodeRedisCluster(client)) return new NodeRedisClusterDriver(client, owned, timings.reconnectMaxDelay);
+  if (isNodeRedis(client)) return new NodeRedisDriver(client, owned);
+  throw new ConfigurationError("RedisBackend needs a node-redis, ioredis or iovalkey client");
+}
+
+/** A `GET` reply as a wire value: nil becomes `undefined`. */
+function toValue(reply: unknown): Buffer | undefined {
+  return (reply as Buffer | null) ?? undefined;
+}
+
+/**
+ * The Redis backend (`redis://`, `rediss://`, `redis+unix://`, `redis+cluster://`) for the async
+ * `Cache`, on the official `redis` client (an optional peer: `npm install redis`). The client is
+ * created and connected on first use, so building the backend never waits.
+ *
+ * Every operation settles within `timeout` (default 500 ms) even when the server hangs; at most
+ * `maxInFlight` operations wait at once; while disconnected, operations wait for the reconnection
+ * (capped, jittered backoff, forever) instead of piling up in a queue. `getMany` is one `MGET`,
+ * `setMany` one `MSET` or one `MULTI`/`EXEC` (per hash slot on a cluster). Values come back as bytes.
+ *
+ * @example
+ * ```ts
+ * const cache = new Cache<User>({ backend: "redis://127.0.0.1:6379/1?timeout=250", serializer: "msgpack://" });
+ * // or with a client you already have (it stays open when the cache closes):
+ * const shared = new Cache<User>({ backend: new RedisBackend(createClient({ url })), serializer: "json://" });
+ * ```
+ */
+export class RedisBackend implements AsyncBackend<RedisWireValue> {
+  readonly #driver: RedisDriver;
+  readonly #guard: DeadlineGuard;
+  readonly #cluster: boolean;
+
+  /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
+  constructor(clientOrOptions: RedisClientLike | RedisBackendOptions = {}) {
+    const options: RedisBackendOptions = isRedisClient(clientOrOptions) ? { client: clientOrOptions } : clientOrOptions;
+    let timings: RedisTimings = DEFAULT_REDIS_TIMINGS;
+    let target = "Redis";
+    if (options.client === undefined) {
+      const url = new CacheUrl(options.url ?? DEFAULT_URL);
+      const settings = redisSettingsFromUrl(url, url.parametersFor(url.scheme));
+      url.rejectUnreadParameters();
+      timings = { ...settings.timings, ...definedTimings(options) };
+      validateTimings(timings);
+      this.#driver = createDriver(settings.endpoint, timings);
+      this.#cluster = settings.endpoint.transport === "cluster";
+      target = `Redis at ${settings.endpoint.redacted}`;
+    } else {
+      if (options.url !== undefined) throw new ConfigurationError("give RedisBackend a url or a client, not both");
+      timings = { ...timings, ...definedTimings(options) };
+      validateTimings(timings);
+      this.#driver = wrapClient(options.client, options.closeClient ?? false, timings);
+      this.#cluster = this.#driver instanceof NodeRedisClusterDriver;
+    }
+    this.#guard = new DeadlineGuard(this.#driver, {
+      timeout: timings.timeout,
+      maxInFlight: timings.maxInFlight,
+      target,
+    });
+  }
+
+  /** Operations sent and not yet answered (or waiting for the connection), for monitoring. */
+  get inFlight(): number {
+    return this.#guard.inFlight;
+  }
+
+  /** Whether the client is connected and ready now. */
+  get connected(): boolean {
+    return this.#driver.ready;
+  }
+
+  get(key: string): Promise<RedisWireValue | undefined> {
+    return this.#run("get", key, () => this.#driver.send(["GET", key], key).then(toValue));
+  }
+
+  getMany(keys: readonly string[]): Promise<Map<string, RedisWireValue>> {
+    if (keys.length === 0) return Promise.resolve(new Map<string, RedisWireValue>());
+    return this.#runMany("getMany", keys, async () => {
+      const found = new Map<string, RedisWireValue>();
+      await Promise.all(
+        this.#driver.groupKeys(keys).map(async (group) => {
+          const replies = (await this.#driver.send(["MGET", ...group], group[0])) as (Buffer | null)[];
+          group.forEach((key, index) => {
+            const reply = replies[index];
+            if (reply !== null && reply !== undefined) found.set(key, reply);
+          });
+        }),
+      );
+      return found;
+    });
+  }
+
+  set(key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
+    let command: RedisArgument[];
+    try {
+      command = ["SET", key, toArgument(key, value)];
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    if (options.timeToLive !== undefined) command.push("PX", String(options.timeToLive));
+    if (options.ifNotExists === true) command.push("NX");
+    return this.#run("set", key, () => this.#driver.send(command, key).then((reply) => reply !== null));
+  }
+
+  /**
+   * Atomic on one server: one `MSET`, or one `MULTI`/`EXEC` of `SET … PX` with a time to live. On a
+   * cluster, atomic per hash slot (fully atomic when the keys share a `{hash tag}`).
+   */
+  setMany(entries: readonly (readonly [string, unknown])[], timeToLive: number | undefined): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    let values: Map<string, RedisArgument>;
+    try {
+      // Later duplicates win, as in a Map.
+      values = new Map(entries.map(([key, value]) => [key, toArgument(key, value)]));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    const keys = [...values.keys()];
+    return this.#runMany("setMany", keys, async () => {
+      await Promise.all(
+        this.#driver.groupKeys(keys).map(async (group) => {
+          if (timeToLive === undefined) {
+            await this.#driver.send(
+              ["MSET", ...group.flatMap((key) => [key, values.get(key) as RedisArgument])],
+              group[0],
+            );
+          } else {
+            const ttl = String(timeToLive);
+            await this.#transaction(
+              group.map((key) => ["SET", key, values.get(key) as RedisArgument, "PX", ttl]),
+              group[0],
+            );
+          }
+        }),
+      );
+    });
+  }
+
+  expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
+    if (timeToLive !== undefined) {
+      return this.#run("expireIn", key, () =>
+        this.#driver.send(["PEXPIRE", key, String(timeToLive)], key).then((reply) => reply === 1),
+      );
+    }
+    // PERSIST answers 0 both for an absent key and for one without expiry: ask EXISTS in the same MULTI.
+    return this.#run("expireIn", key, () =>
+      this.#transaction(
+        [
+          ["EXISTS", key],
+          ["PERSIST", key],
+        ],
+        key,
+      ).then(([exists]) => exists === 1),
+    );
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.#run("delete", key, () => this.#driver.send(["UNLINK", key], key).then((reply) => reply === 1));
+  }
+
+  deleteMany(keys: readonly string[]): Promise<number> {
+    const distinct = [...new Set(keys)];
+    if (distinct.length === 0) return Promise.resolve(0);
+    return this.#runMany("deleteMany", distinct, async () => {
+      const counts = await Promise.all(
+        this.#driver.groupKeys(distinct).map((group) => this.#driver.send(["UNLINK", ...group], group[0])),
+      );
+      return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+    });
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#run("has", key, () => this.#driver.send(["EXISTS", key], key).then((reply) => reply === 1));
+  }
+
+  /**
+   * With a prefix, deletes the keys under it (`SCAN MATCH` with the prefix's glob characters escaped,
+   * then `UNLINK` in batches; each round trip has the deadline). Without one, `FLUSHDB` on every master.
+   */
+  clear(prefix: string): Promise<void> {
+    if (prefix === "") {
+      return this.#guard.run("clear", undefined, () =>
+        this.#driver.forEachMaster(async (send) => {
+          await send(["FLUSHDB"]);
+        }),
+      );
+    }
+    const pattern = `${escapeGlob(prefix)}*`;
+    return this.#driver.forEachMaster(async (send) => {
+      let cursor = "0";
+      do {
+        const [next, keys] = (await this.#guard.run("clear", undefined, () =>
+          send(["SCAN", cursor, "MATCH", pattern, "COUNT", String(SCAN_BATCH)]),
+        )) as [Buffer | string, (Buffer | string)[]];
+        cursor = next.toString();
+        const names = keys.map((key) => key.toString());
+        if (names.length > 0) await this.deleteMany(names);
+      } while (cursor !== "0");
+    });
+  }
+
+  /** Rejects what is still pending with `CacheClosedError` and disconnects the client we created. */
+  async close(): Promise<void> {
+    this.#guard.close();
+    await this.#driver.close();
+  }
+
+  #run<T>(operation: string, key: string, send: () => Promise<T>): Promise<T> {
+    const problem = keyProblem(key);
+    if (problem !== undefined)
+      return Promise.reject(new BackendError(`${operation} of key ${quoteKey(key)} refused: ${problem}`, { key }));
+    return this.#guard.run(operation, key, send);
+  }
+
+  #runMany<T>(operation: string, keys: readonly string[], send: () => Promise<T>): Promise<T> {
+    for (const key of keys) {
+      const problem = keyProblem(key);
+      if (problem !== undefined)
+        return Promise.reject(new BackendError(`${operation} of key ${quoteKey(key)} refused: ${problem}`, { key }));
+    }
+    return this.#guard.run(operation, keys.length === 1 ? keys[0] : undefined, send);
+  }
+
+  async #transaction(commands: readonly RedisCommand[], key: string | undefined): Promise<unknown[]> {
+    const replies = await this.#driver.transaction(commands, key);
+    if (!Array.isArray(replies)) throw new BackendError("the transaction was aborted (EXEC returned nil)");
+    return replies;
+  }
+
+  /** Whether batches are split by hash slot (Redis Cluster). */
+  get cluster(): boolean {
+    return this.#cluster;
+  }
+}
+
+function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
+  const timings: { -readonly [Name in keyof RedisTimings]?: number } = {};
+  for (const name of ["timeout", "connectTimeout", "maxInFlight", "reconnectMaxDelay"] as const) {
+    const value = options[name];
+    if (value !== undefined) timings[name] = value;
+  }
+  return timings;
+}
+
+function validateTimings(timings: RedisTimings): void {
+  for (const [name, value] of Object.entries(timings)) {
+    if (!Number.isSafeInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+      throw new ConfigurationError(`RedisBackend option ${name} must be an integer 1–2147483647, got ${String(value)}`);
+    }
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Why Redis cannot hold `key` distinctly, or `undefined`. */
+function keyProblem(key: string): string | undefined {
+  if (typeof key !== "string") return `keys are strings, got ${typeof key}`;
+  // A lone surrogate has no UTF-8 form: it would be stored as U+FFFD and collide with other keys (B7).
+  return LONE_SURROGATE.test(key) ? "it contains a lone UTF-16 surrogate, which has no UTF-8 form" : undefined;
+}
+
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** A wire value as a command argument: strings and Buffers as they are, other bytes without copying. */
+function toArgument(key: string, value: unknown): RedisArgument {
+  if (typeof value === "string" || Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new SerializationError(
+    `Redis stores strings and bytes, but the value of key ${quoteKey(key)} is a ${typeof value}: use a serializer such as json:// or msgpack://`,
+    { key },
+  );
+}

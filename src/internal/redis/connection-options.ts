@@ -1,0 +1,172 @@
+import { ConfigurationError } from "../../errors.js";
+import type { CacheUrl, UrlParameters } from "../cache-url.js";
+
+/** Where and how to reach Redis: what a URL says, with its secrets kept out of every message. */
+export interface RedisEndpoint {
+  /** `tcp` (redis://), `tls` (rediss://), `unix` (redis+unix://) or `cluster` (redis+cluster://). */
+  readonly transport: "tcp" | "tls" | "unix" | "cluster";
+  /** Host and port pairs; one for tcp/tls, one or more seeds for a cluster, none for unix. */
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  /** The socket path of redis+unix://. */
+  readonly path?: string;
+  readonly database: number;
+  readonly username?: string;
+  readonly password?: string;
+  /** The URL with its password hidden, for messages and `util.inspect`. */
+  readonly redacted: string;
+}
+
+/** The timing and bounds of a Redis backend, in milliseconds where they are times. */
+export interface RedisTimings {
+  /** Every operation settles within this many milliseconds. */
+  readonly timeout: number;
+  /** How long one connection attempt may take. */
+  readonly connectTimeout: number;
+  /** Commands sent but not yet answered, at most; beyond it calls fail at once. */
+  readonly maxInFlight: number;
+  /** The longest wait between two reconnection attempts. */
+  readonly reconnectMaxDelay: number;
+}
+
+/** The defaults of {@link RedisTimings}. */
+export const DEFAULT_REDIS_TIMINGS: RedisTimings = {
+  timeout: 500,
+  connectTimeout: 2000,
+  maxInFlight: 10_000,
+  reconnectMaxDelay: 2000,
+};
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_DATABASE = 2 ** 31 - 1;
+
+/** Reads the timing parameters shared by every Redis scheme. */
+export function redisTimingsFromUrl(parameters: UrlParameters): RedisTimings {
+  return {
+    timeout: parameters.integer("timeout", { min: 1, max: MAX_TIMER_MS, default: DEFAULT_REDIS_TIMINGS.timeout }),
+    connectTimeout: parameters.integer("connect-timeout", {
+      min: 1,
+      max: MAX_TIMER_MS,
+      default: DEFAULT_REDIS_TIMINGS.connectTimeout,
+    }),
+    maxInFlight: parameters.integer("max-in-flight", {
+      min: 1,
+      max: 10_000_000,
+      default: DEFAULT_REDIS_TIMINGS.maxInFlight,
+    }),
+    reconnectMaxDelay: parameters.integer("reconnect-max-delay", {
+      min: 10,
+      max: 600_000,
+      default: DEFAULT_REDIS_TIMINGS.reconnectMaxDelay,
+    }),
+  };
+}
+
+function decodeCredential(text: string, what: string, url: CacheUrl): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    // The message must not quote the text: it is (part of) a secret.
+    throw new ConfigurationError(
+      `the ${what} in ${JSON.stringify(url.redacted)} has a malformed %-escape; percent-encode @ : / + % as %40 %3A %2F %2B %25`,
+    );
+  }
+}
+
+/** Splits `user:password@rest` into decoded credentials and the rest. */
+function splitCredentials(location: string, url: CacheUrl): { username?: string; password?: string; rest: string } {
+  // The last "@" ends the credentials, so an unencoded "@" in a password still works.
+  const at = location.lastIndexOf("@");
+  if (at === -1) return { rest: location };
+  const userInfo = location.slice(0, at);
+  const colon = userInfo.indexOf(":");
+  const username = decodeCredential(colon === -1 ? userInfo : userInfo.slice(0, colon), "user name", url);
+  const password = colon === -1 ? undefined : decodeCredential(userInfo.slice(colon + 1), "password", url);
+  return {
+    ...(username === "" ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    rest: location.slice(at + 1),
+  };
+}
+
+function parsePort(text: string, url: CacheUrl): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(port >= 1 && port <= 65535)) {
+    throw new ConfigurationError(
+      `the port must be an integer 1–65535 in ${JSON.stringify(url.redacted)}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return port;
+}
+
+function parseHostAndPort(text: string, url: CacheUrl): { host: string; port: number } {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]*)(?::(.*))?$/.exec(text);
+  if (match === null) throw new ConfigurationError(`invalid host in ${JSON.stringify(url.redacted)}`);
+  const [, host = "", port] = match;
+  return {
+    host: host === "" ? "127.0.0.1" : host.replace(/^\[(.*)\]$/, "$1"),
+    port: port === undefined ? 6379 : parsePort(port, url),
+  };
+}
+
+function parseDatabase(text: string, url: CacheUrl, where: string): number {
+  const database = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(database >= 0 && database <= MAX_DATABASE)) {
+    throw new ConfigurationError(
+      `the database (${where}) must be an integer ≥ 0 in ${JSON.stringify(url.redacted)}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return database;
+}
+
+/**
+ * Parses `redis://`, `rediss://`, `redis+unix://` and `redis+cluster://` URLs.
+ *
+ * @throws ConfigurationError naming the bad part (never quoting a credential).
+ */
+export function redisEndpointFromUrl(url: CacheUrl, parameters: UrlParameters): RedisEndpoint {
+  const { rest, ...credentials } = splitCredentials(url.location, url);
+  const redacted = url.redacted;
+  switch (url.scheme) {
+    case "redis":
+    case "rediss": {
+      const slash = rest.indexOf("/");
+      const authority = slash === -1 ? rest : rest.slice(0, slash);
+      const path = slash === -1 ? "" : rest.slice(slash + 1);
+      return {
+        transport: url.scheme === "rediss" ? "tls" : "tcp",
+        nodes: [parseHostAndPort(authority, url)],
+        database: path === "" ? 0 : parseDatabase(path, url, "the path"),
+        ...credentials,
+        redacted,
+      };
+    }
+    case "redis+unix": {
+      if (!rest.startsWith("/") || rest.length < 2) {
+        throw new ConfigurationError(
+          `redis+unix:// needs an absolute socket path, as in "redis+unix:///run/redis.sock?db=1", got ${JSON.stringify(redacted)}`,
+        );
+      }
+      const databaseText = parameters.text("db");
+      return {
+        transport: "unix",
+        nodes: [],
+        path: decodeURIComponent(rest),
+        database: databaseText === undefined ? 0 : parseDatabase(databaseText, url, "db"),
+        ...credentials,
+        redacted,
+      };
+    }
+    case "redis+cluster": {
+      const [seeds = "", path] = rest.split("/", 2);
+      if (path !== undefined && path !== "" && path !== "0") {
+        throw new ConfigurationError(
+          `Redis Cluster has only database 0, got the path "/${path}" in ${JSON.stringify(redacted)}`,
+        );
+      }
+      const nodes = seeds.split(",").map((seed) => parseHostAndPort(seed.trim(), url));
+      return { transport: "cluster", nodes, database: 0, ...credentials, redacted };
+    }
+    default:
+      throw new ConfigurationError(`${url.scheme}:// is not a Redis URL`);
+  }
+}

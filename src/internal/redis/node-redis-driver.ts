@@ -1,0 +1,299 @@
+import { loadOptional } from "../load-optional.js";
+import type { RedisEndpoint, RedisTimings } from "./connection-options.js";
+import {
+  groupBySlot,
+  loadSlotFunction,
+  type RedisCommand,
+  type RedisDriver,
+  Readiness,
+  reconnectDelay,
+} from "./driver.js";
+
+type Listener = (...parameters: unknown[]) => void;
+
+/** The event-emitter part of a node-redis client or cluster. */
+interface NodeRedisEmitter {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  destroy(): void;
+  on(event: string, listener: Listener): unknown;
+  off(event: string, listener: Listener): unknown;
+}
+
+/**
+ * A node-redis (`redis` ^5 or ^6) client, as `createClient()` returns it.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "redis";
+ * const backend = new RedisBackend(createClient({ url: "redis://127.0.0.1:6379/0" }));
+ * ```
+ */
+export interface NodeRedisClientLike extends NodeRedisEmitter {
+  /** Sends a raw command. */
+  sendCommand(args: RedisCommand, options?: object): Promise<unknown>;
+  /** Starts a MULTI/EXEC transaction. */
+  multi(): { addCommand(args: RedisCommand): unknown; exec(): Promise<unknown> };
+  /** A view of the client that maps RESP types to JavaScript types. */
+  withTypeMapping(mapping: object): NodeRedisClientLike;
+}
+
+/**
+ * A node-redis (`redis` ^5 or ^6) cluster client, as `createCluster()` returns it.
+ *
+ * @example
+ * ```ts
+ * import { createCluster } from "redis";
+ * const backend = new RedisBackend(createCluster({ rootNodes: [{ url: "redis://10.0.0.1:7000" }] }));
+ * ```
+ */
+export interface NodeRedisClusterLike extends NodeRedisEmitter {
+  /** Sends a raw command to the node that owns `firstKey`. */
+  sendCommand(
+    firstKey: string | Buffer | undefined,
+    isReadonly: boolean | undefined,
+    args: RedisCommand,
+  ): Promise<unknown>;
+  /** Starts a MULTI/EXEC transaction on the node that owns the keys. */
+  multi(): {
+    addCommand(firstKey: string | Buffer | undefined, isReadonly: boolean | undefined, args: RedisCommand): unknown;
+    exec(): Promise<unknown>;
+  };
+  /** The master nodes. */
+  readonly masters: readonly unknown[];
+  /** The client of one node. */
+  nodeClient(node: never): Promise<NodeRedisClientLike> | NodeRedisClientLike;
+  /** A view of the cluster client that maps RESP types to JavaScript types. */
+  withTypeMapping(mapping: object): NodeRedisClusterLike;
+}
+
+interface NodeRedisModule {
+  createClient(options: object): NodeRedisClientLike;
+  createCluster(options: object): NodeRedisClusterLike;
+  RESP_TYPES: { BLOB_STRING: number };
+}
+
+function loadNodeRedis(scheme: string): NodeRedisModule {
+  return loadOptional("redis", `${scheme}://`) as NodeRedisModule;
+}
+
+/** Blob strings as Buffers, so that values stay binary. */
+function binaryMapping(): object {
+  // The RESP type code of a blob string is the same in every node-redis 5/6 release: "$".
+  return { [36]: Buffer };
+}
+
+/** Whether `client` looks like a node-redis cluster client (as opposed to a single-node client). */
+export function isNodeRedisCluster(client: object): client is NodeRedisClusterLike {
+  return "masters" in client && "nodeClient" in client;
+}
+
+/** Whether `client` looks like a node-redis client or cluster. */
+export function isNodeRedis(client: object): client is NodeRedisClientLike | NodeRedisClusterLike {
+  return "sendCommand" in client && "isReady" in client && "withTypeMapping" in client;
+}
+
+/** The lifecycle shared by the single-node and the cluster driver. */
+abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
+  protected readonly client: C;
+  readonly #owned: boolean;
+  readonly #readiness = new Readiness();
+  readonly #onError = (error: unknown): void => {
+    this.#readiness.recordError(error);
+  };
+  readonly #onReady = (): void => {
+    this.#readiness.markReady();
+  };
+  #closed = false;
+
+  protected constructor(client: C, owned: boolean) {
+    this.client = client;
+    this.#owned = owned;
+    // An "error" event without a listener would crash the process.
+    client.on("error", this.#onError);
+    client.on("ready", this.#onReady);
+  }
+
+  get ready(): boolean {
+    return this.client.isReady;
+  }
+
+  get lastErrorMessage(): string | undefined {
+    return this.#readiness.lastErrorMessage;
+  }
+
+  whenReady(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    const waiting = this.#readiness.wait();
+    if (!this.client.isOpen) this.connect();
+    return waiting;
+  }
+
+  /** Starts connecting; the client retries by itself from then on. */
+  protected connect(): void {
+    this.client.connect().catch(this.#onError);
+  }
+
+  /** Records a connection error for messages. */
+  protected recordError(error: unknown): void {
+    this.#onError(error);
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    this.#readiness.release();
+    if (this.#owned) {
+      // destroy(), not close(): QUIT would wait for replies that a hung server never sends.
+      if (this.client.isOpen) this.client.destroy();
+    }
+    this.client.off("ready", this.#onReady);
+    // Keep swallowing errors of a client we own: it may still report the socket it is tearing down.
+    if (!this.#owned) this.client.off("error", this.#onError);
+    return Promise.resolve();
+  }
+}
+
+/** A single Redis server through node-redis. */
+export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> implements RedisDriver {
+  readonly #binary: NodeRedisClientLike;
+
+  constructor(client: NodeRedisClientLike, owned: boolean) {
+    super(client, owned);
+    this.#binary = client.withTypeMapping(binaryMapping());
+  }
+
+  /** Creates the client for a `redis://`, `rediss://` or `redis+unix://` endpoint. */
+  static create(endpoint: RedisEndpoint, timings: RedisTimings): NodeRedisDriver {
+    const redis = loadNodeRedis(endpoint.transport === "unix" ? "redis+unix" : "redis");
+    const node = endpoint.nodes[0];
+    const socket =
+      endpoint.transport === "unix"
+        ? { path: endpoint.path }
+        : {
+            host: node?.host,
+            port: node?.port,
+            ...(endpoint.transport === "tls" ? { tls: true, servername: node?.host } : {}),
+          };
+    const client = redis.createClient({
+      // The parts, never the URL: a client error can then never quote the password.
+      socket: {
+        ...socket,
+        connectTimeout: timings.connectTimeout,
+        reconnectStrategy: (retries: number) => reconnectDelay(retries, timings.reconnectMaxDelay),
+      },
+      ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
+      ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
+      database: endpoint.database,
+      // Commands wait in our deadline guard, never in an unbounded client queue.
+      disableOfflineQueue: true,
+    });
+    return new NodeRedisDriver(client, true);
+  }
+
+  send(command: RedisCommand): Promise<unknown> {
+    return this.#binary.sendCommand(command);
+  }
+
+  async transaction(commands: readonly RedisCommand[]): Promise<unknown[]> {
+    const multi = this.#binary.multi();
+    for (const command of commands) multi.addCommand(command);
+    return (await multi.exec()) as unknown[];
+  }
+
+  groupKeys(keys: readonly string[]): string[][] {
+    return [[...keys]];
+  }
+
+  forEachMaster(run: (send: (command: RedisCommand) => Promise<unknown>) => Promise<void>): Promise<void> {
+    return run((command) => this.#binary.sendCommand(command));
+  }
+}
+
+/** Redis Cluster through node-redis: commands routed by key, batches split by hash slot. */
+export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterLike> implements RedisDriver {
+  readonly #binary: NodeRedisClusterLike;
+  readonly #reconnectMaxDelay: number;
+  readonly #slotOf: (key: string) => number;
+  #connecting = false;
+  #failedAttempts = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(client: NodeRedisClusterLike, owned: boolean, reconnectMaxDelay: number) {
+    super(client, owned);
+    this.#binary = client.withTypeMapping(binaryMapping());
+    this.#reconnectMaxDelay = reconnectMaxDelay;
+    this.#slotOf = loadSlotFunction();
+  }
+
+  /** Creates the cluster client for a `redis+cluster://` endpoint. */
+  static create(endpoint: RedisEndpoint, timings: RedisTimings): NodeRedisClusterDriver {
+    const redis = loadNodeRedis("redis+cluster");
+    const cluster = redis.createCluster({
+      rootNodes: endpoint.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+      defaults: {
+        socket: {
+          connectTimeout: timings.connectTimeout,
+          reconnectStrategy: (retries: number) => reconnectDelay(retries, timings.reconnectMaxDelay),
+        },
+        ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
+        ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
+        disableOfflineQueue: true,
+      },
+    });
+    return new NodeRedisClusterDriver(cluster, true, timings.reconnectMaxDelay);
+  }
+
+  /** Discovering the slots fails as a whole when no seed answers; retry it with backoff. */
+  protected override connect(): void {
+    if (this.#connecting || this.#retryTimer !== undefined) return;
+    this.#connecting = true;
+    this.client.connect().then(
+      () => {
+        this.#connecting = false;
+        this.#failedAttempts = 0;
+      },
+      (error: unknown) => {
+        this.#connecting = false;
+        this.recordError(error);
+        this.#retryTimer = setTimeout(
+          () => {
+            this.#retryTimer = undefined;
+            if (!this.client.isOpen) this.connect();
+          },
+          reconnectDelay(this.#failedAttempts++, this.#reconnectMaxDelay),
+        );
+        this.#retryTimer.unref();
+      },
+    );
+  }
+
+  override async close(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    await super.close();
+  }
+
+  send(command: RedisCommand, key: string | undefined): Promise<unknown> {
+    return this.#binary.sendCommand(key, false, command);
+  }
+
+  async transaction(commands: readonly RedisCommand[], key: string | undefined): Promise<unknown[]> {
+    const multi = this.#binary.multi();
+    for (const command of commands) multi.addCommand(key, false, command);
+    return (await multi.exec()) as unknown[];
+  }
+
+  groupKeys(keys: readonly string[]): string[][] {
+    return groupBySlot(keys, this.#slotOf);
+  }
+
+  async forEachMaster(run: (send: (command: RedisCommand) => Promise<unknown>) => Promise<void>): Promise<void> {
+    await Promise.all(
+      this.#binary.masters.map(async (master) => {
+        const node = await this.#binary.nodeClient(master as never);
+        await run((command) => node.sendCommand(command));
+      }),
+    );
+  }
+}
