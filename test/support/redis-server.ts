@@ -46,8 +46,11 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Sends one inline command to a Redis server and returns its first reply line. */
-export async function rawCommand(port: number, command: string, timeoutMs = 1000): Promise<string> {
+/**
+ * Sends one inline command to a Redis server and returns its first reply line, or with `whole` the
+ * whole reply (waiting briefly for the rest of a bulk reply).
+ */
+export async function rawCommand(port: number, command: string, timeoutMs = 1000, whole = false): Promise<string> {
   const socket = new Socket();
   socket.setTimeout(timeoutMs);
   return new Promise<string>((resolve, reject) => {
@@ -55,9 +58,10 @@ export async function rawCommand(port: number, command: string, timeoutMs = 1000
     socket.on("data", (chunk: Buffer) => {
       reply += chunk.toString("latin1");
       const end = reply.indexOf("\r\n");
-      if (end >= 0) {
+      const length = reply.startsWith("$") ? Number(reply.slice(1, end)) : 0;
+      if (end >= 0 && (!whole || !reply.startsWith("$") || reply.length >= end + 2 + length)) {
         socket.destroy();
-        resolve(reply.slice(0, end));
+        resolve(whole ? reply : reply.slice(0, end));
       }
     });
     socket.on("timeout", () => {

@@ -107,12 +107,19 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   };
   #closed = false;
 
-  protected constructor(client: C, owned: boolean) {
+  readonly #events: { readonly ready: string; readonly errors: readonly string[] };
+
+  /**
+   * @param events - What the client emits when it becomes ready (`ready` for a client, `connect` for a
+   *   cluster) and when something fails (a cluster also reports `node-error`).
+   */
+  protected constructor(client: C, owned: boolean, events: { ready: string; errors: readonly string[] }) {
     this.client = client;
     this.#owned = owned;
+    this.#events = events;
     // An "error" event without a listener would crash the process.
-    client.on("error", this.#onError);
-    client.on("ready", this.#onReady);
+    for (const event of events.errors) client.on(event, this.#onError);
+    client.on(events.ready, this.#onReady);
   }
 
   get ready(): boolean {
@@ -148,9 +155,9 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
       // destroy(), not close(): QUIT would wait for replies that a hung server never sends.
       if (this.client.isOpen) this.client.destroy();
     }
-    this.client.off("ready", this.#onReady);
+    this.client.off(this.#events.ready, this.#onReady);
     // Keep swallowing errors of a client we own: it may still report the socket it is tearing down.
-    if (!this.#owned) this.client.off("error", this.#onError);
+    if (!this.#owned) for (const event of this.#events.errors) this.client.off(event, this.#onError);
     return Promise.resolve();
   }
 }
@@ -160,7 +167,7 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
   readonly #binary: NodeRedisClientLike;
 
   constructor(client: NodeRedisClientLike, owned: boolean) {
-    super(client, owned);
+    super(client, owned, { ready: "ready", errors: ["error"] });
     this.#binary = client.withTypeMapping(binaryMapping());
   }
 
@@ -221,7 +228,7 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(client: NodeRedisClusterLike, owned: boolean, reconnectMaxDelay: number) {
-    super(client, owned);
+    super(client, owned, { ready: "connect", errors: ["error", "node-error"] });
     this.#binary = client.withTypeMapping(binaryMapping());
     this.#reconnectMaxDelay = reconnectMaxDelay;
     this.#slotOf = loadSlotFunction();

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Cluster as IoRedisCluster } from "ioredis";
+import { createClient, createCluster } from "redis";
+import { RedisBackend } from "../../src/backends/redis.js";
+import { fromUrl } from "../../src/backends/registry.js";
+import { backendConformance } from "../conformance/backend.js";
+import { RedisCluster } from "../support/redis-cluster.js";
+import { redisUnavailableReason } from "../support/redis-server.js";
+
+const unavailable = redisUnavailableReason();
+const cluster = unavailable === undefined ? await RedisCluster.start() : undefined;
+after(async () => {
+  await cluster?.stop();
+});
+
+const realTime = {
+  advance: (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds)),
+};
+const capabilities = { stores: true, returnsBytes: true, timeScale: 3 } as const;
+
+if (cluster === undefined) {
+  it("Redis Cluster backend", { skip: unavailable }, () => {});
+} else {
+  const seeds = cluster.nodes.map((node) => ({ socket: { host: "127.0.0.1", port: node.port } }));
+
+  backendConformance("redis+cluster:// (from a URL)", capabilities, async () => {
+    const backend = fromUrl(cluster.url());
+    await backend.clear("");
+    return { backend, ...realTime };
+  });
+
+  backendConformance("redis+cluster:// (an injected node-redis cluster)", capabilities, async () => {
+    const backend = new RedisBackend({ client: createCluster({ rootNodes: seeds }), closeClient: true });
+    await backend.clear("");
+    return { backend, ...realTime };
+  });
+
+  backendConformance("redis+cluster:// (an injected ioredis cluster)", capabilities, async () => {
+    const client = new IoRedisCluster(
+      cluster.nodes.map((node) => ({ host: "127.0.0.1", port: node.port })),
+      { lazyConnect: true },
+    );
+    const backend = new RedisBackend({ client, closeClient: true });
+    await backend.clear("");
+    return { backend, ...realTime };
+  });
+
+  describe("Redis Cluster batches", () => {
+    const inspectors = cluster.nodes.map((node) => createClient({ url: node.url(0) }));
+    let backend: RedisBackend;
+    before(async () => {
+      await Promise.all(inspectors.map((client) => client.connect()));
+      backend = new RedisBackend({ url: cluster.url() });
+    });
+    after(async () => {
+      await backend.close();
+      for (const client of inspectors) client.destroy();
+    });
+
+    /** Calls of `command` summed over every node, from INFO commandstats. */
+    async function calls(command: string): Promise<number> {
+      const infos = await Promise.all(inspectors.map((client) => client.info("commandstats")));
+      return infos.reduce(
+        (sum, info) => sum + Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, "m").exec(info)?.[1] ?? 0),
+        0,
+      );
+    }
+
+    it("splits a batch across slots by hash slot and reads it back whole", async () => {
+      const keys = Array.from({ length: 200 }, (_, index) => `spread:${String(index)}`);
+      await backend.setMany(
+        keys.map((key) => [key, key]),
+        60_000,
+      );
+      const found = await backend.getMany(keys);
+      assert.equal(found.size, 200);
+      assert.deepEqual(found.get("spread:42"), Buffer.from("spread:42"));
+      const counts = await Promise.all(inspectors.map((client) => client.dbSize()));
+      assert.ok(counts.filter((count) => count > 0).length === 3, `keys on every master: ${counts.join(", ")}`);
+      assert.equal(await backend.deleteMany(keys), 200);
+    });
+
+    it("keeps keys that share a {hash tag} in one slot: one MSET, one MGET, one transaction", async () => {
+      const keys = Array.from({ length: 50 }, (_, index) => `{user:1}:${String(index)}`);
+      const before = { mset: await calls("mset"), mget: await calls("mget"), exec: await calls("exec") };
+      await backend.setMany(
+        keys.map((key) => [key, "v"]),
+        undefined,
+      );
+      await backend.setMany(
+        keys.map((key) => [key, "w"]),
+        60_000,
+      );
+      assert.equal((await backend.getMany(keys)).size, 50);
+      assert.equal((await calls("mset")) - before.mset, 1);
+      assert.equal((await calls("mget")) - before.mget, 1);
+      assert.equal((await calls("exec")) - before.exec, 1);
+    });
+
+    it("clears a prefix on every master and leaves other keys", async () => {
+      await backend.setMany(
+        Array.from({ length: 300 }, (_, index) => [`gone:${String(index)}`, "1"] as const),
+        undefined,
+      );
+      await backend.set("stays", "1", {});
+      await backend.clear("gone:");
+      const counts = await Promise.all(inspectors.map((client) => client.dbSize()));
+      assert.equal(
+        counts.reduce((sum, count) => sum + count, 0),
+        1 + (await backend.getMany(Array.from({ length: 50 }, (_, index) => `{user:1}:${String(index)}`))).size,
+      );
+    });
+  });
+}
