@@ -7,8 +7,16 @@ import {
 } from "../../internal/scheme-registry.js";
 import type { SyncBackend } from "../backend.js";
 import { memoryOptionsFromUrl } from "../memory-store.js";
+import { redisSettingsFromUrl } from "../redis.js";
 import { DummyBackend } from "./dummy.js";
 import { MemoryBackend } from "./memory.js";
+import { RedisBackend } from "./redis.js";
+
+/** Builds the worker-backed Redis backend; it checks the URL itself and starts its worker on first use. */
+const redisFactory: SchemeFactory<SyncBackend> = (url, parameters) => {
+  redisSettingsFromUrl(url, parameters);
+  return new RedisBackend({ url: url.raw });
+};
 
 /** The built-in sync backend schemes. */
 const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend>>> = {
@@ -19,6 +27,12 @@ const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend>
     requireNoLocation(url);
     return new DummyBackend();
   },
+  /** Redis over TCP through a worker thread (calls block): `redis://host:port/db?timeout=500`. */
+  redis: redisFactory,
+  /** Redis over TLS through a worker thread: `rediss://host:port/db`. */
+  rediss: redisFactory,
+  /** Redis over a Unix socket through a worker thread: `redis+unix:///run/redis.sock?db=1`. */
+  "redis+unix": redisFactory,
 };
 
 const registry = new SchemeRegistry<SyncBackend>("sync backend", BUILT_IN_SYNC_BACKENDS);
@@ -53,7 +67,7 @@ export function registerBackend(scheme: string, factory: SchemeFactory<SyncBacke
  *
  * @example
  * ```ts
- * backendSchemes(); // ["dummy", "memory"]
+ * backendSchemes(); // ["dummy", "memory", "redis", "redis+unix", "rediss"]
  * ```
  */
 export function backendSchemes(): string[] {

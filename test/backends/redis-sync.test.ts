@@ -1,0 +1,152 @@
+/**
+ * The synchronous Redis backend runs its client in a worker thread. Node 20 cannot start a worker
+ * from a `.ts` file under tsx, so these tests use the built package (`npm test` builds first): they
+ * test exactly what ships.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, describe, it } from "node:test";
+import { SyncCache } from "../../dist/esm/index.js";
+import { RedisBackend } from "../../dist/esm/backends/sync/index.js";
+import { SyncBackendAdapter } from "../../src/internal/sync-backend-adapter.js";
+import { backendConformance } from "../conformance/backend.js";
+import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
+
+const unavailable = redisUnavailableReason();
+const server = unavailable === undefined ? await RedisServer.start() : undefined;
+after(async () => {
+  await server?.stop();
+});
+
+function url(database: number, query = ""): string {
+  if (server === undefined) throw new Error("no redis-server");
+  return `${server.url(database)}${query}`;
+}
+
+/** How long a synchronous call blocked the calling thread, and how it ended. */
+function timed(call: () => unknown): { ms: number; outcome: string } {
+  const started = performance.now();
+  let outcome = "ok";
+  try {
+    call();
+  } catch (error) {
+    outcome = (error as Error).name;
+  }
+  return { ms: performance.now() - started, outcome };
+}
+
+if (server === undefined) {
+  it("sync Redis backend", { skip: unavailable }, () => {});
+} else {
+  backendConformance("redis:// (sync, worker thread)", { stores: true, returnsBytes: true, timeScale: 3 }, () => {
+    const backend = new RedisBackend({ url: url(6) });
+    backend.clear("");
+    return {
+      backend: new SyncBackendAdapter(backend),
+      advance: (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds)),
+    };
+  });
+
+  describe("sync Redis backend", () => {
+    it("serves a SyncCache built from a redis:// URL", () => {
+      const cache = new SyncCache<{ n: number }>({ backend: url(7), serializer: "json://", prefix: "sync:" });
+      try {
+        cache.set("a", { n: 1 }, { timeToLive: "1m" });
+        assert.deepEqual(cache.get("a"), { n: 1 });
+        assert.deepEqual(cache.getMany("a", "b"), new Map([["a", { n: 1 }]]));
+        assert.equal(cache.has("b"), false);
+      } finally {
+        cache.close();
+      }
+    });
+
+    it("F18: blocks the caller at most about the deadline while Redis hangs, and recovers", () => {
+      const backend = new RedisBackend({ url: url(8, "?timeout=200") });
+      try {
+        backend.set("k", "v", {});
+        server.pause();
+        const hung = [
+          timed(() => backend.get("k")),
+          timed(() => backend.set("k", "w", {})),
+          timed(() => backend.has("k")),
+        ];
+        server.resume();
+        console.log(`# F18 (hung server): blocked ${hung.map(({ ms }) => ms.toFixed(0)).join(", ")} ms`);
+        for (const { ms, outcome } of hung) {
+          assert.equal(outcome, "BackendError");
+          assert.ok(ms <= 10 * 200, `blocked ${String(ms)} ms`);
+        }
+        let recovered = false;
+        for (let attempt = 0; attempt < 20 && !recovered; attempt++)
+          recovered = timed(() => backend.get("k")).outcome === "ok";
+        assert.ok(recovered);
+      } finally {
+        backend.close();
+      }
+    });
+
+    it("F18: blocks at most about the deadline while Redis is down, and works again after a restart", async () => {
+      const backend = new RedisBackend({ url: url(9, "?timeout=200") });
+      try {
+        backend.set("k", "v", {});
+        await server.crash();
+        const down = [timed(() => backend.get("k")), timed(() => backend.set("k", "w", {}))];
+        console.log(`# F18 (server down): blocked ${down.map(({ ms }) => ms.toFixed(0)).join(", ")} ms`);
+        for (const { ms, outcome } of down) {
+          assert.equal(outcome, "BackendError");
+          assert.ok(ms <= 10 * 200, `blocked ${String(ms)} ms`);
+        }
+        await server.restart();
+        const restartedAt = performance.now();
+        let recovered = false;
+        while (!recovered && performance.now() - restartedAt < 5000) {
+          recovered = timed(() => backend.set("k", "again", {})).outcome === "ok";
+          // Let the worker's reconnection timers run between attempts.
+          if (!recovered) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        console.log(`# F18: first success ${(performance.now() - restartedAt).toFixed(0)} ms after restart`);
+        assert.ok(recovered);
+      } finally {
+        backend.close();
+      }
+    });
+
+    it("F18: a worker that dies mid-call gives a typed error within the deadline, then a fresh worker", () => {
+      const backend = new RedisBackend({ url: url(10, "?timeout=200") });
+      try {
+        backend.set("k", "v", {});
+        const first = backend.worker;
+        assert.ok(first !== undefined);
+        void first.terminate();
+        const crashed = timed(() => backend.get("k"));
+        assert.equal(crashed.outcome, "BackendError");
+        assert.ok(crashed.ms <= 10 * 200, `blocked ${String(crashed.ms)} ms`);
+        assert.deepEqual(backend.get("k"), Buffer.from("v"));
+        assert.notEqual(backend.worker, first);
+      } finally {
+        backend.close();
+      }
+    });
+
+    it("does not keep the process alive, even when never closed", () => {
+      const script = `
+        const { SyncCache } = require("./dist/commonjs/index.js");
+        const cache = new SyncCache({ backend: "${url(11)}", serializer: "json://" });
+        cache.set("k", 1);
+        console.log(cache.get("k"));
+      `;
+      const result = spawnSync(process.execPath, ["-e", script], {
+        cwd: new URL("../..", import.meta.url),
+        encoding: "utf8",
+        timeout: 15_000,
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout.trim(), "1");
+    });
+
+    it("refuses an injected client and redis+cluster://, with a ConfigurationError", () => {
+      assert.throws(() => new RedisBackend({ url: "redis+cluster://127.0.0.1:7000" }), /does not offer redis\+cluster/);
+      assert.throws(() => new RedisBackend({ url: "redis://127.0.0.1:0/0" }), /port must be an integer 1–65535/);
+    });
+  });
+}
