@@ -28,12 +28,12 @@ const API = {
     },
   },
   "cachetory/backends": {
-    names: ["fromUrl", "registerBackend", "MemoryBackend", "DummyBackend"],
-    pending: { RedisBackend: "Redis issue" },
+    names: ["fromUrl", "registerBackend", "MemoryBackend", "DummyBackend", "RedisBackend"],
+    pending: {},
   },
   "cachetory/backends/sync": {
-    names: ["fromUrl", "registerBackend", "MemoryBackend", "DummyBackend"],
-    pending: { RedisBackend: "Redis issue" },
+    names: ["fromUrl", "registerBackend", "MemoryBackend", "DummyBackend", "RedisBackend"],
+    pending: {},
   },
   "cachetory/serializers": {
     names: [

@@ -1,5 +1,5 @@
 // Packs the library, installs the tarball into an empty project WITHOUT the optional peers, and checks
-// that memory:// works there and that msgpack:// and zstd:// say which package to install.
+// that memory:// works there and that msgpack://, zstd:// and redis:// say which package to install.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -54,6 +54,23 @@ const cache = new SyncCache({ backend: "memory://", serializer: "v8://" });
 cache.set("k", new Map([["a", 1]]));
 console.log(cache.get("k").get("a"));`;
     assert.equal(node("cjs.cjs", cjs).trim(), "1");
+  });
+
+  it("names the package to install for redis://, from both backend entry points", () => {
+    const probe = `const backends = require("cachetory/backends");
+const syncBackends = require("cachetory/backends/sync");
+for (const build of [backends.fromUrl, syncBackends.fromUrl]) {
+  try { build("redis://127.0.0.1:6379/0").close(); console.log("built"); }
+  catch (error) { console.log(error.code + " " + error.message); }
+}`;
+    const lines = node("redis-probe.cjs", probe).trim().split("\n");
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      assert.match(
+        line,
+        /^CACHETORY_CONFIGURATION redis:\/\/ needs the optional package "redis", which is not installed: run `npm install redis`$/,
+      );
+    }
   });
 
   it("names the package to install for msgpack:// and zstd://", () => {

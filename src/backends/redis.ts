@@ -150,9 +150,10 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   getMany(keys: readonly string[]): Promise<Map<string, RedisWireValue>> {
     if (keys.length === 0) return Promise.resolve(new Map<string, RedisWireValue>());
     return this.#runMany("getMany", keys, async () => {
+      const groups = this.#driver.groupKeys(keys);
       const found = new Map<string, RedisWireValue>();
       await Promise.all(
-        this.#driver.groupKeys(keys).map(async (group) => {
+        groups.map(async (group) => {
           const replies = (await this.#driver.send(["MGET", ...group], group[0])) as (Buffer | null)[];
           group.forEach((key, index) => {
             const reply = replies[index];
@@ -160,7 +161,14 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
           });
         }),
       );
-      return found;
+      if (groups.length === 1) return found;
+      // Slots answer in any order: hand the entries back in the order they were asked for.
+      const ordered = new Map<string, RedisWireValue>();
+      for (const key of keys) {
+        const value = found.get(key);
+        if (value !== undefined) ordered.set(key, value);
+      }
+      return ordered;
     });
   }
 

@@ -28,3 +28,21 @@ export function loadOptional(packageName: string, neededFor: string): unknown {
   loaded.set(packageName, loadedModule);
   return loadedModule;
 }
+
+/**
+ * Checks that an optional peer is installed without loading it (for code that loads it elsewhere,
+ * such as in a worker thread), so that a missing package is reported where the caller can see it.
+ *
+ * @throws ConfigurationError saying which package to install.
+ */
+export function requireInstalled(packageName: string, neededFor: string): void {
+  if (loaded.has(packageName)) return;
+  try {
+    moduleRequire.resolve(packageName);
+  } catch (cause) {
+    throw new ConfigurationError(
+      `${neededFor} needs the optional package "${packageName}", which is not installed: run \`npm install ${packageName}\``,
+      { cause },
+    );
+  }
+}

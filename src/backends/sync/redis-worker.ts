@@ -8,7 +8,14 @@ import type { WorkerReply, WorkerRequest, WorkerSetup } from "../../internal/red
 
 const setup = workerData as WorkerSetup;
 const port: MessagePort = setup.port;
-const backend = new RedisBackend({ url: setup.url, ...setup.timings });
+let backend: RedisBackend | undefined;
+let setupError: unknown;
+try {
+  backend = new RedisBackend({ url: setup.url, ...setup.timings });
+} catch (error) {
+  // Reported to every caller, rather than crashing the worker (which the caller would only see as silence).
+  setupError = error;
+}
 
 function answer(reply: WorkerReply): void {
   port.postMessage(reply);
@@ -17,6 +24,7 @@ function answer(reply: WorkerReply): void {
 }
 
 async function perform(request: WorkerRequest): Promise<unknown> {
+  if (backend === undefined) throw setupError;
   switch (request.operation) {
     case "get":
       return backend.get(...request.arguments);

@@ -7,6 +7,7 @@ import {
   SerializationError,
 } from "../../errors.js";
 import { CacheUrl } from "../../internal/cache-url.js";
+import { requireInstalled } from "../../internal/load-optional.js";
 import { moduleLocation } from "../../internal/module-location.js";
 import type { RedisTimings } from "../../internal/redis/connection-options.js";
 import type { WorkerReply, WorkerRequest, WorkerSetup } from "../../internal/redis/worker-protocol.js";
@@ -87,6 +88,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     }
     const timings = { ...redisSettingsFromUrl(url, url.parametersFor(url.scheme)).timings };
     url.rejectUnreadParameters();
+    requireInstalled("redis", `${url.scheme}://`);
     const { workerStartTimeout = 10_000, clearTimeout = 30_000, url: _url, ...overrides } = options;
     this.#timings = overrides;
     const timeout = overrides.timeout ?? timings.timeout;
