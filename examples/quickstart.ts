@@ -1,9 +1,8 @@
 /**
  * The quickstart: `npm install && npm run example`. Uses the memory backend, or Redis when REDIS_URL is
- * set and the Redis backend is available.
+ * set (`REDIS_URL=redis://127.0.0.1:6379/0 npm run example`).
  */
 import { Cache } from "cachetory";
-import * as backends from "cachetory/backends";
 
 interface User {
   readonly id: number;
@@ -11,21 +10,12 @@ interface User {
   readonly roles: string[];
 }
 
-function chooseBackend(): string {
-  const redisUrl = process.env.REDIS_URL;
-  if (redisUrl === undefined || redisUrl === "") return "memory://";
-  const scheme = redisUrl.split("://")[0] ?? "";
-  if (backends.backendSchemes().includes(scheme)) return redisUrl;
-  console.log(`REDIS_URL is set, but this build has no ${scheme}:// backend yet; using memory://`);
-  return "memory://";
-}
-
 async function loadUser(id: number): Promise<User> {
   await new Promise((resolve) => setTimeout(resolve, 50)); // a slow database
   return { id, name: `user ${String(id)}`, roles: ["reader"] };
 }
 
-const backend = chooseBackend();
+const backend = process.env.REDIS_URL || "memory://";
 await using cache = new Cache<User>({ backend, serializer: "msgpack+zstd://?compression-level=3", prefix: "example:" });
 console.log(`backend: ${backend.split("://")[0] ?? ""}://`);
 

@@ -1,20 +1,44 @@
 /** The examples run (against the build, as a user's code would). */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
+import { needsRedis, RedisServer } from "./support/redis-server.js";
+
+function runQuickstart(redisUrl: string | undefined): string {
+  const env = { ...process.env };
+  delete env.REDIS_URL;
+  if (redisUrl !== undefined) env.REDIS_URL = redisUrl;
+  return execFileSync(process.execPath, ["--import", "tsx", "examples/quickstart.ts"], {
+    cwd: new URL("..", import.meta.url).pathname,
+    encoding: "utf8",
+    env,
+  });
+}
+
+function assertQuickstartRan(output: string): void {
+  assert.match(output, /attempt 2: user 1 in/);
+  assert.match(output, /getMany: \[ 'user:1', 'user:2' \]/);
+  assert.match(output, /ifNotExists on a present key stored: false/);
+  assert.match(output, /after clear, has user:1: false/);
+}
 
 describe("examples", () => {
   it("quickstart runs on the memory backend", () => {
-    const env = { ...process.env };
-    delete env.REDIS_URL;
-    const output = execFileSync(process.execPath, ["--import", "tsx", "examples/quickstart.ts"], {
-      cwd: new URL("..", import.meta.url).pathname,
-      encoding: "utf8",
-      env,
-    });
+    const output = runQuickstart(undefined);
     assert.match(output, /^backend: memory:\/\//m);
-    assert.match(output, /attempt 2: user 1 in/);
-    assert.match(output, /getMany: \[ 'user:1', 'user:2' \]/);
-    assert.match(output, /after clear, has user:1: false/);
+    assertQuickstartRan(output);
+  });
+
+  const requirement = needsRedis();
+  let server: RedisServer | undefined;
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("quickstart runs on Redis when REDIS_URL is set", requirement, async () => {
+    server = await RedisServer.start();
+    const output = runQuickstart(server.url(0));
+    assert.match(output, /^backend: redis:\/\//m);
+    assertQuickstartRan(output);
   });
 });
