@@ -389,12 +389,26 @@ describe("Redis redaction (S1)", requirement, () => {
       const cache = new Cache({ backend: url(server.port, "?timeout=200"), serializer: "json://" });
       assertNoSecret(cache, "util.inspect(cache)");
       await capture("timeout (through a Cache)", () => cache.get("k"));
-      await Promise.all([refused.close(), wrongPassword.close(), cache.close()]);
+      // The right password (as an ACL user) on a server out of memory.
+      const full = await startServer({
+        arguments: [
+          // Each word of an ACL rule is its own argument.
+          ...["--user", "user", "on", ">S3cr3t@x", "~*", "&*", "+@all"],
+          "--maxmemory",
+          "1mb",
+          "--maxmemory-policy",
+          "noeviction",
+        ],
+      });
+      const outOfMemory = new RedisBackend({ url: url(full.port, "?timeout=1000") });
+      await capture("OOM", () => outOfMemory.set("big", Buffer.alloc(2 * 1024 * 1024), {}));
+      assertNoSecret(outOfMemory, "util.inspect(backend)");
+      await Promise.all([refused.close(), wrongPassword.close(), cache.close(), outOfMemory.close()]);
     } finally {
       for (const name of names) unsubscribe(`node-redis:${name}`, onMessage);
       for (const trace of tracing) trace.unsubscribe(handlers);
     }
-    assert.equal(failures.size, 5);
+    assert.equal(failures.size, 6);
     for (const [name, error] of failures) {
       assert.ok(error instanceof Error && !error.message.endsWith("did not fail"), name);
       assertNoSecret(error, name);
@@ -402,6 +416,7 @@ describe("Redis redaction (S1)", requirement, () => {
     assert.match((failures.get("ECONNREFUSED") as Error).message, /ECONNREFUSED/);
     assert.match((failures.get("WRONGPASS") as Error).message, /WRONGPASS|invalid username-password/);
     assert.match((failures.get("timeout (through a Cache)") as Error).message, /redis:\/\/user:\*\*\*@/);
+    assert.match((failures.get("OOM") as Error).message, /OOM command not allowed/);
     assert.ok(published.length > 0, "node-redis published diagnostics events");
     assertNoSecret(published, "diagnostics events");
   });
