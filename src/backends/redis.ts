@@ -3,7 +3,9 @@ import { CacheUrl, type UrlParameters } from "../internal/cache-url.js";
 import { DeadlineGuard } from "../internal/deadline-guard.js";
 import { quoteKey } from "../internal/quote-key.js";
 import {
+  checkPositiveIntegers,
   DEFAULT_REDIS_TIMINGS,
+  DEFAULT_REDIS_URL,
   type RedisEndpoint,
   type RedisTimings,
   redisEndpointFromUrl,
@@ -45,7 +47,6 @@ export interface RedisBackendOptions extends Partial<RedisTimings> {
   readonly closeClient?: boolean;
 }
 
-const DEFAULT_URL = "redis://127.0.0.1:6379/0";
 const SCAN_BATCH = 1000;
 
 /** Redis glob metacharacters, escaped so that `clear()` matches the prefix literally (B14). */
@@ -103,7 +104,6 @@ function toValue(reply: unknown): Buffer | undefined {
 export class RedisBackend implements AsyncBackend<RedisWireValue> {
   readonly #driver: RedisDriver;
   readonly #guard: DeadlineGuard;
-  readonly #cluster: boolean;
 
   /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
   constructor(clientOrOptions: RedisClientLike | RedisBackendOptions = {}) {
@@ -111,20 +111,18 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     let timings: RedisTimings = DEFAULT_REDIS_TIMINGS;
     let target = "Redis";
     if (options.client === undefined) {
-      const url = new CacheUrl(options.url ?? DEFAULT_URL);
+      const url = new CacheUrl(options.url ?? DEFAULT_REDIS_URL);
       const settings = redisSettingsFromUrl(url, url.parametersFor(url.scheme));
       url.rejectUnreadParameters();
       timings = { ...settings.timings, ...definedTimings(options) };
-      validateTimings(timings);
+      checkPositiveIntegers({ ...timings });
       this.#driver = createDriver(settings.endpoint, timings);
-      this.#cluster = settings.endpoint.transport === "cluster";
       target = `Redis at ${settings.endpoint.redacted}`;
     } else {
       if (options.url !== undefined) throw new ConfigurationError("give RedisBackend a url or a client, not both");
       timings = { ...timings, ...definedTimings(options) };
-      validateTimings(timings);
+      checkPositiveIntegers({ ...timings });
       this.#driver = wrapClient(options.client, options.closeClient ?? false, timings);
-      this.#cluster = this.#driver instanceof NodeRedisClusterDriver;
     }
     this.#guard = new DeadlineGuard(this.#driver, {
       timeout: timings.timeout,
@@ -288,17 +286,14 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   }
 
   #run<T>(operation: string, key: string, send: () => Promise<T>): Promise<T> {
-    const problem = keyProblem(key);
-    if (problem !== undefined)
-      return Promise.reject(new BackendError(`${operation} of key ${quoteKey(key)} refused: ${problem}`, { key }));
-    return this.#guard.run(operation, key, send);
+    const refusal = refuseKey(operation, key);
+    return refusal ?? this.#guard.run(operation, key, send);
   }
 
   #runMany<T>(operation: string, keys: readonly string[], send: () => Promise<T>): Promise<T> {
     for (const key of keys) {
-      const problem = keyProblem(key);
-      if (problem !== undefined)
-        return Promise.reject(new BackendError(`${operation} of key ${quoteKey(key)} refused: ${problem}`, { key }));
+      const refusal = refuseKey(operation, key);
+      if (refusal !== undefined) return refusal;
     }
     return this.#guard.run(operation, keys.length === 1 ? keys[0] : undefined, send);
   }
@@ -307,11 +302,6 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     const replies = await this.#driver.transaction(commands, key);
     if (!Array.isArray(replies)) throw new BackendError("the transaction was aborted (EXEC returned nil)");
     return replies;
-  }
-
-  /** Whether batches are split by hash slot (Redis Cluster). */
-  get cluster(): boolean {
-    return this.#cluster;
   }
 }
 
@@ -324,23 +314,18 @@ function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
   return timings;
 }
 
-function validateTimings(timings: RedisTimings): void {
-  for (const [name, value] of Object.entries(timings)) {
-    if (!Number.isSafeInteger(value) || value < 1 || value > 2 ** 31 - 1) {
-      throw new ConfigurationError(`RedisBackend option ${name} must be an integer 1–2147483647, got ${String(value)}`);
-    }
-  }
-}
-
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** Why Redis cannot hold `key` distinctly, or `undefined`. */
-function keyProblem(key: string): string | undefined {
-  if (typeof key !== "string") return `keys are strings, got ${typeof key}`;
+/** A rejection for a key Redis cannot hold distinctly, or `undefined` for a good key. */
+function refuseKey(operation: string, key: string): Promise<never> | undefined {
+  let problem: string | undefined;
+  if (typeof key !== "string") problem = `keys are strings, got ${typeof key}`;
   // A lone surrogate has no UTF-8 form: it would be stored as U+FFFD and collide with other keys (B7).
-  return LONE_SURROGATE.test(key) ? "it contains a lone UTF-16 surrogate, which has no UTF-8 form" : undefined;
+  else if (LONE_SURROGATE.test(key)) problem = "it contains a lone UTF-16 surrogate, which has no UTF-8 form";
+  if (problem === undefined) return undefined;
+  return Promise.reject(new BackendError(`${operation} of key ${quoteKey(key)} refused: ${problem}`, { key }));
 }
 
 const LONE_SURROGATE = /\p{Surrogate}/u;

@@ -9,7 +9,11 @@ import {
 import { CacheUrl } from "../../internal/cache-url.js";
 import { requireInstalled } from "../../internal/load-optional.js";
 import { moduleLocation } from "../../internal/module-location.js";
-import type { RedisTimings } from "../../internal/redis/connection-options.js";
+import {
+  checkPositiveIntegers,
+  DEFAULT_REDIS_URL,
+  type RedisTimings,
+} from "../../internal/redis/connection-options.js";
 import type { WorkerReply, WorkerRequest, WorkerSetup } from "../../internal/redis/worker-protocol.js";
 import type { BackendSetOptions, SyncBackend } from "../backend.js";
 import { redisSettingsFromUrl, type RedisWireValue } from "../redis.js";
@@ -24,7 +28,6 @@ export interface SyncRedisBackendOptions extends Partial<RedisTimings> {
   readonly clearTimeout?: number;
 }
 
-const DEFAULT_URL = "redis://127.0.0.1:6379/0";
 /** The caller waits this much longer than the worker's own deadline, so the worker's answer wins. */
 const REPLY_SLACK_MS = 50;
 
@@ -80,7 +83,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
         "the synchronous RedisBackend cannot use an existing client (clients do not cross threads): give it a url",
       );
     }
-    this.#url = options.url ?? DEFAULT_URL;
+    this.#url = options.url ?? DEFAULT_REDIS_URL;
     // Parse now, so that a bad URL fails here rather than in the worker.
     const url = new CacheUrl(this.#url);
     if (url.scheme === "redis+cluster") {
@@ -92,13 +95,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     const { workerStartTimeout = 10_000, clearTimeout = 30_000, url: _url, ...overrides } = options;
     this.#timings = overrides;
     const timeout = overrides.timeout ?? timings.timeout;
-    for (const [name, value] of Object.entries({ timeout, workerStartTimeout, clearTimeout })) {
-      if (!Number.isSafeInteger(value) || value < 1 || value > 2 ** 31 - 1) {
-        throw new ConfigurationError(
-          `RedisBackend option ${name} must be an integer 1–2147483647, got ${String(value)}`,
-        );
-      }
-    }
+    checkPositiveIntegers({ ...overrides, timeout, workerStartTimeout, clearTimeout });
     this.#replyBudget = timeout + REPLY_SLACK_MS;
     this.#startBudget = workerStartTimeout;
     this.#clearBudget = clearTimeout;

@@ -36,7 +36,26 @@ export const DEFAULT_REDIS_TIMINGS: RedisTimings = {
   reconnectMaxDelay: 2000,
 };
 
+/** Where Redis is when no URL is given. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0";
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Checks constructor options that are counts or milliseconds: whole numbers from 1 to 2^31 − 1 (the
+ * longest a Node timer waits).
+ *
+ * @throws ConfigurationError naming the first bad option and the range.
+ */
+export function checkPositiveIntegers(options: Readonly<Record<string, number | undefined>>): void {
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMER_MS)) {
+      throw new ConfigurationError(
+        `RedisBackend option ${name} must be an integer 1–${String(MAX_TIMER_MS)}, got ${String(value)}`,
+      );
+    }
+  }
+}
 const MAX_DATABASE = 2 ** 31 - 1;
 
 /** Reads the timing parameters shared by every Redis scheme. */
