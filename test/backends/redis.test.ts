@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis as IoRedis } from "ioredis";
 import { createClient } from "redis";
@@ -7,7 +11,7 @@ import { fromUrl } from "../../src/backends/registry.js";
 import { Cache } from "../../src/caches/cache.js";
 import { BackendError, ConfigurationError } from "../../src/errors.js";
 import { backendConformance } from "../conformance/backend.js";
-import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
+import { freePort, redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 
 const unavailable = redisUnavailableReason();
 const server = unavailable === undefined ? await RedisServer.start() : undefined;
@@ -255,6 +259,51 @@ describe("Redis backend", skip, () => {
     } finally {
       await backend.close();
       await socketServer.stop();
+    }
+  });
+});
+
+describe("Redis over TLS (rediss://)", skip, () => {
+  it("verifies the server's certificate and then works", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "cachetory-tls-"));
+    const tlsPort = await freePort();
+    let tlsServer: RedisServer | undefined;
+    try {
+      execFileSync(
+        "openssl",
+        [
+          ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"],
+          ...["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(directory, "key.pem")],
+          ...["-out", join(directory, "cert.pem")],
+        ],
+        { stdio: "ignore" },
+      );
+      tlsServer = await RedisServer.start({
+        arguments: [
+          ...["--tls-port", String(tlsPort), "--tls-auth-clients", "no"],
+          ...["--tls-cert-file", join(directory, "cert.pem"), "--tls-key-file", join(directory, "key.pem")],
+          ...["--tls-ca-cert-file", join(directory, "cert.pem")],
+        ],
+      });
+      // Node reads extra CAs only at start-up, hence a child process per case.
+      const script = `
+        import { Cache } from "./src/caches/cache.ts";
+        const cache = new Cache({ backend: "rediss://127.0.0.1:${String(tlsPort)}/0?timeout=1000", serializer: "json://" });
+        try { await cache.set("k", { tls: true }); console.log(JSON.stringify(await cache.get("k"))); }
+        catch (error) { console.log(error.name + ": " + error.message); }
+        await cache.close();
+      `;
+      const run = (environment: NodeJS.ProcessEnv): string =>
+        execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+          cwd: new URL("../..", import.meta.url),
+          encoding: "utf8",
+          env: environment,
+        }).trim();
+      assert.equal(run({ ...process.env, NODE_EXTRA_CA_CERTS: join(directory, "cert.pem") }), '{"tls":true}');
+      assert.match(run(process.env), /^BackendError: .*self-signed certificate/);
+    } finally {
+      await tlsServer?.stop();
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 });
