@@ -98,3 +98,17 @@ export class CacheMissError extends CacheError {
 export class CacheClosedError extends CacheError {
   override readonly code: string = "CACHETORY_CACHE_CLOSED";
 }
+
+/**
+ * A waiter gave up on a computation that another call with the same key had started (the memoized
+ * function hangs or is slower than `waitTimeout`).
+ *
+ * @example
+ * ```ts
+ * const find = cached(cache, { waitTimeout: "2s" })(findUser);
+ * try { await find(1); } catch (error) { if (error instanceof CacheTimeoutError) … }
+ * ```
+ */
+export class CacheTimeoutError extends CacheError {
+  override readonly code: string = "CACHETORY_TIMEOUT";
+}

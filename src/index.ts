@@ -1,5 +1,11 @@
 export { Cache, type CacheOptions } from "./caches/cache.js";
-export type { CacheEntries, CacheOptionsBase, SetManyOptions, SetOptions } from "./caches/cache-core.js";
+export type {
+  CacheEntries,
+  CacheErrorEvent,
+  CacheOptionsBase,
+  SetManyOptions,
+  SetOptions,
+} from "./caches/cache-core.js";
 export { dummyCache, memoryCache } from "./caches/shortcuts.js";
 export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions } from "./caches/sync-cache.js";
 export { type Duration, toMilliseconds } from "./duration.js";
@@ -9,6 +15,7 @@ export {
   CacheError,
   type CacheErrorOptions,
   CacheMissError,
+  CacheTimeoutError,
   ConfigurationError,
   SerializationError,
 } from "./errors.js";
@@ -16,3 +23,18 @@ export type { AsyncBackend, BackendOperations, BackendSetOptions, SyncBackend } 
 export type { Clock, MemoryBackendOptions } from "./backends/memory-store.js";
 export type { Serializer, WireValue } from "./serializers/serializer.js";
 export { redactUrl } from "./internal/cache-url.js";
+export {
+  type CacheChoice,
+  cached,
+  type CachedOptions,
+  type CachedWrapper,
+  type MemoizedFunction,
+} from "./memoize/cached.js";
+export {
+  cachedSync,
+  type CachedSyncOptions,
+  type CachedSyncWrapper,
+  type MemoizedSyncFunction,
+  type SyncCacheChoice,
+} from "./memoize/cached-sync.js";
+export { type MakeKey, makeDefaultHashedKey, makeDefaultKey } from "./memoize/keys.js";

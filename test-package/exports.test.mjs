@@ -19,13 +19,12 @@ const API = {
       "SerializationError",
       "BackendError",
       "CacheMissError",
+      "cached",
+      "cachedSync",
+      "makeDefaultKey",
+      "makeDefaultHashedKey",
     ],
-    pending: {
-      cached: "memoization issue",
-      cachedSync: "memoization issue",
-      makeDefaultKey: "memoization issue",
-      makeDefaultHashedKey: "memoization issue",
-    },
+    pending: {},
   },
   "cachetory/backends": {
     names: ["fromUrl", "registerBackend", "MemoryBackend", "DummyBackend", "RedisBackend"],

@@ -21,6 +21,17 @@ export interface SetManyOptions {
 /** What `setMany` accepts: a plain object, a `Map`, or any iterable of `[key, value]` pairs. */
 export type CacheEntries<V> = Readonly<Record<string, V>> | ReadonlyMap<string, V> | Iterable<readonly [string, V]>;
 
+/** What {@link CacheOptionsBase.onError} is told besides the error. */
+export interface CacheErrorEvent {
+  /** The cache operation that failed: `"get"`, `"set"`, … */
+  readonly operation: string;
+  /** The key (as the caller gave it), when there was one. */
+  readonly key: string | undefined;
+}
+
+/** How often, at most, a cache without `onError` turns absorbed failures into a process warning. */
+const WARNING_INTERVAL_MS = 10_000;
+
 /** What both cache flavours accept besides their backend. */
 export interface CacheOptionsBase<V> {
   /** A serializer, or its URL (`"json://"`, `"msgpack+zstd://?compression-level=3"`). */
@@ -30,6 +41,17 @@ export interface CacheOptionsBase<V> {
    * still answers with your keys, and `clear()` then deletes only this cache's keys.
    */
   readonly prefix?: string;
+  /**
+   * Receives the failures that cachetory absorbs instead of throwing: a memoized function whose cache
+   * fails still returns its result, and the failure comes here. Without it, such failures become
+   * process warnings (`CachetoryWarning`), at most one every 10 s per cache.
+   *
+   * @example
+   * ```ts
+   * new Cache({ backend, serializer: "json://", onError: (error, { operation, key }) => log.warn({ error, operation, key }) });
+   * ```
+   */
+  readonly onError?: (error: Error, event: CacheErrorEvent) => void;
 }
 
 /** The cause's own message, for appending to ours. */
@@ -147,10 +169,14 @@ export abstract class CacheBase<V, B> {
   readonly backend: B;
   /** Prefixing, (de)serialization and the closed state. */
   protected readonly core: CacheCore<V>;
+  readonly #onError: ((error: Error, event: CacheErrorEvent) => void) | undefined;
+  #lastWarningAt = Number.NEGATIVE_INFINITY;
+  #heldBackWarnings = 0;
 
   protected constructor(options: CacheOptionsBase<V>, backend: B) {
     this.core = new CacheCore(options);
     this.backend = backend;
+    this.#onError = options.onError;
   }
 
   /** The serializer in use. */
@@ -161,5 +187,45 @@ export abstract class CacheBase<V, B> {
   /** The prefix of every key in the backend (`""` for none). */
   get prefix(): string {
     return this.core.prefix;
+  }
+
+  /**
+   * Reports a failure that was absorbed rather than thrown: to `onError` when the cache has one, else
+   * as a process warning (at most one every 10 s, with the count of those held back).
+   *
+   * @example
+   * ```ts
+   * try { await cache.set(key, value); } catch (error) { cache.reportError(error, "set", key); }
+   * ```
+   */
+  reportError(error: unknown, operation: string, key?: string): void {
+    const failure = this.core.backendFailure(operation, error, key);
+    if (this.#onError !== undefined) {
+      try {
+        this.#onError(failure, { operation, key });
+        return;
+      } catch (handlerError) {
+        // A failing handler must not break the call it reports on; it is reported the default way.
+        this.#warn(handlerError instanceof Error ? handlerError : failure);
+        return;
+      }
+    }
+    this.#warn(failure);
+  }
+
+  #warn(error: Error): void {
+    const now = performance.now();
+    if (now - this.#lastWarningAt < WARNING_INTERVAL_MS) {
+      this.#heldBackWarnings++;
+      return;
+    }
+    const heldBack = this.#heldBackWarnings;
+    this.#lastWarningAt = now;
+    this.#heldBackWarnings = 0;
+    const more = heldBack > 0 ? ` (and ${String(heldBack)} more failures in the last 10 s)` : "";
+    process.emitWarning(`${error.message}${more}`, {
+      type: "CachetoryWarning",
+      code: (error as { code?: string }).code,
+    });
   }
 }

@@ -1,0 +1,171 @@
+import type { Cache } from "../caches/cache.js";
+import { type Duration, toMilliseconds, toTimeToLive } from "../duration.js";
+import { ConfigurationError } from "../errors.js";
+import { type MakeKey, makeDefaultKey } from "./keys.js";
+import { type AnyFunction, nameMethod, nameWrapper } from "./memoized-name.js";
+import { SingleFlight } from "./single-flight.js";
+
+/**
+ * Where a memoized function keeps its results: a cache, or a function choosing one per call (sync or
+ * async); `null` means "do not cache this call".
+ */
+export type CacheChoice<C> =
+  C | ((fn: { readonly name: string }, ...args: unknown[]) => C | null | PromiseLike<C | null>);
+
+/** Options of {@link cached} (those of the seed, plus `waitTimeout`). */
+export interface CachedOptions<V> {
+  /** Builds the key of a call (default {@link makeDefaultKey}); called with the caller's `this`. */
+  readonly makeKey?: MakeKey;
+  /**
+   * How long results live: a `Duration`, `null` for no expiry, or a function of the key returning one
+   * (sync or async; called only when a value is about to be stored).
+   */
+  readonly timeToLive?: Duration | null | ((key: string) => Duration | null | PromiseLike<Duration | null>);
+  /** Store only when the key is absent (`SET NX`). */
+  readonly ifNotExists?: boolean;
+  /** Decides not to store a result: `true` skips it (sync or async). */
+  readonly exclude?: (key: string, value: V) => boolean | PromiseLike<boolean>;
+  /** The identity of the function in its keys; default its name, `Class.method` for decorated methods. */
+  readonly name?: string;
+  /**
+   * How long a call waits for the same key's computation that another call started, before it fails
+   * with `CacheTimeoutError` and lets the next call start afresh. Default: as long as it takes.
+   */
+  readonly waitTimeout?: Duration;
+}
+
+/** A memoized async function: the original's signature, plus `purge`. */
+export type MemoizedFunction<This, A extends unknown[], R> = ((this: This, ...args: A) => Promise<R>) & {
+  /** Deletes the cached result of these arguments; whether one existed. */
+  readonly purge: (...args: A) => Promise<boolean>;
+};
+
+/** What {@link cached} returns: a wrapper for async functions that is also a TC39 method decorator. */
+export interface CachedWrapper<V> {
+  /** Wraps an async function, or (with `context`) decorates an async method (TC39 decorators). */
+  <This, A extends unknown[], R extends V>(
+    fn: (this: This, ...args: A) => Promise<R>,
+    context?: ClassMethodDecoratorContext<This, (this: This, ...args: A) => Promise<R>>,
+  ): MemoizedFunction<This, A, R>;
+}
+
+/** The parts of the options that do not change per call, checked once. */
+export interface MemoizePlan<V> {
+  readonly makeKey: MakeKey;
+  readonly timeToLive: ((key: string) => Duration | null | PromiseLike<Duration | null>) | number | undefined;
+  readonly ifNotExists: boolean;
+  readonly exclude: ((key: string, value: V) => boolean | PromiseLike<boolean>) | undefined;
+}
+
+/** Validates the options once, at wrapping time. */
+export function memoizePlan<V>(options: CachedOptions<V>): MemoizePlan<V> {
+  const { timeToLive } = options;
+  return {
+    makeKey: options.makeKey ?? makeDefaultKey,
+    timeToLive: typeof timeToLive === "function" ? timeToLive : toTimeToLive(timeToLive),
+    ifNotExists: options.ifNotExists ?? false,
+    exclude: options.exclude,
+  };
+}
+
+/** Whether an error is a `SerializationError` (by code: the ESM and CommonJS copies may both load). */
+export function isSerializationError(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "CACHETORY_SERIALIZATION";
+}
+
+/** Turns the wrapped function (or decorated method) into its memoized form; shared by both flavours. */
+export function wrapOrDecorate<M extends AnyFunction>(
+  target: AnyFunction,
+  context: DecoratorContext | undefined,
+  name: string | undefined,
+  build: () => M,
+): M {
+  if (typeof target !== "function") throw new ConfigurationError("cached() wraps a function or decorates a method");
+  if (context !== undefined && context.kind !== "method") {
+    throw new ConfigurationError(`@cached decorates methods, not ${context.kind}s ("${String(context.name)}")`);
+  }
+  const memoized = build();
+  if (context === undefined) nameWrapper(memoized, target, name);
+  else nameMethod(memoized, context, name);
+  return memoized;
+}
+
+const MISS: unique symbol = Symbol("cachetory.miss");
+
+/**
+ * Memoizes an async function in a `Cache`, as a wrapper or as a TC39 method decorator. Concurrent
+ * calls with the same key share one computation (the cache is read once, the function runs once); a
+ * stored `null` is a hit; a failing computation rejects every waiter and stores nothing. When the cache
+ * fails (backend down, timeout, a value it cannot encode), the function still runs and its result is
+ * returned; the failure goes to the cache's `onError`.
+ *
+ * @example
+ * ```ts
+ * const getUser = cached(cache, { timeToLive: "5m" })(async (id: number) => db.users.find(id));
+ * await getUser(1);       // computed, then stored
+ * await getUser(1);       // from the cache
+ * await getUser.purge(1); // true: it was cached
+ *
+ * class Users {
+ *   @cached(cache, { makeKey: makeDefaultHashedKey })
+ *   async find(id: number): Promise<User | null> { … }
+ * }
+ * ```
+ */
+export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V> = {}): CachedWrapper<V> {
+  const plan = memoizePlan(options);
+  const waitTimeout = options.waitTimeout === undefined ? undefined : toMilliseconds(options.waitTimeout);
+  const wrapper = (target: AnyFunction<unknown, Promise<V>>, context?: DecoratorContext): AnyFunction => {
+    const original = target as unknown as (this: unknown, ...args: unknown[]) => Promise<V>;
+    const flights = new WeakMap<Cache<V>, SingleFlight<V>>();
+
+    async function store(chosen: Cache<V>, key: string, value: V): Promise<void> {
+      if (plan.exclude !== undefined && (await plan.exclude(key, value))) return;
+      const timeToLive = typeof plan.timeToLive === "function" ? await plan.timeToLive(key) : plan.timeToLive;
+      try {
+        await chosen.set(key, value, { timeToLive, ifNotExists: plan.ifNotExists });
+      } catch (error) {
+        // `undefined` is a result like any other, but some serializers (JSON) cannot hold it.
+        if (value === undefined && isSerializationError(error)) return;
+        chosen.reportError(error, "set", key);
+      }
+    }
+
+    async function lookupOrCompute(chosen: Cache<V>, key: string, self: unknown, args: unknown[]): Promise<V> {
+      let found: V | typeof MISS = MISS;
+      try {
+        found = await chosen.get(key, MISS);
+      } catch (error) {
+        chosen.reportError(error, "get", key);
+      }
+      if (found !== MISS) return found;
+      const value = await original.apply(self, args);
+      await store(chosen, key, value);
+      return value;
+    }
+
+    return wrapOrDecorate(target, context, options.name, () => {
+      async function choose(args: unknown[]): Promise<Cache<V> | null> {
+        return typeof cache === "function" ? await cache(memoized, ...args) : cache;
+      }
+      const memoized = Object.assign(
+        async function (this: unknown, ...args: unknown[]): Promise<V> {
+          const chosen = await choose(args);
+          if (chosen === null) return original.apply(this, args);
+          const key = plan.makeKey.call(this, memoized, args);
+          let flight = flights.get(chosen);
+          if (flight === undefined) flights.set(chosen, (flight = new SingleFlight<V>(waitTimeout)));
+          return flight.run(key, () => lookupOrCompute(chosen, key, this, args));
+        },
+        {
+          async purge(this: unknown, ...args: unknown[]): Promise<boolean> {
+            const chosen = await choose(args);
+            return chosen === null ? false : chosen.delete(plan.makeKey.call(this, memoized, args));
+          },
+        },
+      );
+      return memoized;
+    });
+  };
+  return wrapper as unknown as CachedWrapper<V>;
+}
