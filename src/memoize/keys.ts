@@ -92,11 +92,17 @@ function encodeObject(value: object, seen: Set<object>): string {
  * ```
  */
 export function makeDefaultKey(fn: { readonly name: string }, args: readonly unknown[]): string {
-  const seen = new Set<object>();
+  let seen: Set<object> | undefined;
   let key = encodeName(fn.name);
-  for (const argument of args) key += `:${encodeValue(argument, seen)}`;
+  for (const argument of args) {
+    if (typeof argument === "object" && argument !== null) key += `:${encodeValue(argument, (seen ??= new Set()))}`;
+    else key += `:${encodeValue(argument, EMPTY)}`;
+  }
   return key;
 }
+
+/** What primitives are "inside of": nothing, so no set is allocated for them. */
+const EMPTY: Set<object> = new Set();
 
 /**
  * The BLAKE2s-256 hex digest (64 characters) of {@link makeDefaultKey}: fixed length, not readable, as
