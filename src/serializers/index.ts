@@ -12,6 +12,7 @@ export { ZstdCompressor, type ZstdCompressorOptions } from "./compressors/zstd.j
 export { JsonSerializer } from "./json.js";
 export { MsgpackSerializer } from "./msgpack.js";
 export { NoopSerializer } from "./noop.js";
+export { DEFAULT_PICKLE_PROTOCOL, PickleSerializer, type PickleSerializerOptions } from "./pickle.js";
 export { fromUrl, registerSerializer, serializerSchemes } from "./registry.js";
 export type { Serializer, WireValue } from "./serializer.js";
 export { V8Serializer } from "./v8.js";

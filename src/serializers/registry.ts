@@ -9,6 +9,7 @@ import { ZLIB_LEVELS, ZlibCompressor } from "./compressors/zlib.js";
 import { ZSTD_LEVELS, ZstdCompressor } from "./compressors/zstd.js";
 import { JsonSerializer } from "./json.js";
 import { MsgpackSerializer } from "./msgpack.js";
+import { DEFAULT_PICKLE_PROTOCOL, PickleSerializer } from "./pickle.js";
 import { NoopSerializer } from "./noop.js";
 import type { Serializer } from "./serializer.js";
 import { V8Serializer } from "./v8.js";
@@ -45,12 +46,11 @@ const BUILT_IN_SERIALIZERS: Readonly<Record<string, SchemeFactory<AnySerializer>
   zstd,
   /** The seed's alias of `zstd://`. */
   zstandard: zstd,
-  /** Reserved: the safe pickle codec for Python interop is on its way. */
-  pickle: () => {
-    throw new ConfigurationError(
-      "pickle:// is not available yet; use msgpack://, json:// (both shared with Python cachetory) or v8:// instead",
-    );
-  },
+  /** Python's pickle, plain data only and never running code; `pickle-protocol` 2–5 (default 4). */
+  pickle: (_url, parameters) =>
+    new PickleSerializer({
+      protocol: parameters.integer("pickle-protocol", { min: 2, max: 5, default: DEFAULT_PICKLE_PROTOCOL }),
+    }),
 };
 
 const registry = new SchemeRegistry<AnySerializer>("serializer", BUILT_IN_SERIALIZERS);

@@ -8,7 +8,7 @@ import { fromUrl } from "../../src/serializers/registry.js";
 
 export interface SerializerCapabilities {
   /** Values beyond JSON: `undefined`, `BigInt`, `Map`, `Set`, `Date`, byte arrays. */
-  readonly richTypes: "none" | "msgpack" | "structured-clone";
+  readonly richTypes: "none" | "msgpack" | "pickle" | "structured-clone";
   /** Whether the serializer accepts only bytes/text (compressors). */
   readonly bytesOnly?: boolean;
 }
@@ -85,6 +85,18 @@ export function serializerConformance(url: string, capabilities: SerializerCapab
         assert.equal(roundTrip(2n ** 60n), 2n ** 60n);
         assert.equal(roundTrip(-(2n ** 60n)), -(2n ** 60n));
         assert.deepEqual(new Uint8Array(roundTrip(Uint8Array.of(0, 1, 255)) as Uint8Array), Uint8Array.of(0, 1, 255));
+      });
+    }
+
+    if (capabilities.richTypes === "pickle") {
+      it("round-trips sets, dicts with non-string keys, and lone surrogates; refuses what Python data cannot hold", () => {
+        const value = { set: new Set([1, "x"]), map: new Map<unknown, unknown>([[1, "one"]]), odd: "\uD800" };
+        assert.deepEqual(roundTrip(value), value);
+        const cyclic: Record<string, unknown> = {};
+        cyclic.self = cyclic;
+        for (const refused of [undefined, new Date(0), cyclic, () => 1, Symbol("s")]) {
+          assert.throws(() => fromUrl(url).serialize(refused));
+        }
       });
     }
 

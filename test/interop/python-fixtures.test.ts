@@ -10,14 +10,24 @@ import { expectedValue, fixtures, normalize, SUPPORTED } from "../support/python
 describe("Python cachetory wire format", () => {
   it("has fixtures for every serializer family we must read", () => {
     const families = new Set(fixtures.cases.map((fixture) => fixture.url.split("://")[0]));
-    for (const family of ["json", "msgpack", "msgpack+zlib", "msgpack+zstd", "zlib", "zstd"]) {
+    for (const family of [
+      "json",
+      "msgpack",
+      "msgpack+zlib",
+      "msgpack+zstd",
+      "pickle",
+      "pickle+zlib",
+      "pickle+zstd",
+      "zlib",
+      "zstd",
+    ]) {
       assert.ok(families.has(family), family);
     }
   });
 
   for (const fixture of fixtures.cases) {
-    const pending = SUPPORTED.test(fixture.url) ? {} : { skip: "pickle:// arrives with the Python-interop issue" };
-    it(`${fixture.url} ${fixture.name}`, pending, () => {
+    it(`${fixture.url} ${fixture.name}`, () => {
+      assert.match(fixture.url, SUPPORTED);
       const serializer = fromUrl(fixture.url);
       const wire = Buffer.from(fixture.wire, "hex");
       const expected = expectedValue(fixture.value);

@@ -11,3 +11,13 @@ serializerConformance("msgpack+zstd://?compression-level=3", { richTypes: "msgpa
 serializerConformance("msgpack+zlib://?compression-level=9", { richTypes: "msgpack" });
 serializerConformance("v8+brotli://?compression-level=5", { richTypes: "structured-clone" });
 serializerConformance("v8+gzip+zstd://", { richTypes: "structured-clone" });
+for (const url of [
+  "pickle://",
+  "pickle://?pickle-protocol=2",
+  "pickle://?pickle-protocol=3",
+  "pickle://?pickle-protocol=5",
+  "pickle+zlib://",
+  "pickle+zstd://",
+]) {
+  serializerConformance(url, { richTypes: "pickle" });
+}

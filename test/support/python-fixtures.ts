@@ -33,5 +33,5 @@ export function normalize(value: unknown): unknown {
   return value;
 }
 
-/** The serializer URLs we read today (pickle:// arrives with the Python-interop issue). */
-export const SUPPORTED = /^(json|msgpack|zlib|zstd)(\+(zlib|zstd))?:\/\//;
+/** The serializer URLs of the fixtures, every one of which we read. */
+export const SUPPORTED = /^(json|msgpack|pickle|zlib|zstd)(\+(zlib|zstd))?:\/\//;
