@@ -47,8 +47,9 @@ const API = {
       "GzipCompressor",
       "BrotliCompressor",
       "ZstdCompressor",
+      "PickleSerializer",
     ],
-    pending: { PickleSerializer: "Python-interop issue" },
+    pending: {},
   },
 };
 

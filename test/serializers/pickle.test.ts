@@ -170,7 +170,9 @@ describe("pickle:// writing", () => {
       },
     );
     assert.throws(() => new PickleSerializer({ protocol: 6 }), /2–5/);
-    assert.equal((fromUrl("pickle://") as PickleSerializer).protocol, 4);
+    const fromDefaultUrl = fromUrl("pickle://");
+    assert.ok(fromDefaultUrl instanceof PickleSerializer);
+    assert.equal(fromDefaultUrl.protocol, 4);
   });
 });
 

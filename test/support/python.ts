@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 
 /**
  * A Python 3 interpreter with the modules `names`, or the reason there is none. Debian's
- * /usr/bin/python3 comes first: that is where `apt-get install python3-msgpack python3-zstd` puts them.
+ * /usr/bin/python3 comes first: that is where `apt-get install python3-msgpack python3-zstd python3-redis` puts them.
  */
 export function findPython(names: readonly string[]): { python: string } | { reason: string } {
   for (const python of ["/usr/bin/python3", "python3"]) {
@@ -11,7 +11,7 @@ export function findPython(names: readonly string[]): { python: string } | { rea
     });
     if (probe.status === 0) return { python };
   }
-  return { reason: `no python3 with the modules ${names.join(", ")} (apt-get install python3-msgpack python3-zstd)` };
+  return { reason: `no python3 with the modules ${names.join(", ")} (apt-get install python3-msgpack python3-zstd python3-redis)` };
 }
 
 /** Runs a Python script with JSON on stdin and returns its JSON answer. */
