@@ -11,7 +11,9 @@ export function findPython(names: readonly string[]): { python: string } | { rea
     });
     if (probe.status === 0) return { python };
   }
-  return { reason: `no python3 with the modules ${names.join(", ")} (apt-get install python3-msgpack python3-zstd python3-redis)` };
+  return {
+    reason: `no python3 with the modules ${names.join(", ")} (apt-get install python3-msgpack python3-zstd python3-redis)`,
+  };
 }
 
 /** Runs a Python script with JSON on stdin and returns its JSON answer. */
