@@ -37,7 +37,13 @@ const FILE_SCHEMES: Record<string, Record<string, string>> = {
   // Redis backends connect on first use, so building them here opens nothing.
   backends: { "memory.ts": "memory://", "dummy.ts": "dummy://", "redis.ts": "redis://127.0.0.1:1/0" },
   "backends/sync": { "memory.ts": "memory://", "dummy.ts": "dummy://", "redis.ts": "redis://127.0.0.1:1/0" },
-  serializers: { "noop.ts": "noop://", "json.ts": "json://", "msgpack.ts": "msgpack://", "v8.ts": "v8://" },
+  serializers: {
+    "noop.ts": "noop://",
+    "json.ts": "json://",
+    "msgpack.ts": "msgpack://",
+    "v8.ts": "v8://",
+    "pickle.ts": "pickle://",
+  },
   "serializers/compressors": {
     "zlib.ts": "zlib://",
     "gzip.ts": "gzip://",

@@ -61,11 +61,9 @@ describe("serializer URLs", () => {
     assert.throws(() => fromUrl("not a url"), /invalid cache URL/);
   });
 
-  it("reserves pickle:// and points to the alternatives", () => {
-    assert.throws(
-      () => fromUrl("pickle://"),
-      /pickle:\/\/ is not available yet; use msgpack:\/\/, json:\/\/.* or v8:\/\//,
-    );
+  it("reads pickle-protocol for pickle:// and nothing else", () => {
+    assert.throws(() => fromUrl("json://?pickle-protocol=4"), /unknown parameter "pickle-protocol"/);
+    assert.throws(() => fromUrl("pickle+zlib://?pickle-protocol=9"), /pickle-protocol must be an integer 2–5/);
   });
 
   it("chains layers left to right, sharing parameters", () => {
