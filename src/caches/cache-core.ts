@@ -1,5 +1,5 @@
 import type { Duration } from "../duration.js";
-import { BackendError, CacheClosedError, SerializationError } from "../errors.js";
+import { BackendError, CacheClosedError, ConfigurationError, SerializationError } from "../errors.js";
 import { quoteKey } from "../internal/quote-key.js";
 import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
 import type { Serializer } from "../serializers/serializer.js";
@@ -52,6 +52,47 @@ export interface CacheOptionsBase<V> {
    * ```
    */
   readonly onError?: (error: Error, event: CacheErrorEvent) => void;
+  /**
+   * What a read (`get`, `getMany`, `has`, `getOrThrow`) does when the backend fails: `"throw"`
+   * (default) rejects with the `BackendError`; `"miss"` answers as if the key were absent. Either way
+   * the failure goes to `onError`. Writes and deletes always throw.
+   */
+  readonly failedReads?: "throw" | "miss";
+  /**
+   * What a read does with a stored value that does not decode (corrupt bytes, another serializer's
+   * format): `"delete"` (default) answers a miss and deletes the entry, `"keep"` answers a miss, and
+   * `"throw"` (strict) throws a `SerializationError` naming the key. Each one is counted and reported.
+   */
+  readonly undecodableValues?: "delete" | "keep" | "throw";
+}
+
+/** Counters of the failures a cache has met since it was built. */
+export interface CacheStats {
+  /** Reads whose backend call failed (thrown or answered as a miss). */
+  readonly failedReads: number;
+  /** Writes and deletes whose backend call failed. */
+  readonly failedWrites: number;
+  /** Stored values that did not decode. */
+  readonly undecodableValues: number;
+}
+
+/** Returned by {@link CacheCore.decodeStored} for a value that did not decode and counts as a miss. */
+export const UNDECODABLE: unique symbol = Symbol("cachetory.undecodable");
+
+/**
+ * A string option that must be one of `allowed` (the first is the default); checked at run time too,
+ * for callers without types.
+ *
+ * @throws ConfigurationError naming the option and the allowed values.
+ */
+function choice<T extends string>(name: string, value: T | undefined, allowed: readonly [T, ...T[]]): T {
+  if (value === undefined) return allowed[0];
+  if (!allowed.includes(value)) {
+    throw new ConfigurationError(
+      `${name} must be ${allowed.map((item) => JSON.stringify(item)).join(" or ")}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
 
 /** The cause's own message, for appending to ours. */
@@ -68,8 +109,18 @@ export class CacheCore<V> {
   readonly prefix: string;
   readonly #serializerName: string;
   #closed = false;
+  readonly #onError: ((error: Error, event: CacheErrorEvent) => void) | undefined;
+  readonly #readsMiss: boolean;
+  readonly #undecodable: "delete" | "keep" | "throw";
+  readonly #reported = new WeakSet();
+  readonly #stats = { failedReads: 0, failedWrites: 0, undecodableValues: 0 };
+  #lastWarningAt = Number.NEGATIVE_INFINITY;
+  #heldBackWarnings = 0;
 
   constructor(options: CacheOptionsBase<V>) {
+    this.#onError = options.onError;
+    this.#readsMiss = choice("failedReads", options.failedReads, ["throw", "miss"]) === "miss";
+    this.#undecodable = choice("undecodableValues", options.undecodableValues, ["delete", "keep", "throw"]);
     if (typeof options.serializer === "string") {
       this.serializer = serializerFromUrl<V>(options.serializer);
       this.#serializerName = options.serializer.split("?")[0] ?? options.serializer;
@@ -117,29 +168,49 @@ export class CacheCore<V> {
     }
   }
 
-  decode(key: string, wire: unknown): V {
+  /**
+   * Decodes a stored value. One that does not decode is counted and reported, then thrown (policy
+   * `"throw"`) or answered as {@link UNDECODABLE}, a miss.
+   */
+  decodeStored(key: string, wire: unknown): V | typeof UNDECODABLE {
     try {
       return this.serializer.deserialize(wire);
     } catch (cause) {
-      throw new SerializationError(
+      const error = new SerializationError(
         `cannot deserialize the stored value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
         { key, cause },
       );
+      this.#stats.undecodableValues++;
+      this.report(error, "get", key);
+      if (this.#undecodable === "throw") throw error;
+      return UNDECODABLE;
     }
   }
 
-  /** Decodes a backend's `getMany` answer into a map keyed by the caller's keys. */
+  /** Whether undecodable entries are deleted when met. */
+  get deletesUndecodable(): boolean {
+    return this.#undecodable === "delete";
+  }
+
+  /**
+   * Decodes a backend's `getMany` answer into a map keyed by the caller's keys; `undecodable` lists
+   * the backend keys of the values that did not decode (and count as misses).
+   */
   decodeMany(
     keys: readonly string[],
     backendKeys: readonly string[],
     found: ReadonlyMap<string, unknown>,
-  ): Map<string, V> {
+  ): { values: Map<string, V>; undecodable: string[] } {
     const values = new Map<string, V>();
+    const undecodable: string[] = [];
     keys.forEach((key, index) => {
       const backendKey = backendKeys[index] as string;
-      if (found.has(backendKey) && !values.has(key)) values.set(key, this.decode(key, found.get(backendKey)));
+      if (!found.has(backendKey) || values.has(key) || undecodable.includes(backendKey)) return;
+      const value = this.decodeStored(key, found.get(backendKey));
+      if (value === UNDECODABLE) undecodable.push(backendKey);
+      else values.set(key, value);
     });
-    return values;
+    return { values, undecodable };
   }
 
   /** Encodes `setMany` input into backend entries, in order. */
@@ -161,56 +232,52 @@ export class CacheCore<V> {
       { key, cause },
     );
   }
-}
 
-/** What `Cache` and `SyncCache` share besides the backend calls. */
-export abstract class CacheBase<V, B> {
-  /** The backend in use. */
-  readonly backend: B;
-  /** Prefixing, (de)serialization and the closed state. */
-  protected readonly core: CacheCore<V>;
-  readonly #onError: ((error: Error, event: CacheErrorEvent) => void) | undefined;
-  #lastWarningAt = Number.NEGATIVE_INFINITY;
-  #heldBackWarnings = 0;
-
-  protected constructor(options: CacheOptionsBase<V>, backend: B) {
-    this.core = new CacheCore(options);
-    this.backend = backend;
-    this.#onError = options.onError;
+  /**
+   * A failed read: counted and reported, then the error to throw, or `undefined` when the policy makes
+   * it a miss.
+   */
+  readFailed(operation: string, cause: unknown, key?: string): Error | undefined {
+    const error = this.backendFailure(operation, cause, key);
+    // A closed cache is the caller's mistake, not the store's: always thrown, never counted.
+    if ((error as { code?: unknown }).code === "CACHETORY_CACHE_CLOSED") return error;
+    this.#stats.failedReads++;
+    this.report(error, operation, key);
+    return this.#readsMiss ? undefined : error;
   }
 
-  /** The serializer in use. */
-  get serializer(): Serializer<V> {
-    return this.core.serializer;
+  /** A failed write or delete: counted and reported, then the error to throw. */
+  writeFailed(operation: string, cause: unknown, key?: string): Error {
+    const error = this.backendFailure(operation, cause, key);
+    if ((error as { code?: unknown }).code !== "CACHETORY_CACHE_CLOSED") {
+      this.#stats.failedWrites++;
+      this.report(error, operation, key);
+    }
+    return error;
   }
 
-  /** The prefix of every key in the backend (`""` for none). */
-  get prefix(): string {
-    return this.core.prefix;
+  /** A snapshot of the failure counters. */
+  get stats(): CacheStats {
+    return { ...this.#stats };
   }
 
   /**
-   * Reports a failure that was absorbed rather than thrown: to `onError` when the cache has one, else
-   * as a process warning (at most one every 10 s, with the count of those held back).
-   *
-   * @example
-   * ```ts
-   * try { await cache.set(key, value); } catch (error) { cache.reportError(error, "set", key); }
-   * ```
+   * Hands a failure to `onError`, or turns it into a rate-limited process warning; each error once.
    */
-  reportError(error: unknown, operation: string, key?: string): void {
-    const failure = this.core.backendFailure(operation, error, key);
-    if (this.#onError !== undefined) {
-      try {
-        this.#onError(failure, { operation, key });
-        return;
-      } catch (handlerError) {
-        // A failing handler must not break the call it reports on; it is reported the default way.
-        this.#warn(handlerError instanceof Error ? handlerError : failure);
-        return;
-      }
+  report(cause: unknown, operation: string, key?: string): void {
+    const failure = this.backendFailure(operation, cause, key);
+    if (this.#reported.has(failure)) return;
+    this.#reported.add(failure);
+    if (this.#onError === undefined) {
+      this.#warn(failure);
+      return;
     }
-    this.#warn(failure);
+    try {
+      this.#onError(failure, { operation, key });
+    } catch (handlerError) {
+      // A failing handler must not break the call it reports on; it is reported the default way.
+      this.#warn(handlerError instanceof Error ? handlerError : failure);
+    }
   }
 
   #warn(error: Error): void {
@@ -227,5 +294,53 @@ export abstract class CacheBase<V, B> {
       type: "CachetoryWarning",
       code: (error as { code?: string }).code,
     });
+  }
+}
+
+/** What `Cache` and `SyncCache` share besides the backend calls. */
+export abstract class CacheBase<V, B> {
+  /** The backend in use. */
+  readonly backend: B;
+  /** Prefixing, (de)serialization and the closed state. */
+  protected readonly core: CacheCore<V>;
+  protected constructor(options: CacheOptionsBase<V>, backend: B) {
+    this.core = new CacheCore(options);
+    this.backend = backend;
+  }
+
+  /** The serializer in use. */
+  get serializer(): Serializer<V> {
+    return this.core.serializer;
+  }
+
+  /** The prefix of every key in the backend (`""` for none). */
+  get prefix(): string {
+    return this.core.prefix;
+  }
+
+  /**
+   * Reports a failure: to `onError` when the cache has one, else as a process warning (at most one
+   * every 10 s, with the count of those held back). Each error is reported once, however often it is
+   * handed in.
+   *
+   * @example
+   * ```ts
+   * try { await cache.set(key, value); } catch (error) { cache.reportError(error, "set", key); }
+   * ```
+   */
+  reportError(error: unknown, operation: string, key?: string): void {
+    this.core.report(error, operation, key);
+  }
+
+  /**
+   * Counters of the failures met so far: failed reads and writes, values that did not decode.
+   *
+   * @example
+   * ```ts
+   * metrics.gauge("cache.undecodable", cache.stats.undecodableValues);
+   * ```
+   */
+  get stats(): CacheStats {
+    return this.core.stats;
   }
 }

@@ -4,6 +4,7 @@ import { type Duration, toTimeToLive } from "../duration.js";
 import {
   CacheBase,
   type CacheEntries,
+  UNDECODABLE,
   type CacheOptionsBase,
   type SetManyOptions,
   type SetOptions,
@@ -37,14 +38,26 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   /**
    * The value of `key`, or `fallback` (default `undefined`) when it is absent or expired.
    *
-   * @throws SerializationError when the stored bytes cannot be decoded; BackendError when the store fails.
+   * @throws BackendError when the store fails (unless `failedReads: "miss"`); SerializationError when the
+   *   stored bytes cannot be decoded and `undecodableValues` is `"throw"` (otherwise that is a miss).
    */
   get(key: string): Promise<V | undefined>;
   get<D>(key: string, fallback: D): Promise<V | D>;
   async get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
     const backendKey = this.core.backendKey(key);
-    const wire = await this.#call("get", key, () => this.backend.get(backendKey));
-    return wire === undefined ? fallback : this.core.decode(key, wire);
+    let wire: unknown;
+    try {
+      wire = await this.backend.get(backendKey);
+    } catch (cause) {
+      const error = this.core.readFailed("get", cause, key);
+      if (error !== undefined) throw error;
+      return fallback;
+    }
+    if (wire === undefined) return fallback;
+    const value = this.core.decodeStored(key, wire);
+    if (value !== UNDECODABLE) return value;
+    await this.#deleteUndecodable([backendKey], key);
+    return fallback;
   }
 
   /**
@@ -58,8 +71,17 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   async getMany(...keys: string[]): Promise<Map<string, V>> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
-    const found = await this.#call("getMany", undefined, () => this.backend.getMany(backendKeys));
-    return this.core.decodeMany(keys, backendKeys, found);
+    let found: Map<string, unknown>;
+    try {
+      found = await this.backend.getMany(backendKeys);
+    } catch (cause) {
+      const error = this.core.readFailed("getMany", cause);
+      if (error !== undefined) throw error;
+      return new Map();
+    }
+    const { values, undecodable } = this.core.decodeMany(keys, backendKeys, found);
+    if (undecodable.length > 0) await this.#deleteUndecodable(undecodable);
+    return values;
   }
 
   /**
@@ -130,7 +152,13 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   /** Whether `key` is present, without transferring or decoding its value. */
   async has(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
-    return await this.#call("has", key, () => this.backend.has(backendKey));
+    try {
+      return await this.backend.has(backendKey);
+    } catch (cause) {
+      const error = this.core.readFailed("has", cause, key);
+      if (error !== undefined) throw error;
+      return false;
+    }
   }
 
   /**
@@ -147,12 +175,22 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     if (this.core.markClosed()) await this.backend.close();
   }
 
-  /** Runs one backend call, turning its failure into a `BackendError` that names the operation and key. */
+  /** Runs one write or delete, turning its failure into a reported `BackendError` that names it. */
   async #call<T>(operation: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (cause) {
-      throw this.core.backendFailure(operation, cause, key);
+      throw this.core.writeFailed(operation, cause, key);
+    }
+  }
+
+  /** Deletes entries that did not decode (when the policy says so); a failure is reported, not thrown. */
+  async #deleteUndecodable(backendKeys: string[], key?: string): Promise<void> {
+    if (!this.core.deletesUndecodable) return;
+    try {
+      await this.backend.deleteMany(backendKeys);
+    } catch (cause) {
+      this.core.writeFailed("delete of an undecodable value", cause, key);
     }
   }
 

@@ -13,6 +13,7 @@ import {
   type CacheOptionsBase,
   type SetManyOptions,
   type SetOptions,
+  UNDECODABLE,
 } from "./cache-core.js";
 
 /** Options of {@link SyncCache}. */
@@ -78,14 +79,26 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   /**
    * The value of `key`, or `fallback` (default `undefined`) when it is absent or expired.
    *
-   * @throws SerializationError when the stored value cannot be decoded; BackendError when the store fails.
+   * @throws BackendError when the store fails (unless `failedReads: "miss"`); SerializationError when the
+   *   stored value cannot be decoded and `undecodableValues` is `"throw"` (otherwise that is a miss).
    */
   get(key: string): V | undefined;
   get<D>(key: string, fallback: D): V | D;
   get<D>(key: string, fallback?: D): V | D | undefined {
     const backendKey = this.core.backendKey(key);
-    const wire = this.#call("get", key, () => this.backend.get(backendKey));
-    return wire === undefined ? fallback : this.core.decode(key, wire);
+    let wire: unknown;
+    try {
+      wire = this.backend.get(backendKey);
+    } catch (cause) {
+      const error = this.core.readFailed("get", cause, key);
+      if (error !== undefined) throw error;
+      return fallback;
+    }
+    if (wire === undefined) return fallback;
+    const value = this.core.decodeStored(key, wire);
+    if (value !== UNDECODABLE) return value;
+    this.#deleteUndecodable([backendKey], key);
+    return fallback;
   }
 
   /**
@@ -96,17 +109,21 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   getOrThrow(key: string): V {
     const backendKey = this.core.backendKey(key);
     // getMany tells a stored `undefined` (noop://) from an absent key.
-    const found = this.#call("get", key, () => this.backend.getMany([backendKey]));
-    if (!found.has(backendKey)) throw new CacheMissError(`no value for key ${quoteKey(key)}`, { key });
-    return this.core.decode(key, found.get(backendKey));
+    const found = this.#read("getOrThrow", key, () => this.backend.getMany([backendKey]), new Map<string, unknown>());
+    const value = found.has(backendKey) ? this.core.decodeStored(key, found.get(backendKey)) : UNDECODABLE;
+    if (value !== UNDECODABLE) return value;
+    if (found.has(backendKey)) this.#deleteUndecodable([backendKey], key);
+    throw new CacheMissError(`no value for key ${quoteKey(key)}`, { key });
   }
 
   /** The present entries among `keys`, keyed by your keys (without the prefix). */
   getMany(...keys: string[]): Map<string, V> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
-    const found = this.#call("getMany", undefined, () => this.backend.getMany(backendKeys));
-    return this.core.decodeMany(keys, backendKeys, found);
+    const found = this.#read("getMany", undefined, () => this.backend.getMany(backendKeys), new Map<string, unknown>());
+    const { values, undecodable } = this.core.decodeMany(keys, backendKeys, found);
+    if (undecodable.length > 0) this.#deleteUndecodable(undecodable);
+    return values;
   }
 
   /**
@@ -156,7 +173,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   /** Whether `key` is present, without decoding its value. */
   has(key: string): boolean {
     const backendKey = this.core.backendKey(key);
-    return this.#call("has", key, () => this.backend.has(backendKey));
+    return this.#read("has", key, () => this.backend.has(backendKey), false);
   }
 
   /** With a prefix, deletes this cache's keys only; without one, empties the backend. */
@@ -172,12 +189,33 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     if (this.core.markClosed()) this.backend.close();
   }
 
-  /** Runs one backend call, turning its failure into a `BackendError` that names the operation and key. */
+  /** Runs one write or delete, turning its failure into a reported `BackendError` that names it. */
   #call<T>(operation: string, key: string | undefined, run: () => T): T {
     try {
       return run();
     } catch (cause) {
-      throw this.core.backendFailure(operation, cause, key);
+      throw this.core.writeFailed(operation, cause, key);
+    }
+  }
+
+  /** Runs one read; a failure is reported, then thrown or (with `failedReads: "miss"`) answered by `miss`. */
+  #read<T>(operation: string, key: string | undefined, run: () => T, miss: T): T {
+    try {
+      return run();
+    } catch (cause) {
+      const error = this.core.readFailed(operation, cause, key);
+      if (error !== undefined) throw error;
+      return miss;
+    }
+  }
+
+  /** Deletes entries that did not decode (when the policy says so); a failure is reported, not thrown. */
+  #deleteUndecodable(backendKeys: string[], key?: string): void {
+    if (!this.core.deletesUndecodable) return;
+    try {
+      this.backend.deleteMany(backendKeys);
+    } catch (cause) {
+      this.core.writeFailed("delete of an undecodable value", cause, key);
     }
   }
 

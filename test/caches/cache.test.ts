@@ -4,6 +4,7 @@ import type { AsyncBackend } from "../../src/backends/backend.js";
 import { MemoryBackend } from "../../src/backends/memory.js";
 import { Cache } from "../../src/caches/cache.js";
 import { dummyCache, memoryCache } from "../../src/caches/shortcuts.js";
+import type { CacheErrorEvent, CacheStats } from "../../src/caches/cache-core.js";
 import { SyncCache } from "../../src/caches/sync-cache.js";
 import {
   BackendError,
@@ -28,6 +29,7 @@ interface AnyCache<V> {
   has(key: string): Promise<boolean>;
   clear(): Promise<void>;
   close(): Promise<void>;
+  readonly stats: CacheStats;
 }
 
 function promised<V>(cache: SyncCache<V>): AnyCache<V> {
@@ -52,6 +54,8 @@ interface CreateOptions {
   prefix?: string;
   clock?: ManualClock;
   shared?: SharedBackend;
+  undecodableValues?: "delete" | "keep" | "throw";
+  onError?: (error: Error, event: CacheErrorEvent) => void;
 }
 
 interface Flavour {
@@ -206,15 +210,49 @@ for (const flavour of FLAVOURS) {
       assert.equal(await cache.has("fine"), false, "a batch with one bad value writes nothing");
     });
 
-    it("names the key when stored bytes cannot be decoded", async () => {
+    it("in strict mode, names the key when stored bytes cannot be decoded", async () => {
       const shared = flavour.shared();
-      const cache = flavour.create<unknown>({ serializer: "msgpack+zlib://", shared });
+      const cache = flavour.create<unknown>({ serializer: "msgpack+zlib://", shared, undecodableValues: "throw" });
       await shared.plant("corrupt", Buffer.from("not zlib at all"));
       await assert.rejects(
         cache.get("corrupt"),
         (error: unknown) =>
           error instanceof SerializationError && error.key === "corrupt" && error.cause instanceof Error,
       );
+      assert.equal(await shared.has("corrupt"), true, "strict mode deletes nothing");
+    });
+
+    it("treats a value that does not decode as a miss, counts, reports and deletes it (B1)", async () => {
+      const shared = flavour.shared();
+      const reported: string[] = [];
+      const cache = flavour.create<unknown>({
+        serializer: "msgpack+zlib://",
+        shared,
+        onError: (error, { operation, key }) => reported.push(`${error.name} ${operation} ${String(key)}`),
+      });
+      await cache.set("good", { fine: true });
+      await shared.plant("corrupt", Buffer.from("not zlib at all"));
+      await shared.plant("also-corrupt", Buffer.from([0x78, 0x9c, 0xff]));
+      assert.equal(await cache.get("corrupt", "fallback"), "fallback");
+      assert.equal(await shared.has("corrupt"), false, "deleted by default");
+      assert.deepEqual(await cache.getMany("good", "also-corrupt"), new Map([["good", { fine: true }]]));
+      assert.equal(await shared.has("also-corrupt"), false);
+      assert.equal(cache.stats.undecodableValues, 2);
+      assert.deepEqual(reported, ["SerializationError get corrupt", "SerializationError get also-corrupt"]);
+      assert.deepEqual(await cache.get("good"), { fine: true }, "other keys are unaffected");
+    });
+
+    it("keeps undecodable values when asked, still answering a miss", async () => {
+      const shared = flavour.shared();
+      const cache = flavour.create<unknown>({
+        serializer: "json://",
+        shared,
+        undecodableValues: "keep",
+        onError: () => {},
+      });
+      await shared.plant("corrupt", "{not json");
+      assert.equal(await cache.get("corrupt"), undefined);
+      assert.equal(await shared.has("corrupt"), true);
     });
 
     it("rejects every operation once closed, and closes idempotently", async () => {
@@ -259,6 +297,39 @@ describe("Cache construction", () => {
         error.key === "user:1" &&
         error.message === 'get of key "user:1" failed: connection lost' &&
         (error.cause as Error).message === "connection lost",
+    );
+  });
+
+  it('answers failed reads as misses with failedReads: "miss", and still rejects failed writes', async () => {
+    const failing = new SyncBackendAdapter(SyncCache.memory().backend) as unknown as AsyncBackend;
+    for (const operation of ["get", "getMany", "has", "set", "delete"] as const) {
+      (failing as unknown as Record<string, () => Promise<never>>)[operation] = async () => {
+        throw new Error("connection lost");
+      };
+    }
+    const reported: string[] = [];
+    const cache = new Cache<number>({
+      backend: failing,
+      serializer: "json://",
+      failedReads: "miss",
+      onError: (error, { operation }) => reported.push(`${error.name} ${operation}`),
+    });
+    assert.equal(await cache.get("a", 7), 7);
+    assert.deepEqual(await cache.getMany("a", "b"), new Map());
+    assert.equal(await cache.has("a"), false);
+    await assert.rejects(cache.set("a", 1), BackendError);
+    await assert.rejects(cache.delete("a"), BackendError);
+    assert.deepEqual(cache.stats, { failedReads: 3, failedWrites: 2, undecodableValues: 0 });
+    assert.deepEqual(reported, [
+      "BackendError get",
+      "BackendError getMany",
+      "BackendError has",
+      "BackendError set",
+      "BackendError delete",
+    ]);
+    assert.throws(
+      () => new Cache<number>({ backend: failing, serializer: "json://", failedReads: "maybe" as "miss" }),
+      /failedReads must be "throw" or "miss", got "maybe"/,
     );
   });
 
