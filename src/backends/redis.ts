@@ -1,5 +1,6 @@
 import { BackendError, ConfigurationError, SerializationError } from "../errors.js";
 import { CacheUrl, type UrlParameters } from "../internal/cache-url.js";
+import type { CircuitState } from "../internal/circuit-breaker.js";
 import { DeadlineGuard } from "../internal/deadline-guard.js";
 import { quoteKey } from "../internal/quote-key.js";
 import {
@@ -37,7 +38,8 @@ export interface RedisBackendOptions extends Partial<RedisTimings> {
   /**
    * Where Redis is: `redis://[user:password@]host:port/db`, `rediss://…` (TLS),
    * `redis+unix:///path.sock?db=N` or `redis+cluster://host:port,host:port`. Its query may set
-   * `timeout`, `connect-timeout`, `max-in-flight` and `reconnect-max-delay`; options given here win.
+   * `timeout`, `connect-timeout`, `max-in-flight`, `reconnect-max-delay`, `breaker-threshold` and
+   * `breaker-duration`; options given here win.
    * Default `redis://127.0.0.1:6379/0`.
    */
   readonly url?: string;
@@ -128,12 +130,21 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       timeout: timings.timeout,
       maxInFlight: timings.maxInFlight,
       target,
+      breaker: { threshold: timings.breakerThreshold, duration: timings.breakerDuration },
     });
   }
 
   /** Operations sent and not yet answered (or waiting for the connection), for monitoring. */
   get inFlight(): number {
     return this.#guard.inFlight;
+  }
+
+  /**
+   * Where the circuit breaker stands: `"closed"` (calls go through), `"open"` (after `breakerThreshold`
+   * timeouts in a row, calls are refused at once for `breakerDuration`) or `"half-open"` (one probe may go).
+   */
+  get circuit(): CircuitState {
+    return this.#guard.circuit;
   }
 
   /** Whether the client is connected and ready now. */
@@ -307,7 +318,14 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
 
 function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
   const timings: { -readonly [Name in keyof RedisTimings]?: number } = {};
-  for (const name of ["timeout", "connectTimeout", "maxInFlight", "reconnectMaxDelay"] as const) {
+  for (const name of [
+    "timeout",
+    "connectTimeout",
+    "maxInFlight",
+    "reconnectMaxDelay",
+    "breakerThreshold",
+    "breakerDuration",
+  ] as const) {
     const value = options[name];
     if (value !== undefined) timings[name] = value;
   }

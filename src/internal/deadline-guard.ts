@@ -1,4 +1,5 @@
 import { BackendError, CacheClosedError } from "../errors.js";
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.js";
 import { quoteKey } from "./quote-key.js";
 
 /** What the guard needs to know about the connection it protects. */
@@ -16,6 +17,8 @@ interface PendingOperation {
   readonly reject: (error: Error) => void;
   readonly describe: () => string;
   readonly key: string | undefined;
+  /** Whether this is the one call let through a half-open circuit. */
+  readonly probe: boolean;
   settled: boolean;
 }
 
@@ -26,7 +29,8 @@ interface PendingOperation {
  *
  * Operations wait for the connection instead of being queued inside the client, so nothing is sent
  * after its caller has been told it failed. One timer serves all operations: they share one timeout,
- * so they expire in the order they started.
+ * so they expire in the order they started. A circuit breaker stops calls to a server that keeps
+ * failing to answer, so that they cost nothing until a probe finds it back.
  */
 export class DeadlineGuard {
   readonly #timeout: number;
@@ -37,12 +41,22 @@ export class DeadlineGuard {
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #breaker: CircuitBreaker;
 
-  constructor(connection: GuardedConnection, options: { timeout: number; maxInFlight: number; target: string }) {
+  constructor(
+    connection: GuardedConnection,
+    options: { timeout: number; maxInFlight: number; target: string; breaker: CircuitBreakerOptions },
+  ) {
     this.#connection = connection;
     this.#timeout = options.timeout;
     this.#maxInFlight = options.maxInFlight;
     this.#target = options.target;
+    this.#breaker = new CircuitBreaker(options.breaker);
+  }
+
+  /** Where the circuit breaker stands. */
+  get circuit(): CircuitState {
+    return this.#breaker.state;
   }
 
   /** Operations started and not yet answered by the server (including those waiting to connect). */
@@ -66,6 +80,15 @@ export class DeadlineGuard {
         ),
       );
     }
+    const admission = this.#breaker.admit();
+    if (admission === "refuse") {
+      return Promise.reject(
+        new BackendError(
+          `${operation}${describeKey(key)} refused at once: the circuit to ${this.#target} is open after ${String(this.#breaker.failuresInARow)} failures in a row (next try in ${String(this.#breaker.retryIn)} ms${this.#connectionProblem()})`,
+          { key },
+        ),
+      );
+    }
     this.#inFlight++;
     return new Promise<T>((resolve, reject) => {
       const pending: PendingOperation = {
@@ -73,6 +96,7 @@ export class DeadlineGuard {
         reject,
         describe: () => `${operation}${describeKey(key)}`,
         key,
+        probe: admission === "probe",
         settled: false,
       };
       this.#pending.add(pending);
@@ -91,10 +115,15 @@ export class DeadlineGuard {
         sent.then(
           (value) => {
             this.#inFlight--;
+            this.#breaker.succeeded(pending.probe);
             if (this.#settle(pending)) resolve(value);
           },
           (cause: unknown) => {
             this.#inFlight--;
+            // An error reply means the server answered. A command cut off by a lost connection says
+            // nothing yet: the calls that wait for the reconnection time out if it does not come.
+            if (this.#connection.ready) this.#breaker.succeeded(pending.probe);
+            else this.#breaker.released(pending.probe);
             if (this.#settle(pending)) reject(this.#failure(operation, key, cause));
           },
         );
@@ -116,6 +145,13 @@ export class DeadlineGuard {
       );
     }
     this.#pending.clear();
+  }
+
+  /** `"; not connected: <why>"` while the connection is down, else `""`. */
+  #connectionProblem(): string {
+    if (this.#connection.ready) return "";
+    const why = this.#connection.lastErrorMessage;
+    return `; not connected${why === undefined ? "" : `: ${why}`}`;
   }
 
   #settle(pending: PendingOperation): boolean {
@@ -149,12 +185,11 @@ export class DeadlineGuard {
       if (pending.deadline > now) break;
       pending.settled = true;
       this.#pending.delete(pending);
-      const connection = this.#connection.ready
-        ? ""
-        : ` (not connected${this.#connection.lastErrorMessage === undefined ? "" : `: ${this.#connection.lastErrorMessage}`})`;
+      this.#breaker.failed(pending.probe);
+      const problem = this.#connectionProblem();
       pending.reject(
         new BackendError(
-          `${pending.describe()} timed out after ${String(this.#timeout)} ms waiting for ${this.#target}${connection}`,
+          `${pending.describe()} timed out after ${String(this.#timeout)} ms waiting for ${this.#target}${problem === "" ? "" : ` (${problem.slice(2)})`}`,
           { key: pending.key },
         ),
       );

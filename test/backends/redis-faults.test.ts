@@ -279,6 +279,57 @@ describe("Redis faults", requirement, () => {
     assert.deepEqual(guard.unhandled, []);
   });
 
+  it("F13: the circuit opens after timeouts in a row, refuses calls at once, probes once per window, and closes after success", async () => {
+    const guard = new ProcessFaultGuard();
+    const port = await freePort();
+    const backend = new RedisBackend({
+      url: `redis://127.0.0.1:${String(port)}/0?timeout=100&breaker-threshold=3&breaker-duration=400`,
+    });
+    closers.push(() => backend.close());
+    const timed = async (): Promise<{ ms: number; message: string }> => {
+      const started = performance.now();
+      try {
+        await backend.get("k");
+        return { ms: performance.now() - started, message: "ok" };
+      } catch (error) {
+        return { ms: performance.now() - started, message: (error as Error).message };
+      }
+    };
+    const first = await Promise.all([timed(), timed(), timed()]);
+    assert.ok(first.every(({ message }) => /timed out after 100 ms/.test(message)));
+    assert.equal(backend.circuit, "open");
+    const refused = await Promise.all(Array.from({ length: 100 }, timed));
+    assert.ok(refused.every(({ message }) => /circuit to Redis at .* is open after 3 failures in a row/.test(message)));
+    const slowest = Math.max(...refused.map(({ ms }) => ms));
+    // Over one second of steady calls, only the probe of each window waits for the deadline.
+    const steady: { ms: number; message: string }[] = [];
+    const started = performance.now();
+    while (performance.now() - started < 1000) {
+      steady.push(await timed());
+      await sleep(10);
+    }
+    const probes = steady.filter(({ message }) => /timed out/.test(message)).length;
+    const server = await startServer({ port });
+    let recoveredAfter = Number.POSITIVE_INFINITY;
+    const upAt = performance.now();
+    while (performance.now() - upAt < 3000) {
+      if ((await timed()).message === "ok") {
+        recoveredAfter = performance.now() - upAt;
+        break;
+      }
+      await sleep(10);
+    }
+    guard.dispose();
+    console.log(
+      `# F13: 100 refused calls, slowest ${slowest.toFixed(2)} ms; ${String(probes)} probes among ${String(steady.length)} calls in 1 s; closed ${recoveredAfter.toFixed(0)} ms after Redis came up (server ${String(server.port)})`,
+    );
+    assert.ok(slowest < 50, `a refused call took ${String(slowest)} ms`);
+    assert.ok(probes >= 1 && probes <= 3, `${String(probes)} probes in 1 s with a 400 ms window`);
+    assert.ok(recoveredAfter < 1500, `closed ${String(recoveredAfter)} ms after Redis came up`);
+    assert.equal(backend.circuit, "closed");
+    assert.deepEqual(guard.unhandled, []);
+  });
+
   it("F14: close() settles pending calls at once, during work and during an outage", async () => {
     const guard = new ProcessFaultGuard();
     const server = await startServer();

@@ -331,7 +331,10 @@ describe("Redis URLs", () => {
       ["redis://127.0.0.1:6379/x", /database \(the path\) must be an integer ≥ 0/],
       ["redis://127.0.0.1/0?timeout=0", /timeout must be an integer 1–2147483647/],
       ["redis://127.0.0.1/0?max-in-flight=-1", /max-in-flight must be an integer/],
-      ["redis://127.0.0.1/0?pool=3", /unknown parameter "pool".*known: connect-timeout, max-in-flight/],
+      [
+        "redis://127.0.0.1/0?pool=3",
+        /unknown parameter "pool".*known: breaker-duration, breaker-threshold, connect-timeout, max-in-flight/,
+      ],
       ["redis+unix://relative.sock", /needs an absolute socket path/],
       ["redis+cluster://127.0.0.1:7000/2", /only database 0/],
     ];

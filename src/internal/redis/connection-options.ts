@@ -26,6 +26,10 @@ export interface RedisTimings {
   readonly maxInFlight: number;
   /** The longest wait between two reconnection attempts. */
   readonly reconnectMaxDelay: number;
+  /** Timeouts in a row that open the circuit breaker (0: no breaker). */
+  readonly breakerThreshold: number;
+  /** How long an open circuit refuses calls before one probe goes through. */
+  readonly breakerDuration: number;
 }
 
 /** The defaults of {@link RedisTimings}. */
@@ -34,6 +38,8 @@ export const DEFAULT_REDIS_TIMINGS: RedisTimings = {
   connectTimeout: 2000,
   maxInFlight: 10_000,
   reconnectMaxDelay: 2000,
+  breakerThreshold: 5,
+  breakerDuration: 500,
 };
 
 /** Where Redis is when no URL is given. */
@@ -49,9 +55,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function checkPositiveIntegers(options: Readonly<Record<string, number | undefined>>): void {
   for (const [name, value] of Object.entries(options)) {
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMER_MS)) {
+    // A breaker threshold of 0 turns the breaker off.
+    const minimum = name === "breakerThreshold" ? 0 : 1;
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < minimum || value > MAX_TIMER_MS)) {
       throw new ConfigurationError(
-        `RedisBackend option ${name} must be an integer 1–${String(MAX_TIMER_MS)}, got ${String(value)}`,
+        `RedisBackend option ${name} must be an integer ${String(minimum)}–${String(MAX_TIMER_MS)}, got ${String(value)}`,
       );
     }
   }
@@ -76,6 +84,16 @@ export function redisTimingsFromUrl(parameters: UrlParameters): RedisTimings {
       min: 10,
       max: 600_000,
       default: DEFAULT_REDIS_TIMINGS.reconnectMaxDelay,
+    }),
+    breakerThreshold: parameters.integer("breaker-threshold", {
+      min: 0,
+      max: 1_000_000,
+      default: DEFAULT_REDIS_TIMINGS.breakerThreshold,
+    }),
+    breakerDuration: parameters.integer("breaker-duration", {
+      min: 1,
+      max: MAX_TIMER_MS,
+      default: DEFAULT_REDIS_TIMINGS.breakerDuration,
     }),
   };
 }
