@@ -4,6 +4,9 @@ import { loadOptional } from "../internal/load-optional.js";
 import type { Serializer, WireValue } from "./serializer.js";
 
 let sharedPackr: Msgpackr.Packr | undefined;
+let mapPackr: Msgpackr.Packr | undefined;
+
+const PROTO_KEY = Buffer.from("__proto__");
 
 /**
  * The one `msgpackr` instance, configured for plain MessagePack that Python's `msgpack` reads and
@@ -23,6 +26,34 @@ function packr(): Msgpackr.Packr {
     });
   }
   return sharedPackr;
+}
+
+/** A second instance that decodes maps as `Map`s, for the rare input that holds a `__proto__` key. */
+function mapUnpacker(): Msgpackr.Packr {
+  if (mapPackr === undefined) {
+    const { Packr: PackrClass } = loadOptional("msgpackr", "msgpack://") as typeof Msgpackr;
+    mapPackr = new PackrClass({ useRecords: false, mapsAsObjects: false, int64AsType: "auto" as "bigint" });
+  }
+  return mapPackr;
+}
+
+/**
+ * Turns decoded `Map`s into plain objects, each key an own property: `__proto__` included, which
+ * msgpackr itself renames to `__proto_` (B5: neither renamed nor a prototype).
+ */
+function mapsToObjects(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(mapsToObjects);
+  if (!(value instanceof Map)) return value;
+  const object: Record<string, unknown> = {};
+  for (const [key, item] of value as Map<unknown, unknown>) {
+    Object.defineProperty(object, String(key), {
+      value: mapsToObjects(item),
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return object;
 }
 
 /**
@@ -47,6 +78,11 @@ export class MsgpackSerializer<V = unknown> implements Serializer<V, Uint8Array>
   }
 
   deserialize(wire: WireValue): V {
-    return packr().unpack(toBytes(wire)) as V;
+    const bytes = toBytes(wire);
+    // Only input that spells "__proto__" somewhere takes the slower, exact path.
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(PROTO_KEY)) {
+      return mapsToObjects(mapUnpacker().unpack(bytes)) as V;
+    }
+    return packr().unpack(bytes) as V;
   }
 }

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
+import { inspect } from "node:util";
 import { createClient } from "redis";
 import { RedisBackend } from "../../src/backends/redis.js";
 import { CallLog, ProcessFaultGuard, sleep } from "../support/fault-guard.js";
@@ -151,7 +152,7 @@ describe("Redis network and server faults", requirement, () => {
     assert.deepEqual(guard.unhandled, []);
   });
 
-  it("F8: out of memory: writes fail with a BackendError naming OOM, reads go on, and writes work again", async () => {
+  it("F8/S2: out of memory: writes fail with a BackendError naming OOM (not the value), reads go on, writes work again", async () => {
     const server = await RedisServer.start({ arguments: ["--maxmemory", "2mb", "--maxmemory-policy", "noeviction"] });
     cleanups.push(() => server.stop());
     const backend = backendFor(server.url(0));
@@ -159,13 +160,15 @@ describe("Redis network and server faults", requirement, () => {
     let failure: unknown;
     for (let index = 0; index < 100 && failure === undefined; index++) {
       try {
-        await backend.set(`fill${String(index)}`, Buffer.alloc(256 * 1024), {});
+        await backend.set(`fill${String(index)}`, Buffer.from("VALUE-MARKER-".repeat(20_000)), {});
       } catch (error) {
         failure = error;
       }
     }
     assert.ok(failure instanceof Error && failure.name === "BackendError");
     assert.match(failure.message, /OOM/);
+    // S2: the value is in neither the error nor its cause.
+    assert.ok(!inspect(failure, { depth: null, showHidden: true }).includes("VALUE-MARKER"));
     assert.equal(String(await backend.get("small")), "kept");
     await backend.clear("fill");
     assert.equal(await backend.set("after", "room again", {}), true);
