@@ -64,6 +64,12 @@ export interface CacheOptionsBase<V> {
    * `"throw"` (strict) throws a `SerializationError` naming the key. Each one is counted and reported.
    */
   readonly undecodableValues?: "delete" | "keep" | "throw";
+  /**
+   * The largest serialized value `set` and `setMany` store, in bytes (text counted as UTF-8); a larger
+   * one is a `SerializationError` naming the key, and nothing is written. Default: no limit here (the
+   * backend's own, such as Redis's `proto-max-bulk-len`, still applies).
+   */
+  readonly maxValueBytes?: number;
 }
 
 /** Counters of the failures a cache has met since it was built. */
@@ -113,6 +119,7 @@ export class CacheCore<V> {
   readonly #readsMiss: boolean;
   readonly #undecodable: "delete" | "keep" | "throw";
   readonly #reported = new WeakSet();
+  readonly #maxValueBytes: number;
   readonly #stats = { failedReads: 0, failedWrites: 0, undecodableValues: 0 };
   #lastWarningAt = Number.NEGATIVE_INFINITY;
   #heldBackWarnings = 0;
@@ -121,6 +128,11 @@ export class CacheCore<V> {
     this.#onError = options.onError;
     this.#readsMiss = choice("failedReads", options.failedReads, ["throw", "miss"]) === "miss";
     this.#undecodable = choice("undecodableValues", options.undecodableValues, ["delete", "keep", "throw"]);
+    const maxValueBytes = options.maxValueBytes ?? Number.POSITIVE_INFINITY;
+    if (!(maxValueBytes >= 1) || (Number.isFinite(maxValueBytes) && !Number.isSafeInteger(maxValueBytes))) {
+      throw new ConfigurationError(`maxValueBytes must be a positive integer, got ${String(options.maxValueBytes)}`);
+    }
+    this.#maxValueBytes = maxValueBytes;
     if (typeof options.serializer === "string") {
       this.serializer = serializerFromUrl<V>(options.serializer);
       this.#serializerName = options.serializer.split("?")[0] ?? options.serializer;
@@ -158,14 +170,26 @@ export class CacheCore<V> {
   }
 
   encode(key: string, value: V): unknown {
+    let wire: unknown;
     try {
-      return this.serializer.serialize(value);
+      wire = this.serializer.serialize(value);
     } catch (cause) {
       throw new SerializationError(
         `cannot serialize the value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
         { key, cause },
       );
     }
+    if (this.#maxValueBytes !== Number.POSITIVE_INFINITY) {
+      const size =
+        typeof wire === "string" ? Buffer.byteLength(wire) : wire instanceof Uint8Array ? wire.byteLength : 0;
+      if (size > this.#maxValueBytes) {
+        throw new SerializationError(
+          `the value of key ${quoteKey(key)} is ${String(size)} bytes serialized, over maxValueBytes (${String(this.#maxValueBytes)}); nothing was written`,
+          { key },
+        );
+      }
+    }
+    return wire;
   }
 
   /**

@@ -23,6 +23,10 @@ function packr(): Msgpackr.Packr {
       moreTypes: false,
       // "auto" is supported by msgpackr's decoder but missing from its type declarations.
       int64AsType: "auto" as "bigint",
+      // msgpackr would write a function as `undefined`, silently (B12).
+      writeFunction: () => {
+        throw new TypeError("msgpack:// cannot write functions");
+      },
     });
   }
   return sharedPackr;
