@@ -174,6 +174,39 @@ describe("Redis network and server faults", requirement, () => {
     assert.equal(await backend.set("after", "room again", {}), true);
   });
 
+  it("F10: a server still loading its dataset: calls settle within the deadline, then it serves", async () => {
+    const guard = new ProcessFaultGuard();
+    const server = await RedisServer.start();
+    cleanups.push(() => server.stop());
+    const admin = createClient({ url: server.url(0) });
+    await admin.connect();
+    await admin.sendCommand(["DEBUG", "POPULATE", "1000000", "key", "100"]);
+    await admin.sendCommand(["SAVE"]);
+    admin.destroy();
+    const backend = backendFor(`${server.url(0)}?timeout=200`);
+    await server.restart({ whileLoading: true });
+    const log = new CallLog();
+    const restartedAt = performance.now();
+    let servedAfter = Number.POSITIVE_INFINITY;
+    while (performance.now() - restartedAt < 15_000) {
+      const value = await log.record(() => backend.get("key:1"));
+      if (value !== undefined) {
+        servedAfter = performance.now() - restartedAt;
+        break;
+      }
+    }
+    guard.dispose();
+    console.log(`# F10: ${log.summary()}; served ${servedAfter.toFixed(0)} ms after the restart`);
+    assert.ok(log.errorsByName.size > 0, "the calls met the loading server");
+    assert.ok(log.maxSettleMs <= 10 * 200);
+    assert.deepEqual(
+      [...log.errorsByName.keys()].filter((name) => name !== "BackendError"),
+      [],
+    );
+    assert.ok(servedAfter < 15_000, "served once loaded");
+    assert.deepEqual(guard.unhandled, []);
+  });
+
   it("F11: a busy server gives a BackendError (BUSY) at once, and recovers after SCRIPT KILL", async () => {
     const server = await RedisServer.start();
     cleanups.push(() => server.stop());

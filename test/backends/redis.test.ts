@@ -158,6 +158,19 @@ describe("Redis backend", skip, () => {
       assert.equal(await backend.expireIn("absent", undefined), false);
     }));
 
+  it("takes times to live up to 2^53 ms through a Cache, and refuses invalid ones before Redis sees them (B9)", () =>
+    withBackend(async (backend) => {
+      const cache = new Cache<number>({ backend, serializer: "json://" });
+      await cache.set("long", 1, { timeToLive: 2 ** 31 });
+      await cache.set("longest", 1, { timeToLive: 2 ** 53 });
+      assert.ok((await raw.pTTL("long")) > 2 ** 31 - 10_000);
+      assert.ok((await raw.pTTL("longest")) > 2 ** 52);
+      for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "", "5x"]) {
+        await assert.rejects(cache.set("bad", 1, { timeToLive: bad }), RangeError);
+      }
+      assert.equal(await raw.exists("bad"), 0);
+    }));
+
   it("round-trips a 10 MB value byte for byte", () =>
     withBackend(async (backend) => {
       const big = Buffer.alloc(10 * 1024 * 1024);

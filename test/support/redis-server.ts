@@ -120,7 +120,8 @@ export class RedisServer {
     return pid;
   }
 
-  async #spawn(): Promise<void> {
+  /** @param whileLoading - Return as soon as the server answers, even `-LOADING` (it is loading its data). */
+  async #spawn(whileLoading = false): Promise<void> {
     const child = spawn(
       REDIS_SERVER,
       [
@@ -152,6 +153,7 @@ export class RedisServer {
       try {
         const reply = await rawCommand(this.port, "PING", 200);
         if (reply === "+PONG" || reply.startsWith("-NOAUTH")) return;
+        if (whileLoading && reply.startsWith("-LOADING")) return;
       } catch {
         // not listening yet
       }
@@ -184,10 +186,13 @@ export class RedisServer {
     await exited;
   }
 
-  /** Starts the server again on the same port (after {@link crash} or {@link stop}). */
-  async restart(): Promise<void> {
+  /**
+   * Starts the server again on the same port (after {@link crash} or {@link stop}); with
+   * `whileLoading`, returns while it is still loading its saved data.
+   */
+  async restart(options: { whileLoading?: boolean } = {}): Promise<void> {
     await this.crash();
-    await this.#spawn();
+    await this.#spawn(options.whileLoading);
   }
 
   /** Stops the server (SIGCONT first, in case it is paused, then SIGKILL) and removes its directory. */
