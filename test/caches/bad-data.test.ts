@@ -24,6 +24,55 @@ async function startServer(options: Parameters<typeof RedisServer.start>[0] = {}
   return server;
 }
 
+describe("corrupt bytes in Redis (B1)", requirement, () => {
+  const chains = [
+    "json://",
+    "msgpack://",
+    "v8://",
+    "pickle://",
+    "zlib://",
+    "gzip://",
+    "brotli://",
+    "zstd://",
+    "json+zlib://",
+    "msgpack+zstd://",
+    "v8+gzip://",
+    "pickle+brotli://",
+  ];
+  it("each chain answers a miss, deletes the entry, counts it, and leaves other keys and the circuit alone", async () => {
+    const server = await startServer();
+    const raw = createClient({ url: server.url(0) });
+    await raw.connect();
+    try {
+      for (const [index, url] of chains.entries()) {
+        const reported: string[] = [];
+        const backend = new RedisBackend({ url: server.url(0) });
+        await using cache = new Cache<unknown>({
+          backend,
+          serializer: url,
+          onError: (error) => reported.push(error.name),
+        });
+        const good =
+          url.startsWith("zlib") || url.startsWith("gzip") || url.startsWith("brotli") || url.startsWith("zstd")
+            ? Buffer.from("fine")
+            : { fine: true };
+        await cache.set("good", good);
+        // Random bytes written by another client, as a bug or an attacker would.
+        const garbage = Buffer.from(Array.from({ length: 64 }, (_, byte) => (byte * 73 + index * 31 + 7) % 256));
+        await raw.set("corrupt", garbage);
+        assert.equal(await cache.get("corrupt", "miss"), "miss", url);
+        assert.equal(await raw.exists("corrupt"), 0, `${url}: deleted`);
+        assert.equal(cache.stats.undecodableValues, 1, url);
+        assert.deepEqual(reported, ["SerializationError"], url);
+        assert.deepEqual(await cache.get("good"), good, `${url}: other keys unaffected`);
+        assert.equal(backend.circuit, "closed", `${url}: no breaker trip`);
+      }
+    } finally {
+      raw.destroy();
+    }
+  });
+});
+
 describe("values written in another format (B6)", () => {
   const skews: [string, string][] = [
     ["msgpack://", "json://"],
