@@ -66,7 +66,11 @@ describe("Redis network and server faults", requirement, () => {
     assert.equal(log.settled, log.issued);
     assert.ok(log.maxSettleMs <= 10 * 200, `max settle ${String(log.maxSettleMs)} ms`);
     assert.deepEqual([...log.errorsByName.keys()], ["BackendError"]);
-    assert.ok(proxy.connections <= 10, `${String(proxy.connections)} connection attempts in 2 s`);
+    // The handshake times out (connect-timeout) and the client tries again, backing off.
+    assert.ok(
+      proxy.connections >= 2 && proxy.connections <= 10,
+      `${String(proxy.connections)} connection attempts in 2 s`,
+    );
     assert.ok(recovered <= 3000);
     assert.deepEqual(guard.unhandled, []);
   });

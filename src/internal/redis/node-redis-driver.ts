@@ -84,6 +84,24 @@ function binaryMapping(): object {
   return { [36]: Buffer };
 }
 
+/**
+ * The socket options of every client we create. node-redis's `connectTimeout` covers the TCP connect
+ * only; `socketTimeout` also ends a handshake that never completes (a server that accepts and never
+ * answers), so that the client tries again. It is never shorter than an operation's deadline.
+ */
+function socketTimings(timings: RedisTimings): object {
+  return {
+    connectTimeout: timings.connectTimeout,
+    socketTimeout: Math.max(timings.connectTimeout, timings.timeout),
+    reconnectStrategy: (retries: number) => reconnectDelay(retries, timings.reconnectMaxDelay),
+  };
+}
+
+/** A PING on idle connections, twice per socket timeout, keeps a healthy idle socket from timing out. */
+function pingInterval(timings: RedisTimings): number {
+  return Math.max(100, Math.floor(Math.max(timings.connectTimeout, timings.timeout) / 2));
+}
+
 /** Whether `client` looks like a node-redis cluster client (as opposed to a single-node client). */
 export function isNodeRedisCluster(client: object): client is NodeRedisClusterLike {
   return "masters" in client && "nodeClient" in client;
@@ -185,11 +203,8 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
           };
     const client = redis.createClient({
       // The parts, never the URL: a client error can then never quote the password.
-      socket: {
-        ...socket,
-        connectTimeout: timings.connectTimeout,
-        reconnectStrategy: (retries: number) => reconnectDelay(retries, timings.reconnectMaxDelay),
-      },
+      socket: { ...socket, ...socketTimings(timings) },
+      pingInterval: pingInterval(timings),
       ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
       ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
       database: endpoint.database,
@@ -240,10 +255,8 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
     const cluster = redis.createCluster({
       rootNodes: endpoint.nodes.map(({ host, port }) => ({ socket: { host, port } })),
       defaults: {
-        socket: {
-          connectTimeout: timings.connectTimeout,
-          reconnectStrategy: (retries: number) => reconnectDelay(retries, timings.reconnectMaxDelay),
-        },
+        socket: socketTimings(timings),
+        pingInterval: pingInterval(timings),
         ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
         ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
         disableOfflineQueue: true,
