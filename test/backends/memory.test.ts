@@ -89,6 +89,18 @@ describe("memory backend", () => {
     backend.close();
   });
 
+  it("drops 100 000 unread entries with a 50 ms time to live within twice that, on the real clock (L8)", async () => {
+    const backend = new SyncMemoryBackend({ maxEntries: 200_000 });
+    const value = new Uint8Array(64);
+    for (let index = 0; index < 100_000; index++) backend.set(`short:${String(index)}`, value, { timeToLive: 50 });
+    const insertedAt = performance.now();
+    assert.ok(backend.size > 0);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const waited = performance.now() - insertedAt;
+    assert.equal(backend.size, 0, `entries left ${String(waited)} ms after the last insert`);
+    backend.close();
+  });
+
   it("keeps its expiry bookkeeping bounded when the same keys are rewritten", () => {
     const clock = new ManualClock();
     const backend = new SyncMemoryBackend({ clock, maxEntries: 10 });
