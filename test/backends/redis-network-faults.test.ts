@@ -8,6 +8,7 @@ import { afterEach, describe, it } from "node:test";
 import { inspect } from "node:util";
 import { createClient } from "redis";
 import { RedisBackend } from "../../src/backends/redis.js";
+import { Cache } from "../../src/caches/cache.js";
 import { CallLog, ProcessFaultGuard, sleep } from "../support/fault-guard.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { needsRedis, RedisServer } from "../support/redis-server.js";
@@ -209,6 +210,31 @@ describe("Redis network and server faults", requirement, () => {
     );
     assert.ok(servedAfter < 15_000, "served once loaded");
     assert.deepEqual(guard.unhandled, []);
+  });
+
+  it('failedReads: "miss" answers reads from a dead Redis as misses, still rejects writes, and reports both', async () => {
+    const server = await RedisServer.start();
+    cleanups.push(() => server.stop());
+    const reported: string[] = [];
+    const cache = new Cache<string>({
+      backend: `${server.url(0)}?timeout=200`,
+      serializer: "json://",
+      failedReads: "miss",
+      onError: (error, { operation }) => reported.push(`${error.name} ${operation}`),
+    });
+    cleanups.push(() => cache.close());
+    await cache.set("k", "v");
+    await server.crash();
+    assert.equal(await cache.get("k", "fallback"), "fallback");
+    assert.deepEqual(await cache.getMany("k", "j"), new Map());
+    assert.equal(await cache.has("k"), false);
+    await assert.rejects(cache.set("k", "w"), (error: unknown) => (error as Error).name === "BackendError");
+    assert.deepEqual(cache.stats, { failedReads: 3, failedWrites: 1, undecodableValues: 0 });
+    assert.deepEqual(reported, ["BackendError get", "BackendError getMany", "BackendError has", "BackendError set"]);
+    await server.restart();
+    // The restarted server is empty: writing again is what shows it is back.
+    assert.ok((await recoveryTime(() => cache.set("k", "again"), 5000)) < 5000);
+    assert.equal(await cache.get("k"), "again");
   });
 
   it("F11: a busy server gives a BackendError (BUSY) at once, and recovers after SCRIPT KILL", async () => {
