@@ -145,6 +145,9 @@ const closers: (() => unknown)[] = [];
   // node-redis 5, which cachetory also supports: the peers built on it (keyv, cache-manager) inherit its speed.
   const raw5 = createClient5({ url: redisUrl });
   await raw5.connect();
+  // node-redis 6 without its default per-command timeout (an AbortSignal per command), as cachetory runs it.
+  const rawNoTimeout = createClient({ url: redisUrl, commandOptions: { timeout: 0 } });
+  await rawNoTimeout.connect();
   const io = new IoRedis(server.port, "127.0.0.1");
   const cache = new Cache<string>({ backend: redisUrl, serializer: "json://" });
   const cacheOn5 = new Cache<string>({
@@ -167,6 +170,7 @@ const closers: (() => unknown)[] = [];
     await measure(scenario, "cachetory Cache", () => cache.get("json"), concurrency);
     await measure(scenario, "cachetory Cache (node-redis 5)", () => cacheOn5.get("json"), concurrency);
     await measure(scenario, "node-redis (raw GET)", () => raw.get("k"), concurrency);
+    await measure(scenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.get("k"), concurrency);
     await measure(scenario, "node-redis 5 (raw GET)", () => raw5.get("k"), concurrency);
     await measure(scenario, "ioredis (raw GET)", () => io.get("k"), concurrency);
     await measure(scenario, "keyv + @keyv/redis", () => keyv.get("k"), concurrency);
@@ -177,6 +181,7 @@ const closers: (() => unknown)[] = [];
     const scenario = "Redis set with TTL, 64 in flight";
     await measure(scenario, "cachetory Cache", () => cache.set("json", VALUE, { timeToLive: 60_000 }), 64);
     await measure(scenario, "node-redis (raw SET PX)", () => raw.set("k", VALUE, { PX: 60_000 }), 64);
+    await measure(scenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.set("k", VALUE, { PX: 60_000 }), 64);
     await measure(scenario, "keyv + @keyv/redis", () => keyv.set("k", VALUE, 60_000), 64);
     await measure(scenario, "cache-manager (keyv redis)", () => manager.set("k", VALUE, 60_000), 64);
     await measure(scenario, "bentocache (redis)", () => bento.set({ key: "k", value: VALUE, ttl: "1m" }), 64);
@@ -188,6 +193,7 @@ const closers: (() => unknown)[] = [];
     await raw.mSet(keys.map((key) => [key, VALUE] as [string, string]));
     await measure(scenario, "cachetory Cache", () => cache.getMany(...keys));
     await measure(scenario, "node-redis (raw MGET)", () => raw.mGet(keys));
+    await measure(scenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.mGet(keys));
     await measure(scenario, "keyv + @keyv/redis", () => keyv.getMany(keys));
     await measure(scenario, "cache-manager (keyv redis)", () => manager.mget(keys));
   }
@@ -196,6 +202,7 @@ const closers: (() => unknown)[] = [];
     () => cacheOn5.close(),
     () => raw.destroy(),
     () => raw5.destroy(),
+    () => rawNoTimeout.destroy(),
     () => io.disconnect(),
     () => keyv.disconnect(),
     () => manager.disconnect(),
