@@ -1,6 +1,7 @@
 import type { AsyncBackend } from "../backends/backend.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
+import { SyncBackendAdapter, syncBackendOf } from "../internal/sync-backend-adapter.js";
 import {
   CacheBase,
   type CacheEntries,
@@ -9,6 +10,14 @@ import {
   type SetManyOptions,
   type SetOptions,
 } from "./cache-core.js";
+
+/** The `get` of in-process backends, which `Cache.get` may call past (see there). */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
+const ADAPTER_GET: SyncBackendAdapter["get"] = SyncBackendAdapter.prototype.get;
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
@@ -43,8 +52,35 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   get(key: string): Promise<V | undefined>;
   get<D>(key: string, fallback: D): Promise<V | D>;
-  async get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
-    const backendKey = this.core.backendKey(key);
+  get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
+    let backendKey: string;
+    try {
+      backendKey = this.core.backendKey(key);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    // An in-process backend whose `get` is not overridden answers at once: no promise per layer.
+    const local = this.backend.get === ADAPTER_GET ? syncBackendOf(this.backend) : undefined;
+    if (local === undefined) return this.#getSlowly(key, backendKey, fallback);
+    let wire: unknown;
+    try {
+      wire = local.get(backendKey);
+    } catch {
+      // A failed read: the slow path reads again and reports and decides by the policy.
+      return this.#getSlowly(key, backendKey, fallback);
+    }
+    if (wire === undefined) return Promise.resolve(fallback);
+    let value: V | typeof UNDECODABLE;
+    try {
+      value = this.core.decodeStored(key, wire);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    if (value !== UNDECODABLE) return Promise.resolve(value);
+    return this.#deleteUndecodable([backendKey], key).then(() => fallback);
+  }
+
+  async #getSlowly<D>(key: string, backendKey: string, fallback: D | undefined): Promise<V | D | undefined> {
     let wire: unknown;
     try {
       wire = await this.backend.get(backendKey);

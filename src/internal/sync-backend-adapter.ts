@@ -1,5 +1,15 @@
 import type { AsyncBackend, BackendSetOptions, SyncBackend } from "../backends/backend.js";
 
+const syncBackends = new WeakMap<object, SyncBackend>();
+
+/**
+ * The synchronous backend behind an adapter, for callers that can skip the promise (the async
+ * `Cache`'s in-process fast path); `undefined` for any other backend.
+ */
+export function syncBackendOf(backend: object): SyncBackend | undefined {
+  return syncBackends.get(backend);
+}
+
 /* eslint-disable @typescript-eslint/require-await -- `async` is what turns a synchronous throw into a rejection. */
 /**
  * Offers a synchronous backend through the asynchronous contract. The in-process backends are written
@@ -11,6 +21,7 @@ export class SyncBackendAdapter<W = unknown> implements AsyncBackend<W> {
 
   constructor(sync: SyncBackend<W>) {
     this.sync = sync;
+    syncBackends.set(this, sync);
   }
 
   async get(key: string): Promise<W | undefined> {
