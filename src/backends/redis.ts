@@ -2,6 +2,7 @@ import { BackendError, ConfigurationError, SerializationError } from "../errors.
 import { CacheUrl, type UrlParameters } from "../internal/cache-url.js";
 import type { CircuitState } from "../internal/circuit-breaker.js";
 import { DeadlineGuard } from "../internal/deadline-guard.js";
+import { asError } from "../internal/error-kinds.js";
 import { quoteKey } from "../internal/quote-key.js";
 import {
   checkPositiveIntegers,
@@ -336,10 +337,6 @@ function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
     if (value !== undefined) timings[name] = value;
   }
   return timings;
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** A rejection for a key Redis cannot hold distinctly, or `undefined` for a good key. */

@@ -1,5 +1,6 @@
 import type { Duration } from "../duration.js";
 import { BackendError, CacheClosedError, ConfigurationError, SerializationError } from "../errors.js";
+import { isCachetoryError } from "../internal/error-kinds.js";
 import { quoteKey } from "../internal/quote-key.js";
 import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
 import type { Serializer } from "../serializers/serializer.js";
@@ -248,9 +249,7 @@ export class CacheCore<V> {
 
   /** Wraps a failure of the backend in a `BackendError` (cachetory's own errors pass through). */
   backendFailure(operation: string, cause: unknown, key?: string): Error {
-    // By `code`, not `instanceof`: the ESM and the CommonJS copy of this package may both be loaded.
-    const code = (cause as { code?: unknown } | null)?.code;
-    if (cause instanceof Error && typeof code === "string" && code.startsWith("CACHETORY_")) return cause;
+    if (isCachetoryError(cause)) return cause;
     return new BackendError(
       `${operation}${key === undefined ? "" : ` of key ${quoteKey(key)}`} failed: ${causeMessage(cause)}`,
       { key, cause },

@@ -1,6 +1,7 @@
 import type { AsyncBackend } from "../backends/backend.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
+import { asError } from "../internal/error-kinds.js";
 import { SyncBackendAdapter, syncBackendOf } from "../internal/sync-backend-adapter.js";
 import {
   CacheBase,
@@ -14,10 +15,6 @@ import {
 /** The `get` of in-process backends, which `Cache.get` may call past (see there). */
 // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
 const ADAPTER_GET: SyncBackendAdapter["get"] = SyncBackendAdapter.prototype.get;
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {

@@ -1,5 +1,6 @@
 import { BackendError, CacheClosedError } from "../errors.js";
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.js";
+import { asError, isCachetoryError } from "./error-kinds.js";
 import { quoteKey } from "./quote-key.js";
 
 /** What the guard needs to know about the connection it protects. */
@@ -113,7 +114,7 @@ export class DeadlineGuard {
         try {
           sent = send();
         } catch (cause) {
-          sent = Promise.reject(cause instanceof Error ? cause : new Error(String(cause)));
+          sent = Promise.reject(asError(cause));
         }
         sent.then(
           (value) => {
@@ -173,8 +174,7 @@ export class DeadlineGuard {
   }
 
   #failure(operation: string, key: string | undefined, cause: unknown): Error {
-    const code = (cause as { code?: unknown } | null)?.code;
-    if (cause instanceof Error && typeof code === "string" && code.startsWith("CACHETORY_")) return cause;
+    if (isCachetoryError(cause)) return cause;
     const reason = cause instanceof Error ? cause.message : String(cause);
     return new BackendError(`${operation}${describeKey(key)} on ${this.#target} failed: ${reason}`, { key, cause });
   }

@@ -1,6 +1,7 @@
 import type { Cache } from "../caches/cache.js";
 import { type Duration, toMilliseconds, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
+import { asError } from "../internal/error-kinds.js";
 import { type MakeKey, makeDefaultKey } from "./keys.js";
 import { type AnyFunction, nameMethod, nameWrapper } from "./memoized-name.js";
 import { SingleFlight } from "./single-flight.js";
@@ -159,7 +160,7 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
             if (typeof cache !== "function") return run(this, cache, args);
             return Promise.resolve(cache(memoized, ...args)).then((chosen) => run(this, chosen, args));
           } catch (error) {
-            return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+            return Promise.reject(asError(error));
           }
         },
         {
