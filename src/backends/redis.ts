@@ -2,6 +2,7 @@ import { BackendError, ConfigurationError, SerializationError } from "../errors.
 import { CacheUrl, type UrlParameters } from "../internal/cache-url.js";
 import type { CircuitState } from "../internal/circuit-breaker.js";
 import { DeadlineGuard } from "../internal/deadline-guard.js";
+import { hasLoneSurrogate } from "../internal/bytes.js";
 import { asError } from "../internal/error-kinds.js";
 import { quoteKey } from "../internal/quote-key.js";
 import {
@@ -344,12 +345,10 @@ function refuseKey(operation: string, key: string): Promise<never> | undefined {
   let problem: string | undefined;
   if (typeof key !== "string") problem = `keys are strings, got ${typeof key}`;
   // A lone surrogate has no UTF-8 form: it would be stored as U+FFFD and collide with other keys (B7).
-  else if (LONE_SURROGATE.test(key)) problem = "it contains a lone UTF-16 surrogate, which has no UTF-8 form";
+  else if (hasLoneSurrogate(key)) problem = "it contains a lone UTF-16 surrogate, which has no UTF-8 form";
   if (problem === undefined) return undefined;
   return Promise.reject(new BackendError(`${operation} of key ${quoteKey(key)} refused: ${problem}`, { key }));
 }
-
-const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** A wire value as a command argument: strings and Buffers as they are, other bytes without copying. */
 function toArgument(key: string, value: unknown): RedisArgument {

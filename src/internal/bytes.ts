@@ -28,3 +28,10 @@ export function describeType(value: unknown): string {
   if (typeof value !== "object") return typeof value;
   return (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
 }
+
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** Whether `text` holds a lone UTF-16 surrogate, which has no UTF-8 form (Node writes U+FFFD for it). */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}

@@ -4,12 +4,13 @@
  * such strings cross unchanged in both directions.
  */
 
-const LONE_SURROGATE = /\p{Surrogate}/u;
+import { hasLoneSurrogate } from "../bytes.js";
+
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** UTF-8 bytes of `text`, lone surrogates included (as Python's `surrogatepass`). */
 export function encodeSurrogatePass(text: string): Buffer {
-  if (!LONE_SURROGATE.test(text)) return Buffer.from(text, "utf8");
+  if (!hasLoneSurrogate(text)) return Buffer.from(text, "utf8");
   const bytes: number[] = [];
   for (let index = 0; index < text.length; index++) {
     const unit = text.charCodeAt(index);
