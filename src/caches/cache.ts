@@ -78,14 +78,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   }
 
   async #getSlowly<D>(key: string, backendKey: string, fallback: D | undefined): Promise<V | D | undefined> {
-    let wire: unknown;
-    try {
-      wire = await this.backend.get(backendKey);
-    } catch (cause) {
-      const error = this.core.readFailed("get", cause, key);
-      if (error !== undefined) throw error;
-      return fallback;
-    }
+    const wire = await this.#read("get", key, () => this.backend.get(backendKey), undefined);
     if (wire === undefined) return fallback;
     const value = this.core.decodeStored(key, wire);
     if (value !== UNDECODABLE) return value;
@@ -104,14 +97,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   async getMany(...keys: string[]): Promise<Map<string, V>> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
-    let found: Map<string, unknown>;
-    try {
-      found = await this.backend.getMany(backendKeys);
-    } catch (cause) {
-      const error = this.core.readFailed("getMany", cause);
-      if (error !== undefined) throw error;
-      return new Map();
-    }
+    const found = await this.#read("getMany", undefined, () => this.backend.getMany(backendKeys), new Map());
     const { values, undecodable } = this.core.decodeMany(keys, backendKeys, found);
     if (undecodable.length > 0) await this.#deleteUndecodable(undecodable);
     return values;
@@ -185,13 +171,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   /** Whether `key` is present, without transferring or decoding its value. */
   async has(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
-    try {
-      return await this.backend.has(backendKey);
-    } catch (cause) {
-      const error = this.core.readFailed("has", cause, key);
-      if (error !== undefined) throw error;
-      return false;
-    }
+    return await this.#read("has", key, () => this.backend.has(backendKey), false);
   }
 
   /**
@@ -214,6 +194,17 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       return await run();
     } catch (cause) {
       throw this.core.writeFailed(operation, cause, key);
+    }
+  }
+
+  /** Runs one read; a failure is reported, then thrown or (with `failedReads: "miss"`) answered by `miss`. */
+  async #read<T>(operation: string, key: string | undefined, run: () => Promise<T>, miss: T): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      const error = this.core.readFailed(operation, cause, key);
+      if (error !== undefined) throw error;
+      return miss;
     }
   }
 

@@ -86,14 +86,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   get<D>(key: string, fallback: D): V | D;
   get<D>(key: string, fallback?: D): V | D | undefined {
     const backendKey = this.core.backendKey(key);
-    let wire: unknown;
-    try {
-      wire = this.backend.get(backendKey);
-    } catch (cause) {
-      const error = this.core.readFailed("get", cause, key);
-      if (error !== undefined) throw error;
-      return fallback;
-    }
+    const wire = this.#read("get", key, () => this.backend.get(backendKey), undefined);
     if (wire === undefined) return fallback;
     const value = this.core.decodeStored(key, wire);
     if (value !== UNDECODABLE) return value;
