@@ -15,6 +15,7 @@ import {
   redisTimingsFromUrl,
 } from "../internal/redis/connection-options.js";
 import type { RedisArgument, RedisCommand, RedisDriver } from "../internal/redis/driver.js";
+import { GetCoalescer } from "../internal/redis/get-coalescer.js";
 import { IoRedisDriver, type IoRedisLike, isIoRedis } from "../internal/redis/ioredis-driver.js";
 import {
   isNodeRedis,
@@ -83,11 +84,6 @@ function wrapClient(client: RedisClientLike, owned: boolean, timings: RedisTimin
   throw new ConfigurationError("RedisBackend needs a node-redis, ioredis or iovalkey client");
 }
 
-/** A `GET` reply as a wire value: nil becomes `undefined`. */
-function toValue(reply: unknown): Buffer | undefined {
-  return (reply as Buffer | null) ?? undefined;
-}
-
 /**
  * The Redis backend (`redis://`, `rediss://`, `redis+unix://`, `redis+cluster://`) for the async
  * `Cache`, on the official `redis` client (an optional peer: `npm install redis`). The client is
@@ -108,6 +104,7 @@ function toValue(reply: unknown): Buffer | undefined {
 export class RedisBackend implements AsyncBackend<RedisWireValue> {
   readonly #driver: RedisDriver;
   readonly #guard: DeadlineGuard;
+  readonly #reads: GetCoalescer;
 
   /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
   constructor(clientOrOptions: RedisClientLike | RedisBackendOptions = {}) {
@@ -128,6 +125,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       checkPositiveIntegers({ ...timings });
       this.#driver = wrapClient(options.client, options.closeClient ?? false, timings);
     }
+    this.#reads = new GetCoalescer(this.#driver);
     this.#guard = new DeadlineGuard(this.#driver, {
       timeout: timings.timeout,
       maxInFlight: timings.maxInFlight,
@@ -155,7 +153,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   }
 
   get(key: string): Promise<RedisWireValue | undefined> {
-    return this.#run("get", key, () => this.#driver.send(["GET", key], key).then(toValue), true);
+    return this.#run("get", key, () => this.#reads.get(key), true);
   }
 
   getMany(keys: readonly string[]): Promise<Map<string, RedisWireValue>> {

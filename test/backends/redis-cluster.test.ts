@@ -4,6 +4,7 @@ import { Cluster as IoRedisCluster } from "ioredis";
 import { createClient, createCluster } from "redis";
 import { RedisBackend } from "../../src/backends/redis.js";
 import { fromUrl } from "../../src/backends/registry.js";
+import { loadSlotFunction } from "../../src/internal/redis/driver.js";
 import { backendConformance } from "../conformance/backend.js";
 import { RedisCluster } from "../support/redis-cluster.js";
 import { redisUnavailableReason } from "../support/redis-server.js";
@@ -79,6 +80,24 @@ if (cluster === undefined) {
       const counts = await Promise.all(inspectors.map((client) => client.dbSize()));
       assert.ok(counts.filter((count) => count > 0).length === 3, `keys on every master: ${counts.join(", ")}`);
       assert.equal(await backend.deleteMany(keys), 200);
+    });
+
+    it("sends the gets of one tick as one MGET per slot, duplicates included", async () => {
+      const keys = Array.from({ length: 30 }, (_, index) => `tick:${String(index)}`);
+      await backend.setMany(
+        keys.map((key) => [key, key]),
+        60_000,
+      );
+      const asked = [...keys, "tick:3", "tick:absent", "tick:3"];
+      const before = { get: await calls("get"), mget: await calls("mget") };
+      const values = await Promise.all(asked.map((key) => backend.get(key)));
+      assert.deepEqual(
+        values.map((value) => value?.toString()),
+        asked.map((key) => (key === "tick:absent" ? undefined : key)),
+      );
+      const slotOf = loadSlotFunction();
+      assert.equal((await calls("mget")) - before.mget, new Set(asked.map((key) => slotOf(key))).size);
+      assert.equal((await calls("get")) - before.get, 0);
     });
 
     it("keeps keys that share a {hash tag} in one slot: one MSET, one MGET, one transaction", async () => {

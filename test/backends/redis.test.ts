@@ -123,6 +123,26 @@ describe("Redis backend", skip, () => {
       assert.ok(ttl > 50_000 && ttl <= 60_000, `PTTL ${String(ttl)}`);
     }));
 
+  it("sends the gets of one tick as one MGET, each caller getting its own key's value", () =>
+    withBackend(async (backend) => {
+      await raw.mSet([
+        ["a", "1"],
+        ["b", "2"],
+      ]);
+      await raw.hSet("a-hash", "field", "x");
+      const before = await commandCalls(raw);
+      const values = await Promise.all(["a", "b", "absent", "a", "a-hash"].map((key) => backend.get(key)));
+      const after = await commandCalls(raw);
+      assert.deepEqual(values, [Buffer.from("1"), Buffer.from("2"), undefined, Buffer.from("1"), undefined]);
+      assert.equal((after.get("mget") ?? 0) - (before.get("mget") ?? 0), 1);
+      assert.equal(after.get("get") ?? 0, before.get("get") ?? 0);
+      // A key of another type reads as absent alone too, not only inside a batch.
+      assert.equal(await backend.get("a-hash"), undefined);
+      // Gets in later ticks go in later batches.
+      assert.deepEqual(await backend.get("b"), Buffer.from("2"));
+      assert.equal(((await commandCalls(raw)).get("mget") ?? 0) - (after.get("mget") ?? 0), 2);
+    }));
+
   it("makes no round trip for empty batches (B11)", () =>
     withBackend(async (backend) => {
       await backend.get("warm-up");
