@@ -146,6 +146,11 @@ export class CacheCore<V> {
     this.prefix = prefix;
   }
 
+  /** Whether the cache was closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Marks the cache closed; whether it was open. */
   markClosed(): boolean {
     const wasOpen = !this.#closed;
@@ -208,6 +213,15 @@ export class CacheCore<V> {
       this.#stats.undecodableValues++;
       this.report(error, "get", key);
       if (this.#undecodable === "throw") throw error;
+      return UNDECODABLE;
+    }
+  }
+
+  /** Decodes without counting or reporting a failure (the caller then takes the reporting path). */
+  decodeQuietly(wire: unknown): V | typeof UNDECODABLE {
+    try {
+      return this.serializer.deserialize(wire);
+    } catch {
       return UNDECODABLE;
     }
   }

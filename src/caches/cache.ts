@@ -1,4 +1,4 @@
-import type { AsyncBackend } from "../backends/backend.js";
+import type { AsyncBackend, SyncBackend } from "../backends/backend.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { asError } from "../internal/error-kinds.js";
@@ -15,6 +15,20 @@ import {
 /** The `get` of in-process backends, which `Cache.get` may call past (see there). */
 // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
 const ADAPTER_GET: SyncBackendAdapter["get"] = SyncBackendAdapter.prototype.get;
+
+const ABSENT: unique symbol = Symbol("cachetory.absent");
+const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
+
+/**
+ * For `cached`: the value of `key` when an in-process backend holds it and it decodes, else `miss`
+ * (absent, remote or failed: the caller then takes the promise path). Internal, not exported publicly.
+ */
+export function peekValue<V, M>(cache: Cache<V>, key: string, miss: M): V | M {
+  const value = peekCache(cache as Cache, key) as V | typeof ABSENT | typeof NOT_AT_HAND;
+  return value === ABSENT || value === NOT_AT_HAND ? miss : value;
+}
+
+let peekCache: (cache: Cache, key: string) => unknown;
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
@@ -37,8 +51,17 @@ export interface CacheOptions<V> extends CacheOptionsBase<V> {
  */
 export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements AsyncDisposable {
   /** @throws ConfigurationError for a bad backend or serializer URL. */
+  /** The synchronous store behind an in-process backend whose `get` is not overridden, read at once. */
+  readonly #inProcess: SyncBackend | undefined;
+
+  /** @throws ConfigurationError for a bad backend or serializer URL. */
   constructor(options: CacheOptions<V>) {
     super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
+    this.#inProcess = this.backend.get === ADAPTER_GET ? syncBackendOf(this.backend) : undefined;
+  }
+
+  static {
+    peekCache = (cache, key) => cache.#peek(key);
   }
 
   /**
@@ -50,40 +73,54 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   get(key: string): Promise<V | undefined>;
   get<D>(key: string, fallback: D): Promise<V | D>;
   get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
-    let backendKey: string;
-    try {
-      backendKey = this.core.backendKey(key);
-    } catch (error) {
-      return Promise.reject(asError(error));
-    }
-    // An in-process backend whose `get` is not overridden answers at once: no promise per layer.
-    const local = this.backend.get === ADAPTER_GET ? syncBackendOf(this.backend) : undefined;
-    if (local === undefined) return this.#getSlowly(key, backendKey, fallback);
-    let wire: unknown;
-    try {
-      wire = local.get(backendKey);
-    } catch {
-      // A failed read: the slow path reads again and reports and decides by the policy.
-      return this.#getSlowly(key, backendKey, fallback);
-    }
-    if (wire === undefined) return Promise.resolve(fallback);
-    let value: V | typeof UNDECODABLE;
-    try {
-      value = this.core.decodeStored(key, wire);
-    } catch (error) {
-      return Promise.reject(asError(error));
-    }
-    if (value !== UNDECODABLE) return Promise.resolve(value);
-    return this.#deleteUndecodable([backendKey], key).then(() => fallback);
+    const value = this.#peek(key);
+    if (value === ABSENT) return Promise.resolve(fallback);
+    if (value === NOT_AT_HAND) return this.#getSlowly(key, fallback);
+    return Promise.resolve(value);
   }
 
-  async #getSlowly<D>(key: string, backendKey: string, fallback: D | undefined): Promise<V | D | undefined> {
-    const wire = await this.#read("get", key, () => this.backend.get(backendKey), undefined);
-    if (wire === undefined) return fallback;
-    const value = this.core.decodeStored(key, wire);
-    if (value !== UNDECODABLE) return value;
-    await this.#deleteUndecodable([backendKey], key);
-    return fallback;
+  /**
+   * Reads `key` from an in-process backend without a promise: its value, `ABSENT`, or `NOT_AT_HAND`
+   * when the backend is remote or anything went wrong (the promise path then reads again, and reports
+   * and decides by the policy).
+   */
+  #peek(key: string): V | typeof ABSENT | typeof NOT_AT_HAND {
+    const local = this.#inProcess;
+    if (local === undefined || typeof key !== "string" || this.core.closed) return NOT_AT_HAND;
+    let wire: unknown;
+    try {
+      wire = local.get(this.core.prefix + key);
+    } catch {
+      return NOT_AT_HAND;
+    }
+    if (wire === undefined) return ABSENT;
+    const value = this.core.decodeQuietly(wire);
+    return value === UNDECODABLE ? NOT_AT_HAND : value;
+  }
+
+  /** A backend `get` as one promise chain (this path runs for every Redis read). */
+  #getSlowly<D>(key: string, fallback: D | undefined): Promise<V | D | undefined> {
+    let backendKey: string;
+    let read: Promise<unknown>;
+    try {
+      backendKey = this.core.backendKey(key);
+      read = this.backend.get(backendKey);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return read.then(
+      (wire) => {
+        if (wire === undefined) return fallback;
+        const value = this.core.decodeStored(key, wire);
+        if (value !== UNDECODABLE) return value;
+        return this.#deleteUndecodable([backendKey], key).then(() => fallback);
+      },
+      (cause: unknown) => {
+        const error = this.core.readFailed("get", cause, key);
+        if (error !== undefined) throw error;
+        return fallback;
+      },
+    );
   }
 
   /**

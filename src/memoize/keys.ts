@@ -9,9 +9,17 @@ export type MakeKey = (fn: { readonly name: string }, args: readonly unknown[]) 
 
 const PLAIN_NAME = /^[\w$.-]+$/;
 
+let lastName = "";
+let lastEncodedName = "";
+
 /** The function's identity as the first part of a key: bare when it is a plain name, quoted otherwise. */
 function encodeName(name: string): string {
-  return PLAIN_NAME.test(name) ? name : JSON.stringify(name);
+  // Calls of one function follow each other: the last answer saves a regular expression per call.
+  if (name !== lastName) {
+    lastEncodedName = PLAIN_NAME.test(name) ? name : JSON.stringify(name);
+    lastName = name;
+  }
+  return lastEncodedName;
 }
 
 /**

@@ -296,6 +296,23 @@ describe("cached() when the cache fails", { skip: unavailable }, () => {
     assert.deepEqual(errors, ["SerializationError"]);
   });
 
+  it("recomputes over a stored value that does not decode, reporting it once (the in-process fast path falls back)", async () => {
+    const errors: string[] = [];
+    await using cache = new Cache<unknown>({
+      backend: "memory://",
+      serializer: "json://",
+      onError: (error, { operation }) => errors.push(`${error.name} ${operation}`),
+    });
+    const { fn, calls } = counter((id: number) => ({ id }));
+    const getUser = cached(cache, { name: "getUser" })(fn);
+    await cache.backend.set("getUser:1", "{not json", {});
+    assert.deepEqual(await getUser(1), { id: 1 });
+    assert.deepEqual(await getUser(1), { id: 1 });
+    assert.equal(calls.length, 1, "the second call is a hit on the recomputed value");
+    assert.deepEqual(errors, ["SerializationError get"]);
+    assert.equal(cache.stats.undecodableValues, 1);
+  });
+
   it("without onError, turns the failure into a process warning, not silence", async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error): void => {
