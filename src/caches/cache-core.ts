@@ -86,6 +86,29 @@ export interface CacheStats {
 /** Returned by {@link CacheCore.decodeStored} for a value that did not decode and counts as a miss. */
 export const UNDECODABLE: unique symbol = Symbol("cachetory.undecodable");
 
+/** The entries of `setMany` input (an iterable of pairs, or a plain object) as an array. */
+function entryPairs<V>(entries: CacheEntries<V>): (readonly [string, V])[] {
+  return Symbol.iterator in entries ? [...(entries as Iterable<readonly [string, V]>)] : Object.entries(entries);
+}
+
+/** The values of decoded entries keyed by the caller's keys, and the backend keys that did not decode. */
+function collectDecoded<V>(
+  keys: readonly string[],
+  backendKeys: readonly string[],
+  decoded: ReadonlyMap<string, V | typeof UNDECODABLE>,
+): { values: Map<string, V>; undecodable: string[] } {
+  const values = new Map<string, V>();
+  const undecodable: string[] = [];
+  keys.forEach((key, index) => {
+    const backendKey = backendKeys[index] as string;
+    if (!decoded.has(backendKey) || values.has(key) || undecodable.includes(backendKey)) return;
+    const value = decoded.get(backendKey) as V | typeof UNDECODABLE;
+    if (value === UNDECODABLE) undecodable.push(backendKey);
+    else values.set(key, value);
+  });
+  return { values, undecodable };
+}
+
 /**
  * A string option that must be one of `allowed` (the first is the default); checked at run time too,
  * for callers without types.
@@ -180,11 +203,36 @@ export class CacheCore<V> {
     try {
       wire = this.serializer.serialize(value);
     } catch (cause) {
-      throw new SerializationError(
-        `cannot serialize the value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
-        { key, cause },
-      );
+      throw this.#unencodable(key, cause);
     }
+    return this.#checkSize(key, wire);
+  }
+
+  /** Whether the serializer can work off the event loop (a chain with a compressor). */
+  get serializesAsync(): boolean {
+    return this.serializer.serializeAsync !== undefined;
+  }
+
+  /** As {@link CacheCore.encode}, through the serializer's `serializeAsync` when it has one. */
+  async encodeAsync(key: string, value: V): Promise<unknown> {
+    if (this.serializer.serializeAsync === undefined) return this.encode(key, value);
+    let wire: unknown;
+    try {
+      wire = await this.serializer.serializeAsync(value);
+    } catch (cause) {
+      throw this.#unencodable(key, cause);
+    }
+    return this.#checkSize(key, wire);
+  }
+
+  #unencodable(key: string, cause: unknown): SerializationError {
+    return new SerializationError(
+      `cannot serialize the value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
+      { key, cause },
+    );
+  }
+
+  #checkSize(key: string, wire: unknown): unknown {
     if (this.#maxValueBytes !== Number.POSITIVE_INFINITY) {
       const size =
         typeof wire === "string" ? Buffer.byteLength(wire) : wire instanceof Uint8Array ? wire.byteLength : 0;
@@ -206,15 +254,29 @@ export class CacheCore<V> {
     try {
       return this.serializer.deserialize(wire);
     } catch (cause) {
-      const error = new SerializationError(
-        `cannot deserialize the stored value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
-        { key, cause },
-      );
-      this.#stats.undecodableValues++;
-      this.report(error, "get", key);
-      if (this.#undecodable === "throw") throw error;
-      return UNDECODABLE;
+      return this.#undecodableValue(key, cause);
     }
+  }
+
+  /** As {@link CacheCore.decodeStored}, through the serializer's `deserializeAsync` when it has one. */
+  async decodeStoredAsync(key: string, wire: unknown): Promise<V | typeof UNDECODABLE> {
+    if (this.serializer.deserializeAsync === undefined) return this.decodeStored(key, wire);
+    try {
+      return await this.serializer.deserializeAsync(wire);
+    } catch (cause) {
+      return this.#undecodableValue(key, cause);
+    }
+  }
+
+  #undecodableValue(key: string, cause: unknown): typeof UNDECODABLE {
+    const error = new SerializationError(
+      `cannot deserialize the stored value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
+      { key, cause },
+    );
+    this.#stats.undecodableValues++;
+    this.report(error, "get", key);
+    if (this.#undecodable === "throw") throw error;
+    return UNDECODABLE;
   }
 
   /** Decodes without counting or reporting a failure (the caller then takes the reporting path). */
@@ -240,25 +302,47 @@ export class CacheCore<V> {
     backendKeys: readonly string[],
     found: ReadonlyMap<string, unknown>,
   ): { values: Map<string, V>; undecodable: string[] } {
-    const values = new Map<string, V>();
-    const undecodable: string[] = [];
+    const decoded = new Map<string, V | typeof UNDECODABLE>();
     keys.forEach((key, index) => {
       const backendKey = backendKeys[index] as string;
-      if (!found.has(backendKey) || values.has(key) || undecodable.includes(backendKey)) return;
-      const value = this.decodeStored(key, found.get(backendKey));
-      if (value === UNDECODABLE) undecodable.push(backendKey);
-      else values.set(key, value);
+      if (found.has(backendKey) && !decoded.has(backendKey)) {
+        decoded.set(backendKey, this.decodeStored(key, found.get(backendKey)));
+      }
     });
-    return { values, undecodable };
+    return collectDecoded(keys, backendKeys, decoded);
+  }
+
+  /** As {@link CacheCore.decodeMany}, through the serializer's `deserializeAsync` when it has one. */
+  async decodeManyAsync(
+    keys: readonly string[],
+    backendKeys: readonly string[],
+    found: ReadonlyMap<string, unknown>,
+  ): Promise<{ values: Map<string, V>; undecodable: string[] }> {
+    if (!this.serializesAsync) return this.decodeMany(keys, backendKeys, found);
+    const decoded = new Map<string, V | typeof UNDECODABLE>();
+    for (const [index, key] of keys.entries()) {
+      const backendKey = backendKeys[index] as string;
+      if (found.has(backendKey) && !decoded.has(backendKey)) {
+        decoded.set(backendKey, await this.decodeStoredAsync(key, found.get(backendKey)));
+      }
+    }
+    return collectDecoded(keys, backendKeys, decoded);
   }
 
   /** Encodes `setMany` input into backend entries, in order. */
   encodeMany(entries: CacheEntries<V>): [string, unknown][] {
-    const pairs: Iterable<readonly [string, V]> =
-      Symbol.iterator in entries ? (entries as Iterable<readonly [string, V]>) : Object.entries(entries);
-    const encoded: [string, unknown][] = [];
-    for (const [key, value] of pairs) encoded.push([this.backendKey(key), this.encode(key, value)]);
-    return encoded;
+    return entryPairs(entries).map(([key, value]) => [this.backendKey(key), this.encode(key, value)]);
+  }
+
+  /** As {@link CacheCore.encodeMany}, through the serializer's `serializeAsync` when it has one. */
+  async encodeManyAsync(entries: CacheEntries<V>): Promise<[string, unknown][]> {
+    if (!this.serializesAsync) return this.encodeMany(entries);
+    return Promise.all(
+      entryPairs(entries).map(async ([key, value]): Promise<[string, unknown]> => [
+        this.backendKey(key),
+        await this.encodeAsync(key, value),
+      ]),
+    );
   }
 
   /** Wraps a failure of the backend in a `BackendError` (cachetory's own errors pass through). */

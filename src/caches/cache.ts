@@ -86,7 +86,10 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   #peek(key: string): V | typeof ABSENT | typeof NOT_AT_HAND {
     const local = this.#inProcess;
-    if (local === undefined || typeof key !== "string" || this.core.closed) return NOT_AT_HAND;
+    // A compressing serializer may move large values off the event loop: that needs the promise path.
+    if (local === undefined || typeof key !== "string" || this.core.closed || this.core.serializesAsync) {
+      return NOT_AT_HAND;
+    }
     let wire: unknown;
     try {
       wire = local.get(this.core.prefix + key);
@@ -111,9 +114,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     return read.then(
       (wire) => {
         if (wire === undefined) return fallback;
-        const value = this.core.decodeStored(key, wire);
-        if (value !== UNDECODABLE) return value;
-        return this.#deleteUndecodable([backendKey], key).then(() => fallback);
+        if (this.core.serializesAsync) {
+          return this.core
+            .decodeStoredAsync(key, wire)
+            .then((value) => this.#decoded(value, backendKey, key, fallback));
+        }
+        return this.#decoded(this.core.decodeStored(key, wire), backendKey, key, fallback);
       },
       (cause: unknown) => {
         const error = this.core.readFailed("get", cause, key);
@@ -121,6 +127,16 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
         return fallback;
       },
     );
+  }
+
+  #decoded<D>(
+    value: V | typeof UNDECODABLE,
+    backendKey: string,
+    key: string,
+    fallback: D | undefined,
+  ): V | D | undefined | Promise<D | undefined> {
+    if (value !== UNDECODABLE) return value;
+    return this.#deleteUndecodable([backendKey], key).then(() => fallback);
   }
 
   /**
@@ -135,7 +151,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
     const found = await this.#read("getMany", undefined, () => this.backend.getMany(backendKeys), new Map());
-    const { values, undecodable } = this.core.decodeMany(keys, backendKeys, found);
+    const { values, undecodable } = await this.core.decodeManyAsync(keys, backendKeys, found);
     if (undecodable.length > 0) await this.#deleteUndecodable(undecodable);
     return values;
   }
@@ -153,7 +169,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   async set(key: string, value: V, options: SetOptions = {}): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
     const timeToLive = toTimeToLive(options.timeToLive);
-    const wire = this.core.encode(key, value);
+    const wire = this.core.serializesAsync ? await this.core.encodeAsync(key, value) : this.core.encode(key, value);
     return await this.#call("set", key, () =>
       this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
     );
@@ -171,7 +187,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): Promise<void> {
     const timeToLive = toTimeToLive(options.timeToLive);
-    const encoded = this.core.encodeMany(entries);
+    const encoded = await this.core.encodeManyAsync(entries);
     if (encoded.length === 0) return;
     await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
   }

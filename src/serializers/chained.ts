@@ -14,8 +14,31 @@ export class ChainedSerializer<V = unknown> implements Serializer<V> {
   /** The layers, in `serialize` order. */
   readonly layers: readonly Serializer[];
 
+  /** Present when a layer can work off the event loop (a compressor): each layer runs its own way. */
+  readonly serializeAsync?: (value: V) => Promise<unknown>;
+  /** Present with {@link ChainedSerializer.serializeAsync}. */
+  readonly deserializeAsync?: (wire: unknown) => Promise<V>;
+
   constructor(layers: readonly Serializer[]) {
     this.layers = [...layers];
+    if (this.layers.some((layer) => layer.serializeAsync !== undefined)) {
+      this.serializeAsync = async (value) => {
+        let current: unknown = value;
+        for (const layer of this.layers) {
+          current = layer.serializeAsync === undefined ? layer.serialize(current) : await layer.serializeAsync(current);
+        }
+        return current;
+      };
+      this.deserializeAsync = async (wire) => {
+        let current = wire;
+        for (let index = this.layers.length - 1; index >= 0; index--) {
+          const layer = this.layers[index] as Serializer;
+          current =
+            layer.deserializeAsync === undefined ? layer.deserialize(current) : await layer.deserializeAsync(current);
+        }
+        return current as V;
+      };
+    }
   }
 
   serialize(value: V): unknown {

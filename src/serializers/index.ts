@@ -4,6 +4,7 @@ export {
   Compressor,
   type CompressorOptions,
   DEFAULT_MAX_DECOMPRESSED_SIZE,
+  DEFAULT_OFF_THREAD_BYTES,
   type LevelRange,
 } from "./compressors/compressor.js";
 export { GzipCompressor } from "./compressors/gzip.js";

@@ -30,4 +30,11 @@ export interface Serializer<V = unknown, W = unknown> {
   serialize(value: V): W;
   /** Decodes what the backend returned. */
   deserialize(wire: W): V;
+  /**
+   * Optional: `serialize` that may run off the event loop (the compressors move large inputs to the
+   * thread pool). The async `Cache` prefers it; the `SyncCache` never calls it.
+   */
+  serializeAsync?(value: V): Promise<W>;
+  /** Optional: `deserialize` that may run off the event loop, as {@link Serializer.serializeAsync}. */
+  deserializeAsync?(wire: W): Promise<V>;
 }

@@ -1,4 +1,4 @@
-import { brotliCompressSync, brotliDecompressSync, constants } from "node:zlib";
+import { brotliCompress, brotliCompressSync, brotliDecompress, brotliDecompressSync, constants } from "node:zlib";
 import { Compressor, type CompressorOptions, type LevelRange } from "./compressor.js";
 
 /** Brotli quality: 0 to 11. The default is 4: Brotli's own 11 is far too slow for a cache write path. */
@@ -20,12 +20,24 @@ export class BrotliCompressor extends Compressor {
   }
 
   protected compress(input: Uint8Array): Uint8Array {
-    return brotliCompressSync(input, {
+    return brotliCompressSync(input, this.#compressOptions(input));
+  }
+
+  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return this.onThreadPool(brotliCompress, input, this.#compressOptions(input));
+  }
+
+  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return this.onThreadPool(brotliDecompress, input, { maxOutputLength: this.maxDecompressedSize });
+  }
+
+  #compressOptions(input: Uint8Array): object {
+    return {
       params: {
         [constants.BROTLI_PARAM_QUALITY]: this.compressionLevel,
         [constants.BROTLI_PARAM_SIZE_HINT]: input.byteLength,
       },
-    });
+    };
   }
 
   protected decompress(input: Uint8Array): Uint8Array {

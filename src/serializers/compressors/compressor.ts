@@ -6,6 +6,16 @@ import type { Serializer, WireValue } from "../serializer.js";
 /** 128 MiB: what one cache entry may inflate to unless `maxDecompressedSize` says otherwise. */
 export const DEFAULT_MAX_DECOMPRESSED_SIZE: number = 128 * 1024 * 1024;
 
+/** 64 KiB: from this size, the async `Cache` compresses on the thread pool instead of the event loop. */
+export const DEFAULT_OFF_THREAD_BYTES: number = 64 * 1024;
+
+/** A callback-style function of `node:zlib` (`deflate`, `inflate`, `brotliCompress`, …). */
+export type ZlibCallbackFunction = (
+  input: Uint8Array,
+  options: object,
+  callback: (error: Error | null, output: Buffer) => void,
+) => void;
+
 /** Options every compressor takes. */
 export interface CompressorOptions {
   /** The compression level; each compressor names its range and default. */
@@ -16,6 +26,13 @@ export interface CompressorOptions {
    * URL parameter: `max-decompressed-size`.
    */
   readonly maxDecompressedSize?: number;
+  /**
+   * From how many bytes of input the async `Cache` compresses off the event loop (default 64 KiB), so
+   * that a large value never stalls it. Decompression moves off it from a sixteenth of that (the
+   * compressed size), since compressed input is smaller than what it inflates to.
+   * URL parameter: `off-thread-bytes`.
+   */
+  readonly offThreadBytes?: number;
 }
 
 /** The level range and default of one compressor, for validation and messages. */
@@ -34,6 +51,11 @@ export function compressorOptionsFromUrl(parameters: UrlParameters, levels: Leve
       max: Number.MAX_SAFE_INTEGER,
       default: DEFAULT_MAX_DECOMPRESSED_SIZE,
     }),
+    offThreadBytes: parameters.integer("off-thread-bytes", {
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+      default: DEFAULT_OFF_THREAD_BYTES,
+    }),
   };
 }
 
@@ -46,10 +68,13 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
   readonly compressionLevel: number;
   /** The most bytes one value may decompress to. */
   readonly maxDecompressedSize: number;
+  /** From how many input bytes `serializeAsync` compresses off the event loop. */
+  readonly offThreadBytes: number;
 
   protected constructor(scheme: string, levels: LevelRange, options: CompressorOptions) {
     this.compressionLevel = options.compressionLevel ?? levels.default;
     this.maxDecompressedSize = options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE;
+    this.offThreadBytes = options.offThreadBytes ?? DEFAULT_OFF_THREAD_BYTES;
     const level = this.compressionLevel;
     if (!Number.isInteger(level) || level < levels.min || level > levels.max) {
       throw new ConfigurationError(
@@ -59,6 +84,11 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
     if (!Number.isSafeInteger(this.maxDecompressedSize) || this.maxDecompressedSize < 1) {
       throw new ConfigurationError(
         `maxDecompressedSize must be a positive integer, got ${String(this.maxDecompressedSize)}`,
+      );
+    }
+    if (!Number.isSafeInteger(this.offThreadBytes) || this.offThreadBytes < 0) {
+      throw new ConfigurationError(
+        `offThreadBytes must be an integer of 0 or more, got ${String(this.offThreadBytes)}`,
       );
     }
   }
@@ -72,8 +102,24 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
     return this.decompress(wire);
   }
 
+  /** As `serialize`, but a large input is compressed off the event loop. */
+  async serializeAsync(value: WireValue): Promise<Uint8Array> {
+    const input = toBytes(value);
+    return input.byteLength >= this.offThreadBytes ? this.compressOffThread(input) : this.compress(input);
+  }
+
+  /** As `deserialize`, but a large input is decompressed off the event loop. */
+  async deserializeAsync(wire: Uint8Array): Promise<Uint8Array> {
+    if (!(wire instanceof Uint8Array)) throw new TypeError("a compressor can only decompress bytes");
+    return wire.byteLength >= this.offThreadBytes / 16 ? this.decompressOffThread(wire) : this.decompress(wire);
+  }
+
   /** Compresses bytes. */
   protected abstract compress(input: Uint8Array): Uint8Array;
+  /** Compresses bytes off the event loop. */
+  protected abstract compressOffThread(input: Uint8Array): Promise<Uint8Array>;
+  /** Decompresses bytes off the event loop, bounded as {@link Compressor.decompress}. */
+  protected abstract decompressOffThread(input: Uint8Array): Promise<Uint8Array>;
   /** Decompresses bytes, failing once the output would exceed {@link maxDecompressedSize}. */
   protected abstract decompress(input: Uint8Array): Uint8Array;
 
@@ -83,6 +129,16 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
       `the value decompresses to more than max-decompressed-size (${String(this.maxDecompressedSize)} bytes)`,
       cause === undefined ? undefined : { cause },
     );
+  }
+
+  /** Runs a callback-style `node:zlib` function on libuv's thread pool; its size-limit error becomes {@link tooLarge}. */
+  protected onThreadPool(run: ZlibCallbackFunction, input: Uint8Array, options: object): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      run(input, options, (error, output) => {
+        if (error === null) resolve(output);
+        else reject((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE" ? this.tooLarge(error) : error);
+      });
+    });
   }
 
   /** Runs a Node zlib-family decompression, turning its size-limit error into {@link tooLarge}. */

@@ -1,4 +1,4 @@
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzip, gunzipSync, gzip, gzipSync } from "node:zlib";
 import { Compressor, type CompressorOptions } from "./compressor.js";
 import { ZLIB_LEVELS } from "./zlib.js";
 
@@ -23,5 +23,13 @@ export class GzipCompressor extends Compressor {
 
   protected decompress(input: Uint8Array): Uint8Array {
     return this.boundedZlib(() => gunzipSync(input, { maxOutputLength: this.maxDecompressedSize }));
+  }
+
+  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return this.onThreadPool(gzip, input, { level: this.compressionLevel });
+  }
+
+  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return this.onThreadPool(gunzip, input, { maxOutputLength: this.maxDecompressedSize });
   }
 }

@@ -1,4 +1,4 @@
-import { deflateSync, inflateSync } from "node:zlib";
+import { deflate, deflateSync, inflate, inflateSync } from "node:zlib";
 import { Compressor, type CompressorOptions, type LevelRange } from "./compressor.js";
 
 /** zlib levels: 0 (store) to 9 (smallest); 6 is zlib's own default. */
@@ -26,5 +26,13 @@ export class ZlibCompressor extends Compressor {
 
   protected decompress(input: Uint8Array): Uint8Array {
     return this.boundedZlib(() => inflateSync(input, { maxOutputLength: this.maxDecompressedSize }));
+  }
+
+  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return this.onThreadPool(deflate, input, { level: this.compressionLevel });
+  }
+
+  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return this.onThreadPool(inflate, input, { maxOutputLength: this.maxDecompressedSize });
   }
 }

@@ -1,7 +1,8 @@
 import * as zlib from "node:zlib";
 import { ConfigurationError } from "../../errors.js";
 import { loadOptional } from "../../internal/load-optional.js";
-import { Compressor, type CompressorOptions, type LevelRange } from "./compressor.js";
+import { zstdOffThread } from "../../internal/zstd-off-thread.js";
+import { Compressor, type CompressorOptions, type LevelRange, type ZlibCallbackFunction } from "./compressor.js";
 
 /** zstd levels 1–22; 3 is zstd's own default and a good cache trade-off. */
 export const ZSTD_LEVELS: LevelRange = { min: 1, max: 22, default: 3 };
@@ -30,6 +31,8 @@ interface ZstdNapi {
 interface BuiltInZstd {
   zstdCompressSync?: (input: Uint8Array, options: object) => Buffer;
   zstdDecompressSync?: (input: Uint8Array, options: object) => Buffer;
+  zstdCompress?: ZlibCallbackFunction;
+  zstdDecompress?: ZlibCallbackFunction;
   constants: Record<string, number>;
 }
 const builtIn = zlib as unknown as BuiltInZstd;
@@ -74,13 +77,37 @@ export class ZstdCompressor extends Compressor {
         nbWorkers: this.compressionThreads,
       });
     }
+    return (builtIn.zstdCompressSync as NonNullable<BuiltInZstd["zstdCompressSync"]>)(input, this.#builtInOptions());
+  }
+
+  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    if (this.#napi === undefined) {
+      return this.onThreadPool(builtIn.zstdCompress as ZlibCallbackFunction, input, this.#builtInOptions());
+    }
+    return zstdOffThread({ ...this.#settings(), operation: "compress", input }, () => this.compress(input));
+  }
+
+  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    if (this.#binding === undefined) {
+      const options = { maxOutputLength: this.maxDecompressedSize };
+      return this.onThreadPool(builtIn.zstdDecompress as ZlibCallbackFunction, input, options);
+    }
+    return zstdOffThread({ ...this.#settings(), operation: "decompress", input }, () => this.decompress(input));
+  }
+
+  #settings(): { compressionLevel: number; maxDecompressedSize: number; compressionThreads: number } {
+    const { compressionLevel, maxDecompressedSize, compressionThreads } = this;
+    return { compressionLevel, maxDecompressedSize, compressionThreads };
+  }
+
+  #builtInOptions(): object {
     const { constants } = builtIn;
-    return (builtIn.zstdCompressSync as NonNullable<BuiltInZstd["zstdCompressSync"]>)(input, {
+    return {
       params: {
         [constants.ZSTD_c_compressionLevel as number]: this.compressionLevel,
         [constants.ZSTD_c_nbWorkers as number]: this.compressionThreads,
       },
-    });
+    };
   }
 
   protected decompress(input: Uint8Array): Uint8Array {

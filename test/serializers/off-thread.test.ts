@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { deflateSync } from "node:zlib";
+// The built zstd compressor, whose worker file is JavaScript (tsx cannot start a .ts worker on Node 20).
+import { ZstdCompressor as BuiltZstdCompressor } from "../../dist/esm/serializers/index.js";
+import { Cache } from "../../src/caches/cache.js";
+import { fromUrl } from "../../src/serializers/registry.js";
+
+/** The compressor of `url` through the four methods the Cache uses; fails if it lacks the async ones. */
+function compressorAt(url: string) {
+  const serializer = fromUrl<Uint8Array>(url);
+  assert.ok(serializer.serializeAsync !== undefined && serializer.deserializeAsync !== undefined, url);
+  return {
+    serialize: (value: Uint8Array) => serializer.serialize(value) as Uint8Array,
+    deserialize: (wire: Uint8Array) => serializer.deserialize(wire),
+    serializeAsync: async (value: Uint8Array) => (await serializer.serializeAsync?.(value)) as Uint8Array,
+    deserializeAsync: async (wire: Uint8Array) => (await serializer.deserializeAsync?.(wire)) as Uint8Array,
+  };
+}
+
+/** Compressible bytes: JSON records repeated to `size`. */
+function compressible(size: number): Buffer {
+  const unit = Buffer.from(JSON.stringify(Array.from({ length: 50 }, (_, id) => ({ id, name: `user ${String(id)}` }))));
+  const output = Buffer.alloc(size);
+  for (let offset = 0; offset < size; offset += unit.byteLength) unit.copy(output, offset);
+  return output;
+}
+
+/**
+ * Whether the event loop got a turn (a `setImmediate` ran) before `work` settled: true when the work
+ * ran elsewhere, false when it ran on this thread before the promise resolved.
+ */
+async function loopTurnedDuring(work: () => Promise<unknown>): Promise<boolean> {
+  let turned = false;
+  const immediate = setImmediate(() => {
+    turned = true;
+  });
+  await work();
+  clearImmediate(immediate);
+  return turned;
+}
+
+const schemes = ["zlib", "gzip", "brotli", "zstd"] as const;
+
+describe("compressors off the event loop", () => {
+  for (const scheme of schemes) {
+    it(`${scheme}:// round-trips through serializeAsync/deserializeAsync, interchangeably with the sync forms`, async () => {
+      const compressor = compressorAt(`${scheme}://`);
+      for (const input of [compressible(100), compressible(3 * 1024 * 1024)]) {
+        const compressed = await compressor.serializeAsync(input);
+        assert.deepEqual(Buffer.from(compressor.deserialize(compressed)), input);
+        assert.deepEqual(Buffer.from(await compressor.deserializeAsync(compressor.serialize(input))), input);
+        assert.deepEqual(Buffer.from(await compressor.deserializeAsync(compressed)), input);
+      }
+    });
+
+    it(`${scheme}:// refuses a bomb beyond max-decompressed-size off the loop too`, async () => {
+      const compressor = compressorAt(`${scheme}://?max-decompressed-size=100000`);
+      const bomb = compressorAt(`${scheme}://`).serialize(Buffer.alloc(4 * 1024 * 1024));
+      await assert.rejects(compressor.deserializeAsync(bomb), /max-decompressed-size \(100000 bytes\)/);
+    });
+  }
+
+  it("moves large inputs to the thread pool and keeps small ones (or all, with off-thread-bytes) on the loop", async () => {
+    const input = compressible(16 * 1024 * 1024);
+    const offThread = compressorAt("zlib://?compression-level=9");
+    assert.equal(await loopTurnedDuring(() => offThread.serializeAsync(input)), true);
+    const compressed = deflateSync(input);
+    assert.equal(await loopTurnedDuring(() => offThread.deserializeAsync(compressed)), true);
+    const onLoop = compressorAt(`zlib://?compression-level=9&off-thread-bytes=${String(64 * 1024 * 1024)}`);
+    assert.equal(await loopTurnedDuring(() => onLoop.serializeAsync(input)), false);
+    assert.equal(await loopTurnedDuring(() => onLoop.serializeAsync(compressible(1000))), false);
+  });
+
+  it("runs zstd in a worker thread where Node has no asynchronous zstd, and answers the same bytes", async () => {
+    const compressor = new BuiltZstdCompressor({ compressionLevel: 19 });
+    const input = compressible(8 * 1024 * 1024);
+    let compressed: Uint8Array | undefined;
+    assert.equal(
+      await loopTurnedDuring(async () => {
+        compressed = await compressor.serializeAsync(input);
+      }),
+      true,
+    );
+    assert.ok(compressed !== undefined);
+    assert.deepEqual(Buffer.from(compressor.deserialize(compressed)), input);
+    assert.deepEqual(Buffer.from(await compressor.deserializeAsync(compressed)), input);
+    const small = new BuiltZstdCompressor({ maxDecompressedSize: 1000 });
+    await assert.rejects(small.deserializeAsync(compressed), RangeError);
+  });
+
+  it("names off-thread-bytes when it is out of range", () => {
+    assert.throws(() => fromUrl("zlib://?off-thread-bytes=-1"), /off-thread-bytes/);
+    assert.throws(() => fromUrl("zstd://?off-thread-bytes=lots"), /off-thread-bytes/);
+  });
+});
+
+describe("the async Cache with a compressing serializer", () => {
+  it("writes and reads big values through the thread pool: get, set, getMany and setMany", async () => {
+    await using cache = new Cache<{ items: string[] }>({ backend: "memory://", serializer: "json+zlib://" });
+    const big = { items: Array.from({ length: 2000 }, (_, index) => `item ${String(index)} `.repeat(20)) };
+    await cache.set("big", big);
+    assert.deepEqual(await cache.get("big"), big);
+    await cache.setMany({ a: big, b: { items: ["small"] } });
+    assert.deepEqual(
+      await cache.getMany("a", "b", "absent"),
+      new Map([
+        ["a", big],
+        ["b", { items: ["small"] }],
+      ]),
+    );
+  });
+
+  it("counts, reports and deletes a big value that does not decompress, once", async () => {
+    const reported: string[] = [];
+    await using cache = new Cache<unknown>({
+      backend: "memory://",
+      serializer: "json+gzip://",
+      onError: (error, { operation, key }) => reported.push(`${error.name} ${operation} ${String(key)}`),
+    });
+    await cache.backend.set("broken", compressible(256 * 1024), {});
+    assert.equal(await cache.get("broken", "fallback"), "fallback");
+    assert.equal(await cache.backend.has("broken"), false);
+    assert.deepEqual(reported, ["SerializationError get broken"]);
+    assert.equal(cache.stats.undecodableValues, 1);
+  });
+});
