@@ -141,6 +141,11 @@ describe("Redis backend", skip, () => {
       // Gets in later ticks go in later batches.
       assert.deepEqual(await backend.get("b"), Buffer.from("2"));
       assert.equal(((await commandCalls(raw)).get("mget") ?? 0) - (after.get("mget") ?? 0), 2);
+      // At most 64 keys per MGET, so that one reply stays bounded: 150 gets are 3 MGETs.
+      const beforeMany = (await commandCalls(raw)).get("mget") ?? 0;
+      const many = await Promise.all(Array.from({ length: 150 }, (_, index) => backend.get(index % 2 ? "a" : "b")));
+      assert.equal(many.filter((value) => value?.toString() === "1").length, 75);
+      assert.equal(((await commandCalls(raw)).get("mget") ?? 0) - beforeMany, 3);
     }));
 
   it("makes no round trip for empty batches (B11)", () =>

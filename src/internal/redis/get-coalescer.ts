@@ -1,5 +1,8 @@
 import type { RedisDriver } from "./driver.js";
 
+/** Keys per `MGET` at most: bounds one reply's size (64 values of 1 MB are one 64 MB reply). */
+const MAX_BATCH = 64;
+
 type Resolve = (value: Buffer | undefined) => void;
 type Reject = (error: unknown) => void;
 
@@ -12,7 +15,8 @@ type Reject = (error: unknown) => void;
  * with `WRONGTYPE` only when alone).
  *
  * Keys are gathered until `process.nextTick`, which runs after every promise callback of the current
- * tick and before the client writes to its socket (node-redis writes on `setImmediate`).
+ * tick and before the client writes to its socket (node-redis writes on `setImmediate`), or until a
+ * batch holds 64 keys.
  *
  * @example
  * ```ts
@@ -34,6 +38,7 @@ export class GetCoalescer {
   get(key: string): Promise<Buffer | undefined> {
     return new Promise((resolve, reject) => {
       if (this.#keys.length === 0) process.nextTick(this.#flush);
+      else if (this.#keys.length >= MAX_BATCH) this.#flush();
       this.#keys.push(key);
       this.#resolves.push(resolve);
       this.#rejects.push(reject);
@@ -41,6 +46,7 @@ export class GetCoalescer {
   }
 
   readonly #flush = (): void => {
+    if (this.#keys.length === 0) return;
     const keys = this.#keys;
     const resolves = this.#resolves;
     const rejects = this.#rejects;
