@@ -3,10 +3,11 @@
  * Every contestant reads the same 1 KB value; where a library has a choice of serializer, JSON is used
  * for Redis (what the peers do by default) and nothing for memory tiers that store references. Each
  * measurement warms up, then times only the operation, and reports ops/s, p50/p99 latency and the
- * ratio of the contestant to cachetory. Results go to bench/results/latest.json and an SVG chart.
+ * ratio of the contestant to cachetory. Then come the scenarios that are not one call's throughput
+ * (see extras.ts). Results go to bench/results/latest.json, latest.svg and latest.md.
  */
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, totalmem } from "node:os";
 import { type CacheEntry, cachified } from "@epic-web/cachified";
 import KeyvRedis from "@keyv/redis";
 import { BentoCache, bentostore } from "bentocache";
@@ -23,70 +24,32 @@ import { createClient } from "redis";
 import { createClient as createClient5 } from "redis5";
 import { RedisServer } from "../../test/support/redis-server.js";
 import { renderChart } from "./chart.js";
+import {
+  bytesPerEntry,
+  compressorThroughput,
+  loopDelay,
+  redisBenchmarkCeiling,
+  serializerThroughput,
+  stampede,
+} from "./extras.js";
+import { compareInRounds, MEASURE_MS, type Measurement, type Result } from "./measure.js";
+import { type Report, renderMarkdown } from "./report.js";
 
-type Operation = () => unknown;
-
-interface Result {
-  readonly scenario: string;
-  readonly contestant: string;
-  readonly opsPerSecond: number;
-  readonly p50Microseconds: number;
-  readonly p99Microseconds: number;
-  ratio?: number;
-}
-
-const WARM_UP_MS = 300;
-const MEASURE_MS = Number(process.env["BENCH_MS"] ?? 1500);
 const VALUE = JSON.stringify({ text: "x".repeat(1000) }).slice(0, 1024);
+const MEMORY = { batch: 100 };
 const results: Result[] = [];
-
-function percentile(sorted: Float64Array, fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
+const queued: Measurement[] = [];
+/** Queues one contestant of the scenario at hand; `settle()` measures the queue in interleaved rounds. */
+function run(...measurement: Measurement): void {
+  queued.push(measurement);
+}
+async function settle(): Promise<void> {
+  results.push(...(await compareInRounds(queued)));
+  queued.length = 0;
 }
 
-/**
- * Runs `operation` from `concurrency` loops for the measuring window; latencies are timed per call
- * (per batch of 100 for synchronous calls, whose cost is below the timer's resolution).
- */
-async function measure(scenario: string, contestant: string, operation: Operation, concurrency = 1): Promise<void> {
-  const run = async (milliseconds: number, latencies: number[] | undefined): Promise<number> => {
-    let count = 0;
-    const until = performance.now() + milliseconds;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < until) {
-          const started = performance.now();
-          const first = operation();
-          if (first instanceof Promise) {
-            await first;
-            count++;
-            latencies?.push(performance.now() - started);
-          } else {
-            for (let index = 1; index < 100; index++) operation();
-            count += 100;
-            latencies?.push((performance.now() - started) / 100);
-            // Let other loops and timers run between batches.
-            if (count % 100_000 === 0) await new Promise((resolve) => setImmediate(resolve));
-          }
-        }
-      }),
-    );
-    return count;
-  };
-  await run(WARM_UP_MS, undefined);
-  const latencies: number[] = [];
-  const started = performance.now();
-  const count = await run(MEASURE_MS, latencies);
-  const seconds = (performance.now() - started) / 1000;
-  const sorted = Float64Array.from(latencies).sort();
-  results.push({
-    scenario,
-    contestant,
-    opsPerSecond: count / seconds,
-    p50Microseconds: percentile(sorted, 0.5) * 1000,
-    p99Microseconds: percentile(sorted, 0.99) * 1000,
-  });
-}
+// Bytes per entry first, while the heap holds nothing else of ours.
+const memory = bytesPerEntry();
 
 const server = await RedisServer.start();
 const redisUrl = server.url(0);
@@ -94,7 +57,6 @@ const closers: (() => unknown)[] = [];
 
 // Memory tiers: the value is stored once and read back.
 {
-  const scenario = "memory get hit";
   const cache = new Cache<string>({ backend: "memory://", serializer: "noop://" });
   const syncCache = SyncCache.memory<string>();
   const lru = new LRUCache<string, string>({ max: 10_000 });
@@ -105,37 +67,83 @@ const closers: (() => unknown)[] = [];
     default: "memory",
     stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000, serialize: false })) },
   });
-  await cache.set("k", VALUE);
-  syncCache.set("k", VALUE);
-  lru.set("k", VALUE);
-  await keyv.set("k", VALUE);
-  await manager.set("k", VALUE);
-  await cacheable.set("k", VALUE);
-  await bento.set({ key: "k", value: VALUE });
-  await measure(scenario, "cachetory Cache", () => cache.get("k"));
-  await measure(scenario, "cachetory SyncCache", () => syncCache.get("k"));
-  await measure(scenario, "lru-cache (raw, the limit)", () => lru.get("k"));
-  await measure(scenario, "keyv", () => keyv.get("k"));
-  await measure(scenario, "cache-manager", () => manager.get("k"));
-  await measure(scenario, "cacheable", () => cacheable.get("k"));
-  await measure(scenario, "bentocache", () => bento.get({ key: "k" }));
   closers.push(
     () => cache.close(),
     () => bento.disconnect(),
   );
-
-  const memoScenario = "memoized hit (memory)";
-  const getUser = cached(cache, { name: "getUser" })(async (id: number) => `${VALUE}${String(id)}`);
-  const cachifiedStore = new LRUCache<string, CacheEntry>({ max: 10_000 });
-  await getUser(1);
-  await measure(memoScenario, "cachetory cached", () => getUser(1));
-  await measure(memoScenario, "@epic-web/cachified", () =>
-    cachified({ key: "user:1", cache: cachifiedStore, ttl: 60_000, getFreshValue: async () => `${VALUE}1` }),
-  );
-  await measure(memoScenario, "bentocache getOrSet", () =>
-    bento.getOrSet({ key: "user:1", ttl: "1m", factory: async () => `${VALUE}1` }),
-  );
-  await measure(memoScenario, "cache-manager wrap", () => manager.wrap("user:1", async () => `${VALUE}1`, 60_000));
+  {
+    const scenario = "memory get hit";
+    await cache.set("k", VALUE);
+    syncCache.set("k", VALUE);
+    lru.set("k", VALUE);
+    await keyv.set("k", VALUE);
+    await manager.set("k", VALUE);
+    await cacheable.set("k", VALUE);
+    await bento.set({ key: "k", value: VALUE });
+    run(scenario, "cachetory Cache", () => cache.get("k"), MEMORY);
+    run(scenario, "cachetory SyncCache", () => syncCache.get("k"), MEMORY);
+    run(scenario, "lru-cache (raw, the limit)", () => lru.get("k"), MEMORY);
+    run(scenario, "keyv", () => keyv.get("k"), MEMORY);
+    run(scenario, "cache-manager", () => manager.get("k"), MEMORY);
+    run(scenario, "cacheable", () => cacheable.get("k"), MEMORY);
+    run(scenario, "bentocache", () => bento.get({ key: "k" }), MEMORY);
+    await settle();
+  }
+  {
+    const scenario = "memory set with TTL";
+    run(scenario, "cachetory Cache", () => cache.set("t", VALUE, { timeToLive: 60_000 }), MEMORY);
+    run(scenario, "cachetory SyncCache", () => syncCache.set("t", VALUE, { timeToLive: 60_000 }), MEMORY);
+    run(scenario, "lru-cache (raw, the limit)", () => lru.set("t", VALUE, { ttl: 60_000 }), MEMORY);
+    run(scenario, "keyv", () => keyv.set("t", VALUE, 60_000), MEMORY);
+    run(scenario, "cache-manager", () => manager.set("t", VALUE, 60_000), MEMORY);
+    run(scenario, "cacheable", () => cacheable.set("t", VALUE, 60_000), MEMORY);
+    run(scenario, "bentocache", () => bento.set({ key: "t", value: VALUE, ttl: "1m" }), MEMORY);
+    await settle();
+  }
+  {
+    const keys = Array.from({ length: 100 }, (_, index) => `many:${String(index)}`);
+    const entries = keys.map((key) => ({ key, value: VALUE, ttl: 60_000 }));
+    const asMap = new Map(keys.map((key) => [key, VALUE]));
+    const batch = { batch: 10 };
+    const scenario = "memory setMany of 100 keys";
+    run(scenario, "cachetory Cache", () => cache.setMany(asMap, { timeToLive: 60_000 }), batch);
+    run(scenario, "cachetory SyncCache", () => syncCache.setMany(asMap, { timeToLive: 60_000 }), batch);
+    run(scenario, "keyv", () => keyv.setMany(entries), batch);
+    run(scenario, "cache-manager", () => manager.mset(entries), batch);
+    run(scenario, "cacheable", () => cacheable.setMany(entries), batch);
+    await settle();
+    const readScenario = "memory getMany of 100 keys";
+    run(readScenario, "cachetory Cache", () => cache.getMany(...keys), batch);
+    run(readScenario, "cachetory SyncCache", () => syncCache.getMany(...keys), batch);
+    run(readScenario, "keyv", () => keyv.getMany(keys), batch);
+    run(readScenario, "cache-manager", () => manager.mget(keys), batch);
+    run(readScenario, "cacheable", () => cacheable.getMany(keys), batch);
+    await settle();
+  }
+  {
+    const scenario = "memoized hit (memory)";
+    const getUser = cached(cache, { name: "getUser" })(async (id: number) => `${VALUE}${String(id)}`);
+    const cachifiedStore = new LRUCache<string, CacheEntry>({ max: 10_000 });
+    await getUser(1);
+    const id = 1;
+    run(scenario, "cachetory cached", () => getUser(1), MEMORY);
+    run(scenario, "cachetory Cache.get (same key)", () => cache.get("getUser:1"), MEMORY);
+    run(scenario, "cachetory Cache.get (key built per call)", () => cache.get(`getUser:${String(id)}`), MEMORY);
+    run(
+      scenario,
+      "@epic-web/cachified",
+      () => cachified({ key: "user:1", cache: cachifiedStore, ttl: 60_000, getFreshValue: async () => `${VALUE}1` }),
+      MEMORY,
+    );
+    run(
+      scenario,
+      "bentocache getOrSet",
+      () => bento.getOrSet({ key: "user:1", ttl: "1m", factory: async () => `${VALUE}1` }),
+      MEMORY,
+    );
+    run(scenario, "cache-manager wrap", () => manager.wrap("user:1", async () => `${VALUE}1`, 60_000), MEMORY);
+    await settle();
+  }
 }
 
 // Redis: every contestant on the same server, JSON where the library serializes.
@@ -150,6 +158,8 @@ const closers: (() => unknown)[] = [];
   await rawNoTimeout.connect();
   const io = new IoRedis(server.port, "127.0.0.1");
   const cache = new Cache<string>({ backend: redisUrl, serializer: "json://" });
+  // The same work as a raw client: bytes in, bytes out, no serializer.
+  const bytesCache = new Cache<string | Uint8Array>({ backend: redisUrl, serializer: "noop://" });
   const cacheOn5 = new Cache<string>({
     backend: new RedisBackend({ client: createClient5({ url: redisUrl }), closeClient: true }),
     serializer: "json://",
@@ -160,45 +170,9 @@ const closers: (() => unknown)[] = [];
     default: "redis",
     stores: { redis: bentostore().useL2Layer(redisDriver({ connection: { host: "127.0.0.1", port: server.port } })) },
   });
-  await raw.set("k", VALUE);
-  await cache.set("json", VALUE);
-  await keyv.set("k", VALUE);
-  await manager.set("k", VALUE);
-  await bento.set({ key: "k", value: VALUE });
-  for (const concurrency of [1, 64]) {
-    const scenario = `Redis get hit, ${String(concurrency)} in flight`;
-    await measure(scenario, "cachetory Cache", () => cache.get("json"), concurrency);
-    await measure(scenario, "cachetory Cache (node-redis 5)", () => cacheOn5.get("json"), concurrency);
-    await measure(scenario, "node-redis (raw GET)", () => raw.get("k"), concurrency);
-    await measure(scenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.get("k"), concurrency);
-    await measure(scenario, "node-redis 5 (raw GET)", () => raw5.get("k"), concurrency);
-    await measure(scenario, "ioredis (raw GET)", () => io.get("k"), concurrency);
-    await measure(scenario, "keyv + @keyv/redis", () => keyv.get("k"), concurrency);
-    await measure(scenario, "cache-manager (keyv redis)", () => manager.get("k"), concurrency);
-    await measure(scenario, "bentocache (redis)", () => bento.get({ key: "k" }), concurrency);
-  }
-  {
-    const scenario = "Redis set with TTL, 64 in flight";
-    await measure(scenario, "cachetory Cache", () => cache.set("json", VALUE, { timeToLive: 60_000 }), 64);
-    await measure(scenario, "node-redis (raw SET PX)", () => raw.set("k", VALUE, { PX: 60_000 }), 64);
-    await measure(scenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.set("k", VALUE, { PX: 60_000 }), 64);
-    await measure(scenario, "keyv + @keyv/redis", () => keyv.set("k", VALUE, 60_000), 64);
-    await measure(scenario, "cache-manager (keyv redis)", () => manager.set("k", VALUE, 60_000), 64);
-    await measure(scenario, "bentocache (redis)", () => bento.set({ key: "k", value: VALUE, ttl: "1m" }), 64);
-  }
-  {
-    const scenario = "Redis getMany of 100 keys";
-    const keys = Array.from({ length: 100 }, (_, index) => `many:${String(index)}`);
-    await cache.setMany(new Map(keys.map((key) => [key, VALUE])));
-    await raw.mSet(keys.map((key) => [key, VALUE] as [string, string]));
-    await measure(scenario, "cachetory Cache", () => cache.getMany(...keys));
-    await measure(scenario, "node-redis (raw MGET)", () => raw.mGet(keys));
-    await measure(scenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.mGet(keys));
-    await measure(scenario, "keyv + @keyv/redis", () => keyv.getMany(keys));
-    await measure(scenario, "cache-manager (keyv redis)", () => manager.mget(keys));
-  }
   closers.push(
     () => cache.close(),
+    () => bytesCache.close(),
     () => cacheOn5.close(),
     () => raw.destroy(),
     () => raw5.destroy(),
@@ -208,7 +182,90 @@ const closers: (() => unknown)[] = [];
     () => manager.disconnect(),
     () => bento.disconnect(),
   );
+  await raw.set("k", VALUE);
+  await cache.set("json", VALUE);
+  await keyv.set("k", VALUE);
+  await manager.set("k", VALUE);
+  await bento.set({ key: "k", value: VALUE });
+  for (const concurrency of [1, 64]) {
+    const scenario = `Redis get hit, ${String(concurrency)} in flight`;
+    const options = { concurrency };
+    run(scenario, "cachetory Cache (json)", () => cache.get("json"), options);
+    run(scenario, "cachetory Cache (bytes, noop)", () => bytesCache.get("k"), options);
+    run(scenario, "cachetory Cache (json, node-redis 5)", () => cacheOn5.get("json"), options);
+    run(scenario, "node-redis 6 (raw GET)", () => raw.get("k"), options);
+    run(scenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.get("k"), options);
+    run(scenario, "node-redis 5 (raw GET)", () => raw5.get("k"), options);
+    run(scenario, "ioredis (raw GET)", () => io.get("k"), options);
+    run(scenario, "keyv + @keyv/redis", () => keyv.get("k"), options);
+    run(scenario, "cache-manager (keyv redis)", () => manager.get("k"), options);
+    run(scenario, "bentocache (redis)", () => bento.get({ key: "k" }), options);
+    await settle();
+  }
+  for (const concurrency of [1, 64]) {
+    const scenario = `Redis set with TTL, ${String(concurrency)} in flight`;
+    const options = { concurrency };
+    const ttl = { timeToLive: 60_000 };
+    run(scenario, "cachetory Cache (json)", () => cache.set("json", VALUE, ttl), options);
+    run(scenario, "cachetory Cache (bytes, noop)", () => bytesCache.set("k", VALUE, ttl), options);
+    run(scenario, "node-redis 6 (raw SET PX)", () => raw.set("k", VALUE, { PX: 60_000 }), options);
+    run(scenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.set("k", VALUE, { PX: 60_000 }), options);
+    run(scenario, "node-redis 5 (raw SET PX)", () => raw5.set("k", VALUE, { PX: 60_000 }), options);
+    run(scenario, "ioredis (raw SET PX)", () => io.set("k", VALUE, "PX", 60_000), options);
+    run(scenario, "keyv + @keyv/redis", () => keyv.set("k", VALUE, 60_000), options);
+    run(scenario, "cache-manager (keyv redis)", () => manager.set("k", VALUE, 60_000), options);
+    run(scenario, "bentocache (redis)", () => bento.set({ key: "k", value: VALUE, ttl: "1m" }), options);
+    await settle();
+  }
+  {
+    const keys = Array.from({ length: 100 }, (_, index) => `many:${String(index)}`);
+    const bytesKeys = keys.map((key) => `bytes:${key}`);
+    const entries = keys.map((key) => ({ key, value: VALUE, ttl: 60_000 }));
+    const pairs = keys.map((key) => [key, VALUE] as [string, string]);
+    const bytesPairs = bytesKeys.map((key) => [key, VALUE] as [string, string]);
+    const scenario = "Redis setMany of 100 keys";
+    run(scenario, "cachetory Cache (json)", () => cache.setMany(new Map(pairs)));
+    run(scenario, "cachetory Cache (bytes, noop)", () => bytesCache.setMany(new Map(bytesPairs)));
+    run(scenario, "node-redis 6, no timeout (raw MSET)", () => rawNoTimeout.mSet(bytesPairs));
+    run(scenario, "keyv + @keyv/redis", () => keyv.setMany(entries));
+    run(scenario, "cache-manager (keyv redis)", () => manager.mset(entries));
+    // Every contestant reads the keys it wrote (cache-manager's keyv store adds its own namespace).
+    await settle();
+    const readScenario = "Redis getMany of 100 keys";
+    run(readScenario, "cachetory Cache (json)", () => cache.getMany(...keys));
+    run(readScenario, "cachetory Cache (bytes, noop)", () => bytesCache.getMany(...bytesKeys));
+    run(readScenario, "node-redis 6 (raw MGET)", () => raw.mGet(bytesKeys));
+    run(readScenario, "node-redis 6, no timeout (raw)", () => rawNoTimeout.mGet(bytesKeys));
+    run(readScenario, "keyv + @keyv/redis", () => keyv.getMany(keys));
+    run(readScenario, "cache-manager (keyv redis)", () => manager.mget(keys));
+    const found = [
+      (await cache.getMany(...keys)).size,
+      (await keyv.getMany(keys)).filter((value) => value !== undefined).length,
+      (await manager.mget(keys)).filter((value) => value !== undefined && value !== null).length,
+    ];
+    if (found.some((size) => size !== 100)) throw new Error(`getMany contestants found ${found.join("/")} of 100`);
+    await settle();
+  }
+  {
+    const scenario = "memoized hit (Redis, 1 in flight)";
+    // One in flight: concurrent calls of one key would share a single read (single flight).
+    const options = { concurrency: 1 };
+    const getUser = cached(cache, { name: "getUser" })(async (id: number) => `${VALUE}${String(id)}`);
+    await getUser(1);
+    run(scenario, "cachetory cached", () => getUser(1), options);
+    run(scenario, "cachetory Cache.get (same key)", () => cache.get("getUser:1"), options);
+    const factory = async (): Promise<string> => `${VALUE}1`;
+    run(scenario, "bentocache getOrSet", () => bento.getOrSet({ key: "user:1", ttl: "1m", factory }), options);
+    run(scenario, "cache-manager wrap", () => manager.wrap("user:1", factory, 60_000), options);
+    await settle();
+  }
 }
+
+const stampedes = await stampede(redisUrl);
+results.push(...(await serializerThroughput()));
+const compression = await compressorThroughput();
+const ceiling = redisBenchmarkCeiling(server.port);
+const loopDelays = await loopDelay(redisUrl);
 
 for (const close of closers) await close();
 await server.stop();
@@ -220,21 +277,21 @@ for (const scenario of new Set(results.map((result) => result.scenario))) {
   for (const result of inScenario) result.ratio = result.opsPerSecond / ours;
 }
 
-const machine = `${cpus()[0]?.model ?? "unknown CPU"} × ${String(cpus().length)}, Node ${process.version}`;
-console.log(`cachetory against its peers (${machine}; ${String(MEASURE_MS)} ms per contestant)\n`);
-for (const scenario of new Set(results.map((result) => result.scenario))) {
-  console.log(scenario);
-  console.log("  contestant                     ops/s        p50 µs     p99 µs   × cachetory");
-  for (const result of results.filter((entry) => entry.scenario === scenario)) {
-    console.log(
-      `  ${result.contestant.padEnd(28)} ${result.opsPerSecond.toFixed(0).padStart(11)} ${result.p50Microseconds.toFixed(1).padStart(11)} ${result.p99Microseconds.toFixed(1).padStart(10)}   ${(result.ratio ?? Number.NaN).toFixed(2).padStart(6)}`,
-    );
-  }
-  console.log("");
-}
+const machine = `${cpus()[0]?.model ?? "unknown CPU"} × ${String(cpus().length)}, ${String(Math.round(totalmem() / 2 ** 30))} GiB, Node ${process.version}`;
+const report: Report = {
+  machine,
+  measuredAt: new Date().toISOString(),
+  measureMilliseconds: MEASURE_MS,
+  results,
+  stampedes,
+  compression,
+  ceiling,
+  loopDelays,
+  memory,
+};
+const markdown = renderMarkdown(report);
+console.log(markdown);
 const directory = new URL("../results/", import.meta.url);
-writeFileSync(
-  new URL("latest.json", directory),
-  `${JSON.stringify({ machine, measuredAt: new Date().toISOString(), results }, null, 2)}\n`,
-);
+writeFileSync(new URL("latest.json", directory), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(new URL("latest.md", directory), markdown);
 writeFileSync(new URL("latest.svg", directory), renderChart(results, machine));
