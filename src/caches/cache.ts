@@ -166,13 +166,42 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * await cache.set("lock", 1, { timeToLive: "30s", ifNotExists: true }); // true, then false until it expires
    * ```
    */
-  async set(key: string, value: V, options: SetOptions = {}): Promise<boolean> {
-    const backendKey = this.core.backendKey(key);
-    const timeToLive = toTimeToLive(options.timeToLive);
-    const wire = this.core.serializesAsync ? await this.core.encodeAsync(key, value) : this.core.encode(key, value);
-    return await this.#call("set", key, () =>
-      this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
-    );
+  set(key: string, value: V, options: SetOptions = {}): Promise<boolean> {
+    let backendKey: string;
+    let timeToLive: number | undefined;
+    let wire: unknown;
+    try {
+      backendKey = this.core.backendKey(key);
+      timeToLive = toTimeToLive(options.timeToLive);
+      if (this.core.serializesAsync) {
+        const storeKey = backendKey;
+        const ttl = timeToLive;
+        return this.core.encodeAsync(key, value).then((encoded) => this.#store(key, storeKey, encoded, ttl, options));
+      }
+      wire = this.core.encode(key, value);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return this.#store(key, backendKey, wire, timeToLive, options);
+  }
+
+  /** The backend write of `set`, as one promise chain (this path runs for every Redis write). */
+  #store(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    timeToLive: number | undefined,
+    options: SetOptions,
+  ): Promise<boolean> {
+    let written: Promise<boolean>;
+    try {
+      written = this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true });
+    } catch (error) {
+      written = Promise.reject(asError(error));
+    }
+    return written.then(undefined, (cause: unknown) => {
+      throw this.core.writeFailed("set", cause, key);
+    });
   }
 
   /**

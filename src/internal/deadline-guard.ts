@@ -16,7 +16,7 @@ export interface GuardedConnection {
 interface PendingOperation {
   readonly deadline: number;
   readonly reject: (error: Error) => void;
-  readonly describe: () => string;
+  readonly operation: string;
   readonly key: string | undefined;
   /** Whether this is the one call let through a half-open circuit. */
   readonly probe: boolean;
@@ -38,7 +38,12 @@ export class DeadlineGuard {
   readonly #maxInFlight: number;
   readonly #connection: GuardedConnection;
   readonly #target: string;
-  readonly #pending = new Set<PendingOperation>();
+  /**
+   * Operations in the order they started, which is also the order of their deadlines (one timeout for
+   * all). Settled ones stay until the head passes them: cheaper per call than removing them at once.
+   */
+  #pending: (PendingOperation | undefined)[] = [];
+  #head = 0;
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -97,13 +102,13 @@ export class DeadlineGuard {
       const pending: PendingOperation = {
         deadline: performance.now() + this.#timeout,
         reject,
-        describe: () => `${operation}${describeKey(key)}`,
+        operation,
         key,
         probe: admission === "probe",
         settled: false,
       };
-      this.#pending.add(pending);
-      this.#armTimer();
+      this.#pending.push(pending);
+      if (this.#timer === undefined) this.#armTimer();
       let resent = false;
       const start = (): void => {
         if (pending.settled) {
@@ -150,13 +155,16 @@ export class DeadlineGuard {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const pending of this.#pending) {
+    const pendings = this.#pending.slice(this.#head);
+    this.#pending = [];
+    this.#head = 0;
+    for (const pending of pendings) {
+      if (pending === undefined || pending.settled) continue;
       pending.settled = true;
       pending.reject(
-        new CacheClosedError(`${pending.describe()} was cut short: the Redis backend was closed`, { key: pending.key }),
+        new CacheClosedError(`${describe(pending)} was cut short: the Redis backend was closed`, { key: pending.key }),
       );
     }
-    this.#pending.clear();
   }
 
   /** `"; not connected: <why>"` while the connection is down, else `""`. */
@@ -169,8 +177,28 @@ export class DeadlineGuard {
   #settle(pending: PendingOperation): boolean {
     if (pending.settled) return false;
     pending.settled = true;
-    this.#pending.delete(pending);
+    // Replies come in the order of the commands, so the settled one is usually the oldest.
+    if (this.#pending[this.#head] === pending) this.#oldest();
     return true;
+  }
+
+  /** The first operation still waiting (dropping settled ones from the head), or `undefined`. */
+  #oldest(): PendingOperation | undefined {
+    const pending = this.#pending;
+    let head = this.#head;
+    while (head < pending.length && (pending[head] as PendingOperation).settled) pending[head++] = undefined;
+    if (head === pending.length) {
+      pending.length = 0;
+      this.#head = 0;
+      return undefined;
+    }
+    // Drop the cleared prefix now and then, so the array does not grow with the traffic.
+    if (head > 1024 && head * 2 > pending.length) {
+      this.#pending = pending.slice(head);
+      head = 0;
+    }
+    this.#head = head;
+    return this.#pending[head];
   }
 
   #failure(operation: string, key: string | undefined, cause: unknown): Error {
@@ -181,9 +209,9 @@ export class DeadlineGuard {
 
   #armTimer(): void {
     if (this.#timer !== undefined) return;
-    const first = this.#pending.values().next();
-    if (first.done === true) return;
-    const wait = Math.max(0, Math.ceil(first.value.deadline - performance.now()));
+    const first = this.#oldest();
+    if (first === undefined) return;
+    const wait = Math.max(0, Math.ceil(first.deadline - performance.now()));
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#expire();
@@ -192,21 +220,24 @@ export class DeadlineGuard {
 
   #expire(): void {
     const now = performance.now();
-    for (const pending of this.#pending) {
-      if (pending.deadline > now) break;
+    for (let pending = this.#oldest(); pending !== undefined && pending.deadline <= now; pending = this.#oldest()) {
       pending.settled = true;
-      this.#pending.delete(pending);
       this.#breaker.failed(pending.probe);
       const problem = this.#connectionProblem();
       pending.reject(
         new BackendError(
-          `${pending.describe()} timed out after ${String(this.#timeout)} ms waiting for ${this.#target}${problem === "" ? "" : ` (${problem.slice(2)})`}`,
+          `${describe(pending)} timed out after ${String(this.#timeout)} ms waiting for ${this.#target}${problem === "" ? "" : ` (${problem.slice(2)})`}`,
           { key: pending.key },
         ),
       );
     }
     this.#armTimer();
   }
+}
+
+/** `get of key "a"`, for messages. */
+function describe(pending: PendingOperation): string {
+  return `${pending.operation}${describeKey(pending.key)}`;
 }
 
 function describeKey(key: string | undefined): string {

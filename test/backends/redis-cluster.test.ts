@@ -98,6 +98,7 @@ if (cluster === undefined) {
       const slotOf = loadSlotFunction();
       assert.equal((await calls("mget")) - before.mget, new Set(asked.map((key) => slotOf(key))).size);
       assert.equal((await calls("get")) - before.get, 0);
+      assert.equal(await backend.deleteMany(keys), 30);
     });
 
     it("keeps keys that share a {hash tag} in one slot: one MSET, one MGET, one transaction", async () => {
