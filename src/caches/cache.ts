@@ -15,6 +15,8 @@ import {
 /** The `get` of in-process backends, which `Cache.get` may call past (see there). */
 // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
 const ADAPTER_GET: SyncBackendAdapter["get"] = SyncBackendAdapter.prototype.get;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
+const ADAPTER_SET: SyncBackendAdapter["set"] = SyncBackendAdapter.prototype.set;
 
 const ABSENT: unique symbol = Symbol("cachetory.absent");
 const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
@@ -53,11 +55,14 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   /** The synchronous store behind an in-process backend whose `get` is not overridden, read at once. */
   readonly #inProcess: SyncBackend | undefined;
+  /** The same for `set`. */
+  readonly #inProcessWrites: SyncBackend | undefined;
 
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   constructor(options: CacheOptions<V>) {
     super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
     this.#inProcess = this.backend.get === ADAPTER_GET ? syncBackendOf(this.backend) : undefined;
+    this.#inProcessWrites = this.backend.set === ADAPTER_SET ? syncBackendOf(this.backend) : undefined;
   }
 
   static {
@@ -193,11 +198,15 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     timeToLive: number | undefined,
     options: SetOptions,
   ): Promise<boolean> {
+    const setOptions = { timeToLive, ifNotExists: options.ifNotExists === true };
     let written: Promise<boolean>;
+    // An in-process backend whose `set` is not overridden writes at once, without a promise per layer.
+    const local = this.#inProcessWrites;
     try {
-      written = this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true });
-    } catch (error) {
-      written = Promise.reject(asError(error));
+      if (local !== undefined) return Promise.resolve(local.set(backendKey, wire, setOptions));
+      written = this.backend.set(backendKey, wire, setOptions);
+    } catch (cause) {
+      return Promise.reject(this.core.writeFailed("set", cause, key));
     }
     return written.then(undefined, (cause: unknown) => {
       throw this.core.writeFailed("set", cause, key);
