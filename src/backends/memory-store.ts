@@ -121,8 +121,10 @@ export class MemoryStore implements SyncBackend {
   setMany(entries: readonly (readonly [string, unknown])[], timeToLive: number | undefined): void {
     // Check every size first, so that a refused value leaves the batch unwritten rather than half-written.
     const sizes = entries.map(([key, value]) => this.#checkedSize(key, value));
+    // One clock reading for the batch: its entries expire together.
+    const now = timeToLive === undefined ? 0 : this.#clock.now();
     entries.forEach(([key, value], index) => {
-      this.#store(key, value, sizes[index] ?? 0, timeToLive);
+      this.#store(key, value, sizes[index] ?? 0, timeToLive, now);
     });
   }
 
@@ -201,13 +203,18 @@ export class MemoryStore implements SyncBackend {
     return size;
   }
 
-  #store(key: string, value: unknown, size: number, timeToLive: number | undefined): void {
+  #store(
+    key: string,
+    value: unknown,
+    size: number,
+    timeToLive: number | undefined,
+    now = timeToLive === undefined ? 0 : this.#clock.now(),
+  ): void {
     this.#entries.set(key, value === undefined ? UNDEFINED_VALUE : (value as StoredValue), {
       ttl: timeToLive ?? 0,
       size,
     });
     if (timeToLive === undefined) return;
-    const now = this.#clock.now();
     this.#pushExpiry({ at: now + timeToLive, key });
     // Records of overwritten keys pile up in the heap; rebuild it from the live entries when they dominate.
     if (this.#expiries.length > 2 * this.#entries.size + 1024) this.#rebuildExpiries(now);

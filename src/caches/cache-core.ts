@@ -91,21 +91,27 @@ function entryPairs<V>(entries: CacheEntries<V>): (readonly [string, V])[] {
   return Symbol.iterator in entries ? [...(entries as Iterable<readonly [string, V]>)] : Object.entries(entries);
 }
 
-/** The values of decoded entries keyed by the caller's keys, and the backend keys that did not decode. */
+const ABSENT: unique symbol = Symbol("cachetory.absent");
+
+/**
+ * The values of `getMany` keyed by the caller's keys, and the backend keys that did not decode;
+ * `decode` answers one entry (or `ABSENT`). A key asked twice is decoded once.
+ */
 function collectDecoded<V>(
   keys: readonly string[],
   backendKeys: readonly string[],
-  decoded: ReadonlyMap<string, V | typeof UNDECODABLE>,
+  decode: (key: string, backendKey: string) => V | typeof UNDECODABLE | typeof ABSENT,
 ): { values: Map<string, V>; undecodable: string[] } {
   const values = new Map<string, V>();
   const undecodable: string[] = [];
-  keys.forEach((key, index) => {
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string;
     const backendKey = backendKeys[index] as string;
-    if (!decoded.has(backendKey) || values.has(key) || undecodable.includes(backendKey)) return;
-    const value = decoded.get(backendKey) as V | typeof UNDECODABLE;
+    if (values.has(key) || (undecodable.length > 0 && undecodable.includes(backendKey))) continue;
+    const value = decode(key, backendKey);
     if (value === UNDECODABLE) undecodable.push(backendKey);
-    else values.set(key, value);
-  });
+    else if (value !== ABSENT) values.set(key, value);
+  }
   return { values, undecodable };
 }
 
@@ -302,14 +308,9 @@ export class CacheCore<V> {
     backendKeys: readonly string[],
     found: ReadonlyMap<string, unknown>,
   ): { values: Map<string, V>; undecodable: string[] } {
-    const decoded = new Map<string, V | typeof UNDECODABLE>();
-    keys.forEach((key, index) => {
-      const backendKey = backendKeys[index] as string;
-      if (found.has(backendKey) && !decoded.has(backendKey)) {
-        decoded.set(backendKey, this.decodeStored(key, found.get(backendKey)));
-      }
-    });
-    return collectDecoded(keys, backendKeys, decoded);
+    return collectDecoded(keys, backendKeys, (key, backendKey) =>
+      found.has(backendKey) ? this.decodeStored(key, found.get(backendKey)) : ABSENT,
+    );
   }
 
   /** As {@link CacheCore.decodeMany}, through the serializer's `deserializeAsync` when it has one. */
@@ -326,7 +327,9 @@ export class CacheCore<V> {
         decoded.set(backendKey, await this.decodeStoredAsync(key, found.get(backendKey)));
       }
     }
-    return collectDecoded(keys, backendKeys, decoded);
+    return collectDecoded(keys, backendKeys, (_key, backendKey) =>
+      decoded.has(backendKey) ? (decoded.get(backendKey) as V | typeof UNDECODABLE) : ABSENT,
+    );
   }
 
   /** Encodes `setMany` input into backend entries, in order. */
