@@ -1,12 +1,14 @@
 /**
  * L7, hot key and big values (reported, never asserted): one key written and read back in a loop on a
  * private redis-server, for values of 1 KB to 10 MB through json/msgpack/v8 with no compressor, zlib
- * or zstd. Prints operations per second and the event loop's delay (max and p99) meanwhile.
+ * or zstd. Prints operations per second and the event loop's delay (max and p99) meanwhile. Runs on the
+ * built package (`npm run bench:chaos` builds it first).
  *
  *   npm run bench:chaos -- big-values
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { Cache } from "../../src/caches/cache.js";
+// The built package: its zstd worker is JavaScript, which Node 20 can start (not a .ts file).
+import { Cache } from "../../dist/esm/index.js";
 import { RedisServer } from "../../test/support/redis-server.js";
 
 const server = await RedisServer.start();
