@@ -52,7 +52,6 @@ export interface CacheOptions<V> extends CacheOptionsBase<V> {
  * ```
  */
 export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements AsyncDisposable {
-  /** @throws ConfigurationError for a bad backend or serializer URL. */
   /** The synchronous store behind an in-process backend whose `get` is not overridden, read at once. */
   readonly #inProcess: SyncBackend | undefined;
   /** The same for `set`. */

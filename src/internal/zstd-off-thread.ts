@@ -17,7 +17,6 @@ export type ZstdJobResult =
   | { readonly id: number; readonly error: { readonly name: string; readonly message: string } };
 
 interface PendingJob {
-  readonly job: ZstdJob;
   readonly resolve: (output: Uint8Array) => void;
   readonly reject: (error: Error) => void;
   readonly onThisThread: () => Uint8Array;
@@ -43,7 +42,8 @@ const pending = new Map<number, PendingJob>();
  *
  * @example
  * ```ts
- * const output = await zstdOffThread(job, () => compressor.compressHere(job.input));
+ * const settings = { compressionLevel: 3, maxDecompressedSize: 2 ** 27, compressionThreads: 0 };
+ * const output = await zstdOffThread({ ...settings, operation: "compress", input }, () => compressHere(input));
  * ```
  */
 export function zstdOffThread(job: Omit<ZstdJob, "id">, onThisThread: () => Uint8Array): Promise<Uint8Array> {
@@ -52,7 +52,7 @@ export function zstdOffThread(job: Omit<ZstdJob, "id">, onThisThread: () => Uint
     const current = worker ?? startWorker();
     const id = nextId++;
     const full: ZstdJob = { ...job, id };
-    pending.set(id, { job: full, resolve, reject, onThisThread });
+    pending.set(id, { resolve, reject, onThisThread });
     if (pending.size === 1) current.ref();
     current.postMessage(full);
   });

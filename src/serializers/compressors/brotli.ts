@@ -23,11 +23,11 @@ export class BrotliCompressor extends Compressor {
     return brotliCompressSync(input, this.#compressOptions(input));
   }
 
-  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+  protected override compressOffThread(input: Uint8Array): Promise<Uint8Array> {
     return this.onThreadPool(brotliCompress, input, this.#compressOptions(input));
   }
 
-  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+  protected override decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
     return this.onThreadPool(brotliDecompress, input, { maxOutputLength: this.maxDecompressedSize });
   }
 

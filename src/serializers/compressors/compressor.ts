@@ -116,10 +116,18 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
 
   /** Compresses bytes. */
   protected abstract compress(input: Uint8Array): Uint8Array;
-  /** Compresses bytes off the event loop. */
-  protected abstract compressOffThread(input: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Compresses bytes off the event loop. The built-in compressors use the thread pool; a subclass that
+   * does not say how compresses on the calling thread.
+   */
+  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return Promise.resolve().then(() => this.compress(input));
+  }
+
   /** Decompresses bytes off the event loop, bounded as {@link Compressor.decompress}. */
-  protected abstract decompressOffThread(input: Uint8Array): Promise<Uint8Array>;
+  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return Promise.resolve().then(() => this.decompress(input));
+  }
   /** Decompresses bytes, failing once the output would exceed {@link maxDecompressedSize}. */
   protected abstract decompress(input: Uint8Array): Uint8Array;
 

@@ -25,11 +25,11 @@ export class GzipCompressor extends Compressor {
     return this.boundedZlib(() => gunzipSync(input, { maxOutputLength: this.maxDecompressedSize }));
   }
 
-  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+  protected override compressOffThread(input: Uint8Array): Promise<Uint8Array> {
     return this.onThreadPool(gzip, input, { level: this.compressionLevel });
   }
 
-  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+  protected override decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
     return this.onThreadPool(gunzip, input, { maxOutputLength: this.maxDecompressedSize });
   }
 }

@@ -28,11 +28,11 @@ export class ZlibCompressor extends Compressor {
     return this.boundedZlib(() => inflateSync(input, { maxOutputLength: this.maxDecompressedSize }));
   }
 
-  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+  protected override compressOffThread(input: Uint8Array): Promise<Uint8Array> {
     return this.onThreadPool(deflate, input, { level: this.compressionLevel });
   }
 
-  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+  protected override decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
     return this.onThreadPool(inflate, input, { maxOutputLength: this.maxDecompressedSize });
   }
 }

@@ -80,14 +80,14 @@ export class ZstdCompressor extends Compressor {
     return (builtIn.zstdCompressSync as NonNullable<BuiltInZstd["zstdCompressSync"]>)(input, this.#builtInOptions());
   }
 
-  protected compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+  protected override compressOffThread(input: Uint8Array): Promise<Uint8Array> {
     if (this.#napi === undefined) {
       return this.onThreadPool(builtIn.zstdCompress as ZlibCallbackFunction, input, this.#builtInOptions());
     }
     return zstdOffThread({ ...this.#settings(), operation: "compress", input }, () => this.compress(input));
   }
 
-  protected decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+  protected override decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
     if (this.#binding === undefined) {
       const options = { maxOutputLength: this.maxDecompressedSize };
       return this.onThreadPool(builtIn.zstdDecompress as ZlibCallbackFunction, input, options);
