@@ -24,13 +24,13 @@ interface PendingJob {
 
 function workerUrl(): URL {
   const extension = /\.[cm]?[jt]s$/.exec(moduleLocation)?.[0] ?? ".js";
-  return new URL(`../serializers/compressors/zstd-worker${extension}`, moduleLocation);
+  return new URL(`./zstd-worker${extension}`, moduleLocation);
 }
 
 let worker: Worker | undefined;
 /** Set once a worker could not start (say, the file is missing from a bundle): work stays on this thread. */
 let unavailable = false;
-let answered = false;
+let answeredJobs = 0;
 let nextId = 0;
 const pending = new Map<number, PendingJob>();
 
@@ -58,10 +58,15 @@ export function zstdOffThread(job: Omit<ZstdJob, "id">, onThisThread: () => Uint
   });
 }
 
+/** How many jobs the worker has answered, and whether it was found unusable (for tests and diagnostics). */
+export function zstdWorkerStatus(): { answeredJobs: number; unavailable: boolean } {
+  return { answeredJobs, unavailable };
+}
+
 function startWorker(): Worker {
   const started = new Worker(workerUrl());
   started.on("message", (result: ZstdJobResult) => {
-    answered = true;
+    answeredJobs++;
     const job = pending.get(result.id);
     if (job === undefined) return;
     pending.delete(result.id);
@@ -72,7 +77,7 @@ function startWorker(): Worker {
   const fallBack = (): void => {
     if (worker !== started) return;
     worker = undefined;
-    if (!answered) unavailable = true;
+    if (answeredJobs === 0) unavailable = true;
     for (const job of pending.values()) {
       try {
         job.resolve(job.onThisThread());

@@ -3,8 +3,8 @@
  * own (Node < 22.15 with `zstd-napi`): each request names the compressor's settings and the bytes.
  */
 import { parentPort } from "node:worker_threads";
-import type { ZstdJob, ZstdJobResult } from "../../internal/zstd-off-thread.js";
-import { ZstdCompressor } from "./zstd.js";
+import { ZstdCompressor } from "../serializers/compressors/zstd.js";
+import type { ZstdJob, ZstdJobResult } from "./zstd-off-thread.js";
 
 const compressors = new Map<string, ZstdCompressor>();
 
