@@ -159,7 +159,9 @@ describe("Redis faults", requirement, () => {
     console.log(
       `# F2: built in ${constructionMs.toFixed(2)} ms; ${log.summary()}; ${String(downAttempts)} connection attempts in 3 s down; recovered ${recoveredAfter.toFixed(0)} ms after start; server saw ${String(connections)} connections`,
     );
-    assert.ok(constructionMs < 50, `construction took ${String(constructionMs)} ms`);
+    // Waiting for a connection would take seconds here (every attempt is refused); loading the client
+    // module on first use takes tens of milliseconds on a busy machine, which is not waiting.
+    assert.ok(constructionMs < 1000, `construction took ${String(constructionMs)} ms`);
     assert.equal(log.settled, log.issued);
     assert.ok(log.maxSettleMs <= 10 * 300);
     assert.ok(downAttempts >= 2 && downAttempts <= 15, `${String(downAttempts)} attempts: no busy loop, but retrying`);
