@@ -9,6 +9,7 @@ import {
   checkPositiveIntegers,
   DEFAULT_REDIS_TIMINGS,
   DEFAULT_REDIS_URL,
+  REDIS_TIMING_NAMES,
   type RedisEndpoint,
   type RedisTimings,
   redisEndpointFromUrl,
@@ -324,14 +325,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
 
 function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
   const timings: { -readonly [Name in keyof RedisTimings]?: number } = {};
-  for (const name of [
-    "timeout",
-    "connectTimeout",
-    "maxInFlight",
-    "reconnectMaxDelay",
-    "breakerThreshold",
-    "breakerDuration",
-  ] as const) {
+  for (const name of REDIS_TIMING_NAMES) {
     const value = options[name];
     if (value !== undefined) timings[name] = value;
   }

@@ -64,38 +64,32 @@ export function checkPositiveIntegers(options: Readonly<Record<string, number | 
     }
   }
 }
+
 const MAX_DATABASE = 2 ** 31 - 1;
+
+/** Each timing's URL parameter and allowed range. */
+const TIMING_PARAMETERS: {
+  readonly [Name in keyof RedisTimings]: { readonly parameter: string; readonly min: number; readonly max: number };
+} = {
+  timeout: { parameter: "timeout", min: 1, max: MAX_TIMER_MS },
+  connectTimeout: { parameter: "connect-timeout", min: 1, max: MAX_TIMER_MS },
+  maxInFlight: { parameter: "max-in-flight", min: 1, max: 10_000_000 },
+  reconnectMaxDelay: { parameter: "reconnect-max-delay", min: 10, max: 600_000 },
+  breakerThreshold: { parameter: "breaker-threshold", min: 0, max: 1_000_000 },
+  breakerDuration: { parameter: "breaker-duration", min: 1, max: MAX_TIMER_MS },
+};
+
+/** The names of {@link RedisTimings}, in the order their URL parameters are read. */
+export const REDIS_TIMING_NAMES = Object.keys(TIMING_PARAMETERS) as readonly (keyof RedisTimings)[];
 
 /** Reads the timing parameters shared by every Redis scheme. */
 export function redisTimingsFromUrl(parameters: UrlParameters): RedisTimings {
-  return {
-    timeout: parameters.integer("timeout", { min: 1, max: MAX_TIMER_MS, default: DEFAULT_REDIS_TIMINGS.timeout }),
-    connectTimeout: parameters.integer("connect-timeout", {
-      min: 1,
-      max: MAX_TIMER_MS,
-      default: DEFAULT_REDIS_TIMINGS.connectTimeout,
-    }),
-    maxInFlight: parameters.integer("max-in-flight", {
-      min: 1,
-      max: 10_000_000,
-      default: DEFAULT_REDIS_TIMINGS.maxInFlight,
-    }),
-    reconnectMaxDelay: parameters.integer("reconnect-max-delay", {
-      min: 10,
-      max: 600_000,
-      default: DEFAULT_REDIS_TIMINGS.reconnectMaxDelay,
-    }),
-    breakerThreshold: parameters.integer("breaker-threshold", {
-      min: 0,
-      max: 1_000_000,
-      default: DEFAULT_REDIS_TIMINGS.breakerThreshold,
-    }),
-    breakerDuration: parameters.integer("breaker-duration", {
-      min: 1,
-      max: MAX_TIMER_MS,
-      default: DEFAULT_REDIS_TIMINGS.breakerDuration,
-    }),
-  };
+  const timings: { -readonly [Name in keyof RedisTimings]?: number } = {};
+  for (const name of REDIS_TIMING_NAMES) {
+    const { parameter, min, max } = TIMING_PARAMETERS[name];
+    timings[name] = parameters.integer(parameter, { min, max, default: DEFAULT_REDIS_TIMINGS[name] });
+  }
+  return timings as RedisTimings;
 }
 
 function decodeCredential(text: string, what: string, url: CacheUrl): string {
