@@ -56,7 +56,8 @@ export class GetCoalescer {
     const fail = (error: unknown): void => {
       for (const reject of rejects) reject(error);
     };
-    if (keys.length === 1 || this.#driver.groupKeys(keys).length === 1) {
+    const groups = keys.length === 1 ? [keys] : this.#driver.groupKeys(keys);
+    if (groups.length === 1) {
       this.#driver.send(["MGET", ...keys], keys[0]).then((replies) => {
         const values = replies as (Buffer | null)[];
         for (let index = 0; index < resolves.length; index++) {
@@ -65,23 +66,25 @@ export class GetCoalescer {
       }, fail);
       return;
     }
-    // A cluster: one MGET per slot; every waiter of a key gets that key's reply.
+    // A cluster, several slots: one MGET per slot of its distinct keys; every waiter of a key gets its reply.
     const waiting = new Map<string, number[]>();
     keys.forEach((key, index) => {
       const positions = waiting.get(key);
       if (positions === undefined) waiting.set(key, [index]);
       else positions.push(index);
     });
-    for (const group of this.#driver.groupKeys([...waiting.keys()])) {
-      this.#driver.send(["MGET", ...group], group[0]).then(
+    for (const group of groups) {
+      const distinct = [...new Set(group)];
+      this.#driver.send(["MGET", ...distinct], distinct[0]).then(
         (replies) => {
-          group.forEach((key, keyIndex) => {
+          distinct.forEach((key, keyIndex) => {
             const value = (replies as (Buffer | null)[])[keyIndex] ?? undefined;
             for (const position of waiting.get(key) ?? []) (resolves[position] as Resolve)(value);
           });
         },
         (error: unknown) => {
-          for (const key of group) for (const position of waiting.get(key) ?? []) (rejects[position] as Reject)(error);
+          for (const key of distinct)
+            for (const position of waiting.get(key) ?? []) (rejects[position] as Reject)(error);
         },
       );
     }
