@@ -171,22 +171,18 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * ```
    */
   set(key: string, value: V, options: SetOptions = {}): Promise<boolean> {
-    let backendKey: string;
-    let timeToLive: number | undefined;
-    let wire: unknown;
     try {
-      backendKey = this.core.backendKey(key);
-      timeToLive = toTimeToLive(options.timeToLive);
+      const backendKey = this.core.backendKey(key);
+      const timeToLive = toTimeToLive(options.timeToLive);
       if (this.core.serializesAsync) {
-        const storeKey = backendKey;
-        const ttl = timeToLive;
-        return this.core.encodeAsync(key, value).then((encoded) => this.#store(key, storeKey, encoded, ttl, options));
+        return this.core
+          .encodeAsync(key, value)
+          .then((wire) => this.#store(key, backendKey, wire, timeToLive, options));
       }
-      wire = this.core.encode(key, value);
+      return this.#store(key, backendKey, this.core.encode(key, value), timeToLive, options);
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return this.#store(key, backendKey, wire, timeToLive, options);
   }
 
   /** The backend write of `set`, as one promise chain (this path runs for every Redis write). */
