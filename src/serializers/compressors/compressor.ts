@@ -159,3 +159,45 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
     }
   }
 }
+
+/** The four `node:zlib` functions of one format: synchronous, and on the thread pool. */
+export interface NodeZlibFormat {
+  readonly compressSync: (input: Uint8Array, options: object) => Buffer;
+  readonly compress: ZlibCallbackFunction;
+  readonly decompressSync: (input: Uint8Array, options: object) => Buffer;
+  readonly decompress: ZlibCallbackFunction;
+}
+
+/**
+ * A compressor over one `node:zlib` format (zlib, gzip, Brotli): the same options on the calling
+ * thread and on the thread pool, and `max-decompressed-size` enforced by Node on both.
+ */
+export abstract class NodeZlibCompressor extends Compressor {
+  readonly #format: NodeZlibFormat;
+
+  protected constructor(scheme: string, levels: LevelRange, options: CompressorOptions, format: NodeZlibFormat) {
+    super(scheme, levels, options);
+    this.#format = format;
+  }
+
+  /** The format's compression options for `input` (by default its level). */
+  protected compressOptions(_input: Uint8Array): object {
+    return { level: this.compressionLevel };
+  }
+
+  protected compress(input: Uint8Array): Uint8Array {
+    return this.#format.compressSync(input, this.compressOptions(input));
+  }
+
+  protected decompress(input: Uint8Array): Uint8Array {
+    return this.boundedZlib(() => this.#format.decompressSync(input, { maxOutputLength: this.maxDecompressedSize }));
+  }
+
+  protected override compressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return this.onThreadPool(this.#format.compress, input, this.compressOptions(input));
+  }
+
+  protected override decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
+    return this.onThreadPool(this.#format.decompress, input, { maxOutputLength: this.maxDecompressedSize });
+  }
+}
