@@ -43,16 +43,18 @@ export interface CacheOptionsBase<V> {
    */
   readonly prefix?: string;
   /**
-   * Receives the failures that cachetory absorbs instead of throwing: a memoized function whose cache
-   * fails still returns its result, and the failure comes here. Without it, such failures become
-   * process warnings (`CachetoryWarning`), at most one every 10 s per cache.
+   * Receives every failure once: those thrown to the caller, and those cachetory absorbs (a memoized
+   * function whose cache fails still returns its result; `failedReads: "miss"`). It may be async: a
+   * promise it returns that rejects is reported as a warning, never left unhandled. Without it, only
+   * the absorbed failures (the ones no caller saw) become process warnings (`CachetoryWarning`), at
+   * most one every 10 s per cache.
    *
    * @example
    * ```ts
    * new Cache({ backend, serializer: "json://", onError: (error, { operation, key }) => log.warn({ error, operation, key }) });
    * ```
    */
-  readonly onError?: (error: Error, event: CacheErrorEvent) => void;
+  readonly onError?: (error: Error, event: CacheErrorEvent) => unknown;
   /**
    * What a read (`get`, `getMany`, `has`, `getOrThrow`) does when the backend fails: `"throw"`
    * (default) rejects with the `BackendError`; `"miss"` answers as if the key were absent. Either way
@@ -145,10 +147,11 @@ export class CacheCore<V> {
   readonly prefix: string;
   readonly #serializerName: string;
   #closed = false;
-  readonly #onError: ((error: Error, event: CacheErrorEvent) => void) | undefined;
+  readonly #onError: ((error: Error, event: CacheErrorEvent) => unknown) | undefined;
   readonly #readsMiss: boolean;
   readonly #undecodable: "delete" | "keep" | "throw";
   readonly #reported = new WeakSet();
+  readonly #warned = new WeakSet();
   readonly #maxValueBytes: number;
   readonly #stats = { failedReads: 0, failedWrites: 0, undecodableValues: 0 };
   #lastWarningAt = Number.NEGATIVE_INFINITY;
@@ -280,7 +283,7 @@ export class CacheCore<V> {
       { key, cause },
     );
     this.#stats.undecodableValues++;
-    this.report(error, "get", key);
+    this.report(error, "get", key, this.#undecodable === "throw");
     if (this.#undecodable === "throw") throw error;
     return UNDECODABLE;
   }
@@ -366,16 +369,20 @@ export class CacheCore<V> {
     // A closed cache is the caller's mistake, not the store's: always thrown, never counted.
     if ((error as { code?: unknown }).code === "CACHETORY_CACHE_CLOSED") return error;
     this.#stats.failedReads++;
-    this.report(error, operation, key);
+    this.report(error, operation, key, !this.#readsMiss);
     return this.#readsMiss ? undefined : error;
   }
 
-  /** A failed write or delete: counted and reported, then the error to throw. */
-  writeFailed(operation: string, cause: unknown, key?: string): Error {
+  /**
+   * A failed write or delete: counted and reported, then the error to throw.
+   *
+   * @param thrown - Whether the caller is handed the error (`false` for work nobody awaits).
+   */
+  writeFailed(operation: string, cause: unknown, key?: string, thrown = true): Error {
     const error = this.backendFailure(operation, cause, key);
     if ((error as { code?: unknown }).code !== "CACHETORY_CACHE_CLOSED") {
       this.#stats.failedWrites++;
-      this.report(error, operation, key);
+      this.report(error, operation, key, thrown);
     }
     return error;
   }
@@ -386,22 +393,41 @@ export class CacheCore<V> {
   }
 
   /**
-   * Hands a failure to `onError`, or turns it into a rate-limited process warning; each error once.
+   * Hands a failure to `onError` (each error once), or without a handler turns it into a rate-limited
+   * process warning, but only when the caller was not handed the error itself: a rejection the caller
+   * sees needs no second report, while an absorbed one would otherwise go unnoticed.
+   *
+   * @param thrown - Whether this failure reaches the caller as a rejection or exception.
    */
-  report(cause: unknown, operation: string, key?: string): void {
+  report(cause: unknown, operation: string, key?: string, thrown = false): void {
     const failure = this.backendFailure(operation, cause, key);
-    if (this.#reported.has(failure)) return;
-    this.#reported.add(failure);
     if (this.#onError === undefined) {
+      if (thrown || this.#warned.has(failure)) return;
+      this.#warned.add(failure);
       this.#warn(failure);
       return;
     }
+    if (this.#reported.has(failure)) return;
+    this.#reported.add(failure);
     try {
-      this.#onError(failure, { operation, key });
+      const handled: unknown = this.#onError(failure, { operation, key });
+      // An async handler that rejects must not become an unhandled rejection that ends the process.
+      if (typeof (handled as PromiseLike<unknown> | undefined)?.then === "function") {
+        (handled as PromiseLike<unknown>).then(undefined, (handlerError: unknown) => {
+          this.#warnOnce(handlerError, failure);
+        });
+      }
     } catch (handlerError) {
       // A failing handler must not break the call it reports on; it is reported the default way.
-      this.#warn(handlerError instanceof Error ? handlerError : failure);
+      this.#warnOnce(handlerError, failure);
     }
+  }
+
+  #warnOnce(handlerError: unknown, failure: Error): void {
+    const error = handlerError instanceof Error ? handlerError : failure;
+    if (this.#warned.has(error)) return;
+    this.#warned.add(error);
+    this.#warn(error);
   }
 
   #warn(error: Error): void {

@@ -300,7 +300,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     try {
       await this.backend.deleteMany(backendKeys);
     } catch (cause) {
-      this.core.writeFailed("delete of an undecodable value", cause, key);
+      this.core.writeFailed("delete of an undecodable value", cause, key, false);
     }
   }
 

@@ -208,7 +208,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     try {
       this.backend.deleteMany(backendKeys);
     } catch (cause) {
-      this.core.writeFailed("delete of an undecodable value", cause, key);
+      this.core.writeFailed("delete of an undecodable value", cause, key, false);
     }
   }
 
