@@ -92,33 +92,6 @@ export function redisTimingsFromUrl(parameters: UrlParameters): RedisTimings {
   return timings as RedisTimings;
 }
 
-function decodeCredential(text: string, what: string, url: CacheUrl): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    // The message must not quote the text: it is (part of) a secret.
-    throw new ConfigurationError(
-      `the ${what} in ${JSON.stringify(url.redacted)} has a malformed %-escape; percent-encode @ : / + % as %40 %3A %2F %2B %25`,
-    );
-  }
-}
-
-/** Splits `user:password@rest` into decoded credentials and the rest. */
-function splitCredentials(location: string, url: CacheUrl): { username?: string; password?: string; rest: string } {
-  // The last "@" ends the credentials, so an unencoded "@" in a password still works.
-  const at = location.lastIndexOf("@");
-  if (at === -1) return { rest: location };
-  const userInfo = location.slice(0, at);
-  const colon = userInfo.indexOf(":");
-  const username = decodeCredential(colon === -1 ? userInfo : userInfo.slice(0, colon), "user name", url);
-  const password = colon === -1 ? undefined : decodeCredential(userInfo.slice(colon + 1), "password", url);
-  return {
-    ...(username === "" ? {} : { username }),
-    ...(password === undefined ? {} : { password }),
-    rest: location.slice(at + 1),
-  };
-}
-
 function parsePort(text: string, url: CacheUrl): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   if (!(port >= 1 && port <= 65535)) {
@@ -149,13 +122,24 @@ function parseDatabase(text: string, url: CacheUrl, where: string): number {
   return database;
 }
 
+function decodeSocketPath(text: string, redacted: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ConfigurationError(
+      `the socket path in ${JSON.stringify(redacted)} has a malformed %-escape; write % as %25`,
+    );
+  }
+}
+
 /**
  * Parses `redis://`, `rediss://`, `redis+unix://` and `redis+cluster://` URLs.
  *
  * @throws ConfigurationError naming the bad part (never quoting a credential).
  */
 export function redisEndpointFromUrl(url: CacheUrl, parameters: UrlParameters): RedisEndpoint {
-  const { rest, ...credentials } = splitCredentials(url.location, url);
+  const credentials = url.credentials();
+  const rest = url.address;
   const redacted = url.redacted;
   switch (url.scheme) {
     case "redis":
@@ -181,7 +165,7 @@ export function redisEndpointFromUrl(url: CacheUrl, parameters: UrlParameters): 
       return {
         transport: "unix",
         nodes: [],
-        path: decodeURIComponent(rest),
+        path: decodeSocketPath(rest, redacted),
         database: databaseText === undefined ? 0 : parseDatabase(databaseText, url, "db"),
         ...credentials,
         redacted,
