@@ -4,6 +4,7 @@ import { type Duration, toTimeToLive } from "../duration.js";
 import { asError } from "../internal/error-kinds.js";
 import { SyncBackendAdapter, syncBackendOf } from "../internal/sync-backend-adapter.js";
 import {
+  CACHE_FLAVOUR,
   CacheBase,
   type CacheEntries,
   UNDECODABLE,
@@ -66,6 +67,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
 
   static {
     peekCache = (cache, key) => cache.#peek(key);
+    Object.defineProperty(this.prototype, CACHE_FLAVOUR, { value: "async" });
   }
 
   /**

@@ -8,6 +8,7 @@ import { quoteKey } from "../internal/quote-key.js";
 import { CacheMissError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import {
+  CACHE_FLAVOUR,
   CacheBase,
   type CacheEntries,
   type CacheOptionsBase,
@@ -42,6 +43,10 @@ export interface MemoryCacheOptions extends MemoryBackendOptions {
  * ```
  */
 export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements Disposable {
+  static {
+    Object.defineProperty(this.prototype, CACHE_FLAVOUR, { value: "sync" });
+  }
+
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   constructor(options: SyncCacheOptions<V>) {
     super(options, typeof options.backend === "string" ? syncBackendFromUrl(options.backend) : options.backend);

@@ -1,3 +1,4 @@
+import { requireFlavour } from "../caches/cache-core.js";
 import type { SyncCache } from "../caches/sync-cache.js";
 import type { Duration } from "../duration.js";
 import { isSerializationError, memoizePlan, wrapOrDecorate } from "./cached.js";
@@ -55,6 +56,8 @@ const MISS: unique symbol = Symbol("cachetory.miss");
  * ```
  */
 export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOptions<V> = {}): CachedSyncWrapper<V> {
+  // Plain JavaScript can hand over an async Cache, whose promises a sync memoizer would return as values.
+  if (typeof cache !== "function") requireFlavour(cache, "sync", "cachedSync()");
   const plan = memoizePlan(options);
   const wrapper = (target: AnyFunction<unknown, V>, context?: DecoratorContext): AnyFunction => {
     const original = target as unknown as (this: unknown, ...args: unknown[]) => V;
@@ -74,7 +77,7 @@ export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOpti
 
     return wrapOrDecorate(target, context, options.name, () => {
       const choose = (args: unknown[]): SyncCache<V> | null =>
-        typeof cache === "function" ? cache(memoized, ...args) : cache;
+        typeof cache === "function" ? requireFlavour(cache(memoized, ...args), "sync", "cachedSync()") : cache;
       const memoized = Object.assign(
         function (this: unknown, ...args: unknown[]): V {
           const chosen = choose(args);

@@ -1,4 +1,5 @@
 import { type Cache, peekValue } from "../caches/cache.js";
+import { requireFlavour } from "../caches/cache-core.js";
 import { type Duration, toMilliseconds, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
 import { asError } from "../internal/error-kinds.js";
@@ -114,15 +115,18 @@ const MISS: unique symbol = Symbol("cachetory.miss");
  * ```
  */
 export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V> = {}): CachedWrapper<V> {
+  if (typeof cache !== "function") requireFlavour(cache, "async", "cached()");
   const plan = memoizePlan(options);
   const waitTimeout = options.waitTimeout === undefined ? undefined : toMilliseconds(options.waitTimeout);
   const wrapper = (target: AnyFunction<unknown, Promise<V>>, context?: DecoratorContext): AnyFunction => {
     const original = target as unknown as (this: unknown, ...args: unknown[]) => Promise<V>;
     const flights = new WeakMap<Cache<V>, SingleFlight<V>>();
 
-    async function store(chosen: Cache<V>, key: string, value: V): Promise<void> {
+    async function store(chosen: Cache<V>, key: string, value: V, isCurrent: () => boolean): Promise<void> {
       if (plan.exclude !== undefined && (await plan.exclude(key, value))) return;
       const timeToLive = typeof plan.timeToLive === "function" ? await plan.timeToLive(key) : plan.timeToLive;
+      // Purged since the computation began: the result is the caller's, but no longer the cache's.
+      if (!isCurrent()) return;
       try {
         await chosen.set(key, value, { timeToLive, ifNotExists: plan.ifNotExists });
       } catch (error) {
@@ -132,7 +136,13 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
       }
     }
 
-    async function lookupOrCompute(chosen: Cache<V>, key: string, self: unknown, args: unknown[]): Promise<V> {
+    async function lookupOrCompute(
+      chosen: Cache<V>,
+      key: string,
+      self: unknown,
+      args: unknown[],
+      isCurrent: () => boolean,
+    ): Promise<V> {
       let found: V | typeof MISS = MISS;
       try {
         found = await chosen.get(key, MISS);
@@ -141,7 +151,7 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
       }
       if (found !== MISS) return found;
       const value = await original.apply(self, args);
-      await store(chosen, key, value);
+      await store(chosen, key, value, isCurrent);
       return value;
     }
 
@@ -154,22 +164,29 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
         if (hit !== MISS) return Promise.resolve(hit);
         let flight = flights.get(chosen);
         if (flight === undefined) flights.set(chosen, (flight = new SingleFlight<V>(waitTimeout)));
-        return flight.run(key, () => lookupOrCompute(chosen, key, self, args));
+        return flight.run(key, (isCurrent) => lookupOrCompute(chosen, key, self, args, isCurrent));
       }
       const memoized = Object.assign(
         // Not `async`: a hit then costs no extra promise and no extra turn of the event loop.
         function (this: unknown, ...args: unknown[]): Promise<V> {
           try {
             if (typeof cache !== "function") return run(this, cache, args);
-            return Promise.resolve(cache(memoized, ...args)).then((chosen) => run(this, chosen, args));
+            return Promise.resolve(cache(memoized, ...args)).then((chosen) =>
+              run(this, requireFlavour(chosen, "async", "cached()"), args),
+            );
           } catch (error) {
             return Promise.reject(asError(error));
           }
         },
         {
           async purge(this: unknown, ...args: unknown[]): Promise<boolean> {
-            const chosen = typeof cache === "function" ? await cache(memoized, ...args) : cache;
-            return chosen === null ? false : chosen.delete(plan.makeKey.call(this, memoized, args));
+            const chosen =
+              typeof cache === "function" ? requireFlavour(await cache(memoized, ...args), "async", "cached()") : cache;
+            if (chosen === null) return false;
+            const key = plan.makeKey.call(this, memoized, args);
+            // A computation still running began before the purge: no later call may join it or see it stored.
+            flights.get(chosen)?.forget(key);
+            return chosen.delete(key);
           },
         },
       );

@@ -23,18 +23,28 @@ export class SingleFlight<T> {
     return this.#flights.size;
   }
 
-  /** The result of `compute()`, shared with every call for `key` made while it runs. */
-  run(key: string, compute: () => Promise<T>): Promise<T> {
+  /**
+   * The result of `compute()`, shared with every call for `key` made while it runs. `compute` is told
+   * `isCurrent`: whether its flight is still the one calls join (not {@link SingleFlight.forget}ten),
+   * so that a computation overtaken by a purge does not store its result.
+   */
+  run(key: string, compute: (isCurrent: () => boolean) => Promise<T>): Promise<T> {
     const running = this.#flights.get(key);
     if (running !== undefined) return this.#wait(key, running);
-    const promise = compute();
-    const flight: Flight<T> = { promise };
+    let flight: Flight<T> | undefined;
+    const promise = compute(() => flight !== undefined && this.#flights.get(key) === flight);
+    flight = { promise };
     this.#flights.set(key, flight);
     const end = (): void => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
     };
     promise.then(end, end);
     return promise;
+  }
+
+  /** Detaches the running computation of `key`: later calls start afresh, and it is no longer current. */
+  forget(key: string): void {
+    this.#flights.delete(key);
   }
 
   #wait(key: string, flight: Flight<T>): Promise<T> {

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 // The sync Redis backend runs in a worker thread, which starts from the build (see redis-sync.test.ts).
 import * as built from "../../dist/esm/index.js";
+import { Cache } from "../../src/caches/cache.js";
 import { SyncCache } from "../../src/caches/sync-cache.js";
+import { cached } from "../../src/memoize/cached.js";
 import { ConfigurationError } from "../../src/errors.js";
 import { cachedSync } from "../../src/memoize/cached-sync.js";
 import { makeDefaultHashedKey } from "../../src/memoize/keys.js";
@@ -120,6 +122,41 @@ describe("cachedSync() over a memory SyncCache", () => {
     assert.equal(huge(), 2n ** 70n);
     assert.deepEqual(errors, ["SerializationError set"]);
     assert.throws(() => cachedSync(cache)(() => 1), ConfigurationError);
+  });
+});
+
+describe("memoizers and the flavour of their cache", () => {
+  it("cachedSync refuses an async Cache at wrap time, and cached refuses a SyncCache (as plain JavaScript could pass)", async () => {
+    const asyncCache = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
+    const syncCache = SyncCache.memory<unknown>();
+    const loose = cachedSync as (cache: unknown, options?: object) => unknown;
+    const looseAsync = cached as (cache: unknown, options?: object) => unknown;
+    assert.throws(() => loose(asyncCache), {
+      name: "ConfigurationError",
+      message: "cachedSync() needs a SyncCache, got an async Cache (use cached())",
+    });
+    assert.throws(() => looseAsync(syncCache), {
+      name: "ConfigurationError",
+      message: "cached() needs an async Cache, got a SyncCache (use cachedSync())",
+    });
+    assert.throws(() => loose({ get: () => 1 }), /cachedSync\(\) needs a SyncCache, got an object that is not a cache/);
+    // The built package's classes are other copies of the same classes, and still recognised.
+    assert.doesNotThrow(() =>
+      cachedSync(new built.SyncCache<unknown>({ backend: "memory://", serializer: "json://" })),
+    );
+    // A chooser is checked at each call, before anything runs.
+    let runs = 0;
+    const chosenWrongly = cachedSync((() => asyncCache) as unknown as () => SyncCache<number>, { name: "f" })(
+      () => ++runs,
+    );
+    assert.throws(() => chosenWrongly(), /cachedSync\(\) needs a SyncCache, got an async Cache/);
+    assert.equal(runs, 0);
+    const chosenWronglyAsync = cached((() => syncCache) as unknown as () => Cache<number>, { name: "g" })(
+      async () => ++runs,
+    );
+    await assert.rejects(chosenWronglyAsync(), /cached\(\) needs an async Cache, got a SyncCache/);
+    assert.equal(runs, 0);
+    await asyncCache.close();
   });
 });
 

@@ -74,6 +74,30 @@ for (const flavour of flavours) {
       assert.equal(calls.length, 3);
     });
 
+    it("purge overtakes a computation in flight: later calls recompute, and the old result is not stored", async () => {
+      await using cache = await flavour.create();
+      let version = 0;
+      const calls: number[] = [];
+      const getConfig = cached(cache, { name: "getConfig" })(async () => {
+        const seen = version;
+        calls.push(seen);
+        await sleep(100);
+        return `computed at version ${String(seen)}`;
+      });
+      const before = getConfig();
+      await sleep(20);
+      version = 1;
+      assert.equal(await getConfig.purge(), false);
+      const after = getConfig();
+      // The call that began before the purge keeps its own result; nothing after it sees that result.
+      assert.equal(await before, "computed at version 0");
+      assert.equal(await after, "computed at version 1");
+      assert.equal(calls.length, 2);
+      assert.equal(await getConfig(), "computed at version 1");
+      assert.equal(await cache.get(makeDefaultKey({ name: "getConfig" }, [])), "computed at version 1");
+      assert.equal(calls.length, 2);
+    });
+
     it("caches and serves null (the seed recomputes None)", async () => {
       await using cache = await flavour.create();
       const { fn, calls } = counter(() => null);
