@@ -2,6 +2,8 @@ import { CacheTimeoutError } from "../errors.js";
 
 interface Flight<T> {
   readonly promise: Promise<T>;
+  /** Made before the computation starts, so that it can ask whether it is still the current one. */
+  readonly identity: object;
 }
 
 /**
@@ -31,9 +33,9 @@ export class SingleFlight<T> {
   run(key: string, compute: (isCurrent: () => boolean) => Promise<T>): Promise<T> {
     const running = this.#flights.get(key);
     if (running !== undefined) return this.#wait(key, running);
-    let flight: Flight<T> | undefined;
-    const promise = compute(() => flight !== undefined && this.#flights.get(key) === flight);
-    flight = { promise };
+    const identity = {};
+    const promise = compute(() => this.#flights.get(key)?.identity === identity);
+    const flight: Flight<T> = { promise, identity };
     this.#flights.set(key, flight);
     const end = (): void => {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);

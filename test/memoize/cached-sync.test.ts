@@ -128,7 +128,7 @@ describe("cachedSync() over a memory SyncCache", () => {
 describe("memoizers and the flavour of their cache", () => {
   it("cachedSync refuses an async Cache at wrap time, and cached refuses a SyncCache (as plain JavaScript could pass)", async () => {
     const asyncCache = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
-    const syncCache = SyncCache.memory<unknown>();
+    const syncCache = SyncCache.memory();
     const loose = cachedSync as (cache: unknown, options?: object) => unknown;
     const looseAsync = cached as (cache: unknown, options?: object) => unknown;
     assert.throws(() => loose(asyncCache), {
