@@ -18,6 +18,9 @@ const MILLISECONDS_PER_UNIT: Readonly<Record<string, number>> = {
   d: 86_400_000,
 };
 
+/** The longest duration any backend is given, in milliseconds. */
+export const MAX_DURATION_MS = 2 ** 53;
+
 const WHOLE_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
@@ -29,7 +32,8 @@ function invalid(value: unknown, rule: string): RangeError {
 /**
  * Converts a {@link Duration} to whole milliseconds; fractions of a millisecond round up.
  *
- * @throws RangeError quoting the value when it is zero, negative, not finite or not parsable.
+ * @throws RangeError quoting the value when it is zero, negative, not finite, not parsable, or longer
+ *   than 2^53 ms.
  * @example
  * ```ts
  * toMilliseconds("1h30m"); // 5_400_000
@@ -54,6 +58,11 @@ export function toMilliseconds(duration: Duration): number {
   }
   if (!Number.isFinite(milliseconds) || milliseconds <= 0) {
     throw invalid(duration, "must be a positive, finite length of time");
+  }
+  // One bound for every backend, checked before anything is sent: up to 2^53 every whole millisecond
+  // is exact, and Redis's PX (now + ms, in 64 bits) accepts every one of them.
+  if (milliseconds > MAX_DURATION_MS) {
+    throw invalid(duration, `must be at most ${String(MAX_DURATION_MS)} ms (2^53, about 285 000 years)`);
   }
   return Math.ceil(milliseconds);
 }

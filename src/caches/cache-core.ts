@@ -1,6 +1,8 @@
-import type { Duration } from "../duration.js";
+import type { BackendSetOptions } from "../backends/backend.js";
+import { type Duration, toTimeToLive } from "../duration.js";
 import { BackendError, CacheClosedError, ConfigurationError, SerializationError } from "../errors.js";
 import { isCachetoryError } from "../internal/error-kinds.js";
+import { checkConfiguration, checkOptions, describeValue, type OptionsShape } from "../internal/options.js";
 import { quoteKey } from "../internal/quote-key.js";
 import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
 import type { Serializer } from "../serializers/serializer.js";
@@ -73,6 +75,109 @@ export interface CacheOptionsBase<V> {
    * backend's own, such as Redis's `proto-max-bulk-len`, still applies).
    */
   readonly maxValueBytes?: number;
+}
+
+const SET_OPTIONS: OptionsShape = {
+  what: "set()",
+  known: ["timeToLive", "ifNotExists"],
+  example: '{ timeToLive: "5m" } or { timeToLive: 300_000, ifNotExists: true }',
+};
+const SET_MANY_OPTIONS: OptionsShape = { what: "setMany()", known: ["timeToLive"], example: '{ timeToLive: "5m" }' };
+
+/**
+ * The backend options of a `set`, from the caller's (checked, for callers without types).
+ *
+ * @throws TypeError for a non-object or an unknown option (`set(k, v, 5000)`, `{ ttl: 5000 }`);
+ *   RangeError for an invalid `timeToLive`.
+ */
+export function backendSetOptions(options: SetOptions | undefined): BackendSetOptions {
+  checkOptions(options, SET_OPTIONS);
+  return { timeToLive: toTimeToLive(options?.timeToLive), ifNotExists: options?.ifNotExists === true };
+}
+
+/**
+ * The time to live of a `setMany`, from the caller's options (checked as {@link backendSetOptions}).
+ *
+ * @throws TypeError for a non-object or an unknown option; RangeError for an invalid `timeToLive`.
+ */
+export function setManyTimeToLive(options: SetManyOptions | undefined): number | undefined {
+  checkOptions(options, SET_MANY_OPTIONS);
+  return toTimeToLive(options?.timeToLive);
+}
+
+/** The option names of `Cache` and `SyncCache`. */
+const CACHE_OPTION_NAMES = [
+  "backend",
+  "serializer",
+  "prefix",
+  "onError",
+  "failedReads",
+  "undecodableValues",
+  "maxValueBytes",
+] as const;
+
+const BACKEND_OPERATIONS = [
+  "get",
+  "getMany",
+  "set",
+  "setMany",
+  "expireIn",
+  "delete",
+  "deleteMany",
+  "has",
+  "clear",
+  "close",
+] as const;
+
+function missingMethods(value: object, names: readonly string[]): string[] {
+  return names.filter((name) => typeof (value as Record<string, unknown>)[name] !== "function");
+}
+
+/**
+ * Checks the options of a cache constructor before anything is built, for callers without types: an
+ * unset environment variable as the backend, a missing serializer, a string as `onError`.
+ *
+ * @throws ConfigurationError naming the option, what it got, and what it takes.
+ */
+export function checkCacheOptions(options: unknown, what: "Cache" | "SyncCache"): void {
+  const example = '{ backend: "memory://", serializer: "json://" }';
+  if (options === undefined) throw new ConfigurationError(`new ${what}() needs options such as ${example}`);
+  checkConfiguration(options, { what: `new ${what}()`, known: CACHE_OPTION_NAMES, example });
+  const { backend, serializer, onError, prefix } = options as Record<string, unknown>;
+  if (typeof backend !== "string") {
+    if (typeof backend !== "object" || backend === null) {
+      throw new ConfigurationError(
+        `the backend option of ${what} must be a URL such as "memory://" or "redis://host:6379/0", or a backend object; got ${describeValue(backend)}${backend === undefined ? " (an unset environment variable?)" : ""}`,
+      );
+    }
+    const missing = missingMethods(backend, BACKEND_OPERATIONS);
+    if (missing.length > 0) {
+      throw new ConfigurationError(
+        `the backend option of ${what} is an object without ${missing.map((name) => `${name}()`).join(", ")}: not a backend`,
+      );
+    }
+  }
+  if (typeof serializer !== "string") {
+    if (typeof serializer !== "object" || serializer === null) {
+      throw new ConfigurationError(
+        `the serializer option of ${what} must be a URL such as "json://" or "msgpack+zstd://", or a serializer object; got ${describeValue(serializer)}`,
+      );
+    }
+    const missing = missingMethods(serializer, ["serialize", "deserialize"]);
+    if (missing.length > 0) {
+      throw new ConfigurationError(
+        `the serializer option of ${what} is an object without ${missing.map((name) => `${name}()`).join(", ")}: not a serializer`,
+      );
+    }
+  }
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new ConfigurationError(
+      `the onError option of ${what} must be a function (error, { operation, key }) => void, got ${describeValue(onError)}`,
+    );
+  }
+  if (prefix !== undefined && typeof prefix !== "string") {
+    throw new ConfigurationError(`the prefix option of ${what} must be a string, got ${describeValue(prefix)}`);
+  }
 }
 
 /** Counters of the failures a cache has met since it was built. */
@@ -173,9 +278,7 @@ export class CacheCore<V> {
       this.serializer = options.serializer;
       this.#serializerName = options.serializer.constructor.name;
     }
-    const prefix = options.prefix ?? "";
-    if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
-    this.prefix = prefix;
+    this.prefix = options.prefix ?? "";
   }
 
   /** Whether the cache was closed. */

@@ -1,11 +1,14 @@
-import type { AsyncBackend, SyncBackend } from "../backends/backend.js";
+import type { AsyncBackend, BackendSetOptions, SyncBackend } from "../backends/backend.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { asError } from "../internal/error-kinds.js";
 import { SyncBackendAdapter, syncBackendOf } from "../internal/sync-backend-adapter.js";
 import {
   CACHE_FLAVOUR,
+  backendSetOptions,
   CacheBase,
+  checkCacheOptions,
+  setManyTimeToLive,
   type CacheEntries,
   UNDECODABLE,
   type CacheOptionsBase,
@@ -60,6 +63,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
 
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   constructor(options: CacheOptions<V>) {
+    checkCacheOptions(options, "Cache");
     super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
     this.#inProcess = this.backend.get === ADAPTER_GET ? syncBackendOf(this.backend) : undefined;
     this.#inProcessWrites = this.backend.set === ADAPTER_SET ? syncBackendOf(this.backend) : undefined;
@@ -172,30 +176,21 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * await cache.set("lock", 1, { timeToLive: "30s", ifNotExists: true }); // true, then false until it expires
    * ```
    */
-  set(key: string, value: V, options: SetOptions = {}): Promise<boolean> {
+  set(key: string, value: V, options?: SetOptions): Promise<boolean> {
     try {
       const backendKey = this.core.backendKey(key);
-      const timeToLive = toTimeToLive(options.timeToLive);
+      const setOptions = backendSetOptions(options);
       if (this.core.serializesAsync) {
-        return this.core
-          .encodeAsync(key, value)
-          .then((wire) => this.#store(key, backendKey, wire, timeToLive, options));
+        return this.core.encodeAsync(key, value).then((wire) => this.#store(key, backendKey, wire, setOptions));
       }
-      return this.#store(key, backendKey, this.core.encode(key, value), timeToLive, options);
+      return this.#store(key, backendKey, this.core.encode(key, value), setOptions);
     } catch (error) {
       return Promise.reject(asError(error));
     }
   }
 
   /** The backend write of `set`, as one promise chain (this path runs for every Redis write). */
-  #store(
-    key: string,
-    backendKey: string,
-    wire: unknown,
-    timeToLive: number | undefined,
-    options: SetOptions,
-  ): Promise<boolean> {
-    const setOptions = { timeToLive, ifNotExists: options.ifNotExists === true };
+  #store(key: string, backendKey: string, wire: unknown, setOptions: BackendSetOptions): Promise<boolean> {
     let written: Promise<boolean>;
     // An in-process backend whose `set` is not overridden writes at once, without a promise per layer.
     const local = this.#inProcessWrites;
@@ -220,8 +215,8 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * await cache.setMany(new Map([["c", 3]]));
    * ```
    */
-  async setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): Promise<void> {
-    const timeToLive = toTimeToLive(options.timeToLive);
+  async setMany(entries: CacheEntries<V>, options?: SetManyOptions): Promise<void> {
+    const timeToLive = setManyTimeToLive(options);
     const encoded = await this.core.encodeManyAsync(entries);
     if (encoded.length === 0) return;
     await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));

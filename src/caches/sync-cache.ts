@@ -9,7 +9,10 @@ import { CacheMissError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import {
   CACHE_FLAVOUR,
+  backendSetOptions,
   CacheBase,
+  checkCacheOptions,
+  setManyTimeToLive,
   type CacheEntries,
   type CacheOptionsBase,
   type SetManyOptions,
@@ -49,6 +52,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
 
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   constructor(options: SyncCacheOptions<V>) {
+    checkCacheOptions(options, "SyncCache");
     super(options, typeof options.backend === "string" ? syncBackendFromUrl(options.backend) : options.backend);
   }
 
@@ -129,18 +133,16 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
    *
    * @throws RangeError for an invalid `timeToLive`; SerializationError when the value cannot be encoded.
    */
-  set(key: string, value: V, options: SetOptions = {}): boolean {
+  set(key: string, value: V, options?: SetOptions): boolean {
     const backendKey = this.core.backendKey(key);
-    const timeToLive = toTimeToLive(options.timeToLive);
+    const setOptions = backendSetOptions(options);
     const wire = this.core.encode(key, value);
-    return this.#call("set", key, () =>
-      this.backend.set(backendKey, wire, { timeToLive, ifNotExists: options.ifNotExists === true }),
-    );
+    return this.#call("set", key, () => this.backend.set(backendKey, wire, setOptions));
   }
 
   /** Stores several entries with one expiry; every value is encoded before anything is written. */
-  setMany(entries: CacheEntries<V>, options: SetManyOptions = {}): void {
-    const timeToLive = toTimeToLive(options.timeToLive);
+  setMany(entries: CacheEntries<V>, options?: SetManyOptions): void {
+    const timeToLive = setManyTimeToLive(options);
     const encoded = this.core.encodeMany(entries);
     if (encoded.length === 0) return;
     this.#call("setMany", undefined, () => {

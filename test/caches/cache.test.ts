@@ -65,6 +65,8 @@ interface Flavour {
 }
 
 const clockOption = (options: CreateOptions) => (options.clock ? { clock: options.clock } : {});
+/** The options that are the cache's (the clock and the shared backend are the test's). */
+const cacheOptions = ({ clock: _clock, shared: _shared, ...options }: CreateOptions) => options;
 
 const FLAVOURS: Flavour[] = [
   {
@@ -82,7 +84,7 @@ const FLAVOURS: Flavour[] = [
     create: <V>(options: CreateOptions) =>
       // The overloads of `get` do not line up with AnyCache's single signature; the calls are the same.
       new Cache<V>({
-        ...options,
+        ...cacheOptions(options),
         backend: (options.shared?.backend as MemoryBackend | undefined) ?? new MemoryBackend(clockOption(options)),
       }) as unknown as AnyCache<V>,
   },
@@ -99,7 +101,7 @@ const FLAVOURS: Flavour[] = [
     create: <V>(options: CreateOptions) =>
       promised(
         new SyncCache<V>({
-          ...options,
+          ...cacheOptions(options),
           backend:
             (options.shared?.backend as SyncMemoryBackend | undefined) ?? new SyncMemoryBackend(clockOption(options)),
         }),
