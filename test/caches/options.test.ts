@@ -13,7 +13,7 @@ import { needsRedis, RedisServer } from "../support/redis-server.js";
 type Loose = Record<string, (...args: unknown[]) => unknown>;
 
 describe("per-call options from JavaScript", () => {
-  const wrongForms: [string, unknown[], RegExp][] = [
+  const wrongForms: [string, [string, ...unknown[]], RegExp][] = [
     [
       "set(k, v, 5000)",
       ["set", "k", 1, 5000],
@@ -153,8 +153,8 @@ describe("one upper bound on durations (2^53 ms), before anything is sent", () =
         await cache.close();
       }
       // Nothing but the good write reached Redis.
-      const stats = await probe.sendCommand(["INFO", "commandstats"]);
-      assert.match(String(stats), /cmdstat_set:calls=1,/);
+      const stats = await probe.sendCommand<string>(["INFO", "commandstats"]);
+      assert.match(stats, /cmdstat_set:calls=1,/);
     } finally {
       probe.destroy();
     }
