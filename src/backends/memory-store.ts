@@ -2,6 +2,7 @@ import { LRUCache } from "lru-cache";
 import { BackendError, ConfigurationError } from "../errors.js";
 import type { CacheUrl, UrlParameters } from "../internal/cache-url.js";
 import { requireNoLocation } from "../internal/scheme-registry.js";
+import { checkConfiguration } from "../internal/options.js";
 import type { BackendSetOptions, SyncBackend } from "./backend.js";
 
 /** A source of monotonic time in milliseconds; inject one to test expiry without sleeping. */
@@ -72,6 +73,11 @@ export class MemoryStore implements SyncBackend {
 
   /** @throws ConfigurationError for an out-of-range option. */
   constructor(options: MemoryBackendOptions = {}) {
+    checkConfiguration(options, {
+      what: "MemoryBackend",
+      known: ["maxEntries", "maxSize", "clock"],
+      example: "{ maxEntries: 10_000, maxSize: 50_000_000 }",
+    });
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1 || maxEntries > MAX_ENTRIES_LIMIT) {
       throw new ConfigurationError(

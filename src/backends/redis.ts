@@ -4,6 +4,7 @@ import type { CircuitState } from "../internal/circuit-breaker.js";
 import { DeadlineGuard } from "../internal/deadline-guard.js";
 import { hasLoneSurrogate } from "../internal/bytes.js";
 import { asError } from "../internal/error-kinds.js";
+import { checkConfiguration } from "../internal/options.js";
 import { quoteKey } from "../internal/quote-key.js";
 import {
   checkPositiveIntegers,
@@ -110,6 +111,11 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
   constructor(clientOrOptions: RedisClientLike | RedisBackendOptions = {}) {
     const options: RedisBackendOptions = isRedisClient(clientOrOptions) ? { client: clientOrOptions } : clientOrOptions;
+    checkConfiguration(options, {
+      what: "RedisBackend",
+      known: ["url", "client", "closeClient", ...REDIS_TIMING_NAMES],
+      example: '{ url: "redis://127.0.0.1:6379/0", timeout: 500 }',
+    });
     let timings: RedisTimings = DEFAULT_REDIS_TIMINGS;
     let target = "Redis";
     if (options.client === undefined) {

@@ -58,7 +58,7 @@ const MISS: unique symbol = Symbol("cachetory.miss");
 export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOptions<V> = {}): CachedSyncWrapper<V> {
   // Plain JavaScript can hand over an async Cache, whose promises a sync memoizer would return as values.
   if (typeof cache !== "function") requireFlavour(cache, "sync", "cachedSync()");
-  const plan = memoizePlan(options);
+  const plan = memoizePlan(options, "cachedSync()");
   const wrapper = (target: AnyFunction<unknown, V>, context?: DecoratorContext): AnyFunction => {
     const original = target as unknown as (this: unknown, ...args: unknown[]) => V;
 

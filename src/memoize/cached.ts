@@ -3,6 +3,7 @@ import { requireFlavour } from "../caches/cache-core.js";
 import { type Duration, toMilliseconds, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
 import { asError } from "../internal/error-kinds.js";
+import { checkConfiguration } from "../internal/options.js";
 import { type MakeKey, makeDefaultKey } from "./keys.js";
 import { type AnyFunction, nameMethod, nameWrapper } from "./memoized-name.js";
 import { SingleFlight } from "./single-flight.js";
@@ -59,8 +60,19 @@ export interface MemoizePlan<V> {
   readonly exclude: ((key: string, value: V) => boolean | PromiseLike<boolean>) | undefined;
 }
 
-/** Validates the options once, at wrapping time. */
-export function memoizePlan<V>(options: CachedOptions<V>): MemoizePlan<V> {
+const MEMOIZE_OPTION_NAMES = ["makeKey", "timeToLive", "ifNotExists", "exclude", "name"];
+
+/**
+ * Validates the options once, at wrapping time.
+ *
+ * @throws ConfigurationError for options that are not an object or hold an unknown name.
+ */
+export function memoizePlan<V>(options: CachedOptions<V>, what: "cached()" | "cachedSync()"): MemoizePlan<V> {
+  checkConfiguration(options, {
+    what,
+    known: what === "cached()" ? [...MEMOIZE_OPTION_NAMES, "waitTimeout"] : MEMOIZE_OPTION_NAMES,
+    example: '{ timeToLive: "5m" }',
+  });
   const { timeToLive } = options;
   return {
     makeKey: options.makeKey ?? makeDefaultKey,
@@ -116,7 +128,7 @@ const MISS: unique symbol = Symbol("cachetory.miss");
  */
 export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V> = {}): CachedWrapper<V> {
   if (typeof cache !== "function") requireFlavour(cache, "async", "cached()");
-  const plan = memoizePlan(options);
+  const plan = memoizePlan(options, "cached()");
   const waitTimeout = options.waitTimeout === undefined ? undefined : toMilliseconds(options.waitTimeout);
   const wrapper = (target: AnyFunction<unknown, Promise<V>>, context?: DecoratorContext): AnyFunction => {
     const original = target as unknown as (this: unknown, ...args: unknown[]) => Promise<V>;

@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { createClient } from "redis";
-import { Cache, SyncCache } from "../../src/index.js";
+import { RedisBackend } from "../../src/backends/redis.js";
+import { MemoryBackend } from "../../src/backends/memory.js";
+import { RedisBackend as SyncRedisBackend } from "../../src/backends/sync/redis.js";
+import { Cache, cached, cachedSync, SyncCache } from "../../src/index.js";
 import { needsRedis, RedisServer } from "../support/redis-server.js";
 
 /** The caches as a JavaScript caller sees them: no types to stop a wrong argument. */
@@ -157,6 +160,54 @@ describe("one upper bound on durations (2^53 ms), before anything is sent", () =
       assert.match(stats, /cmdstat_set:calls=1,/);
     } finally {
       probe.destroy();
+    }
+  });
+});
+
+describe("the options of memoizers and backends from JavaScript", () => {
+  it("each refuses a non-object and an unknown name with a ConfigurationError that names it", () => {
+    const loose = (fn: (options: never) => unknown) => fn as (options: unknown) => unknown;
+    const cache = new Cache({ backend: "memory://", serializer: "json://" });
+    const syncCache = SyncCache.memory();
+    const cases: [string, () => unknown, RegExp][] = [
+      ["cached", () => cached(cache, { ttl: 5 } as never), /unknown option "ttl" for cached\(\); known: makeKey/],
+      ["cached", () => loose((options: never) => cached(cache, options))(5000), /cached\(\) takes an options object/],
+      [
+        "cachedSync",
+        () => cachedSync(syncCache, { waitTimeout: 5 } as never),
+        /unknown option "waitTimeout" for cachedSync\(\)/,
+      ],
+      ["MemoryBackend", () => new MemoryBackend({ max: 5 } as never), /unknown option "max" for MemoryBackend/],
+      [
+        "RedisBackend",
+        () => new RedisBackend({ url: "redis://127.0.0.1:1/0", ttl: 5 } as never),
+        /unknown option "ttl" for RedisBackend; known: url, client, closeClient, timeout/,
+      ],
+      [
+        "sync RedisBackend",
+        () => new SyncRedisBackend({ url: "redis://127.0.0.1:1/0", connectTimeOut: 5 } as never),
+        /unknown option "connectTimeOut" for the synchronous RedisBackend/,
+      ],
+    ];
+    for (const [name, build, message] of cases) {
+      assert.throws(build, { name: "ConfigurationError", message }, name);
+    }
+  });
+
+  it("checks a RedisBackend option against the same range as its URL parameter", () => {
+    for (const [options, message] of [
+      [{ reconnectMaxDelay: 1 }, /reconnectMaxDelay must be an integer 10–600000, got 1/],
+      [{ maxInFlight: 2 ** 30 }, /maxInFlight must be an integer 1–10000000/],
+      [{ breakerThreshold: 2_000_000 }, /breakerThreshold must be an integer 0–1000000/],
+    ] as const) {
+      assert.throws(() => new RedisBackend({ url: "redis://127.0.0.1:1/0", ...options }), {
+        name: "ConfigurationError",
+        message,
+      });
+      const query = Object.entries(options)
+        .map(([name, value]) => `${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}=${String(value)}`)
+        .join("&");
+      assert.throws(() => new RedisBackend({ url: `redis://127.0.0.1:1/0?${query}` }), { name: "ConfigurationError" });
     }
   });
 });

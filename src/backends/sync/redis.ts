@@ -7,11 +7,13 @@ import {
   SerializationError,
 } from "../../errors.js";
 import { CacheUrl } from "../../internal/cache-url.js";
+import { checkConfiguration } from "../../internal/options.js";
 import { requireInstalled } from "../../internal/load-optional.js";
 import { moduleLocation } from "../../internal/module-location.js";
 import {
   checkPositiveIntegers,
   DEFAULT_REDIS_URL,
+  REDIS_TIMING_NAMES,
   type RedisTimings,
 } from "../../internal/redis/connection-options.js";
 import type { WorkerReply, WorkerRequest, WorkerSetup } from "../../internal/redis/worker-protocol.js";
@@ -78,6 +80,11 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
 
   /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
   constructor(options: SyncRedisBackendOptions = {}) {
+    checkConfiguration(options, {
+      what: "the synchronous RedisBackend",
+      known: ["url", "workerStartTimeout", "clearTimeout", ...REDIS_TIMING_NAMES],
+      example: '{ url: "redis://127.0.0.1:6379/0", timeout: 500 }',
+    });
     if ("sendCommand" in options || "callBuffer" in options) {
       throw new ConfigurationError(
         "the synchronous RedisBackend cannot use an existing client (clients do not cross threads): give it a url",

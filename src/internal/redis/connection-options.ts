@@ -47,24 +47,6 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/**
- * Checks constructor options that are counts or milliseconds: whole numbers from 1 to 2^31 − 1 (the
- * longest a Node timer waits).
- *
- * @throws ConfigurationError naming the first bad option and the range.
- */
-export function checkPositiveIntegers(options: Readonly<Record<string, number | undefined>>): void {
-  for (const [name, value] of Object.entries(options)) {
-    // A breaker threshold of 0 turns the breaker off.
-    const minimum = name === "breakerThreshold" ? 0 : 1;
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < minimum || value > MAX_TIMER_MS)) {
-      throw new ConfigurationError(
-        `RedisBackend option ${name} must be an integer ${String(minimum)}–${String(MAX_TIMER_MS)}, got ${String(value)}`,
-      );
-    }
-  }
-}
-
 const MAX_DATABASE = 2 ** 31 - 1;
 
 /** Each timing's URL parameter and allowed range. */
@@ -78,6 +60,25 @@ const TIMING_PARAMETERS: {
   breakerThreshold: { parameter: "breaker-threshold", min: 0, max: 1_000_000 },
   breakerDuration: { parameter: "breaker-duration", min: 1, max: MAX_TIMER_MS },
 };
+
+/**
+ * Checks constructor options that are counts or milliseconds: a timing against the same range as its
+ * URL parameter, anything else as a whole number from 1 to 2^31 − 1 (the longest a Node timer waits).
+ *
+ * @throws ConfigurationError naming the first bad option and the range.
+ */
+export function checkPositiveIntegers(options: Readonly<Record<string, number | undefined>>): void {
+  for (const [name, value] of Object.entries(options)) {
+    const { min, max } = Object.hasOwn(TIMING_PARAMETERS, name)
+      ? TIMING_PARAMETERS[name as keyof RedisTimings]
+      : { min: 1, max: MAX_TIMER_MS };
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < min || value > max)) {
+      throw new ConfigurationError(
+        `RedisBackend option ${name} must be an integer ${String(min)}–${String(max)}, got ${String(value)}`,
+      );
+    }
+  }
+}
 
 /** The names of {@link RedisTimings}, in the order their URL parameters are read. */
 export const REDIS_TIMING_NAMES = Object.keys(TIMING_PARAMETERS) as readonly (keyof RedisTimings)[];
