@@ -1,6 +1,12 @@
 import type { BackendSetOptions } from "../backends/backend.js";
 import { type Duration, toTimeToLive } from "../duration.js";
-import { BackendError, CacheClosedError, ConfigurationError, SerializationError } from "../errors.js";
+import {
+  BackendError,
+  CacheClosedError,
+  type CacheErrorOptions,
+  ConfigurationError,
+  SerializationError,
+} from "../errors.js";
 import { isCachetoryError } from "../internal/error-kinds.js";
 import { checkConfiguration, checkOptions, describeValue, type OptionsShape } from "../internal/options.js";
 import { quoteKey } from "../internal/quote-key.js";
@@ -257,6 +263,8 @@ export class CacheCore<V> {
   readonly #undecodable: "delete" | "keep" | "throw";
   readonly #reported = new WeakSet();
   readonly #warned = new WeakSet();
+  readonly #translations = new WeakMap<Error, Error>();
+  readonly #inCallerTerms = new WeakSet<Error>();
   readonly #maxValueBytes: number;
   readonly #stats = { failedReads: 0, failedWrites: 0, undecodableValues: 0 };
   #lastWarningAt = Number.NEGATIVE_INFINITY;
@@ -454,13 +462,36 @@ export class CacheCore<V> {
     );
   }
 
-  /** Wraps a failure of the backend in a `BackendError` (cachetory's own errors pass through). */
+  /**
+   * Wraps a failure of the backend in a `BackendError`. cachetory's own errors pass through, in the
+   * caller's terms: a backend names the prefixed key, the caller knows only its own.
+   */
   backendFailure(operation: string, cause: unknown, key?: string): Error {
-    if (isCachetoryError(cause)) return cause;
+    if (isCachetoryError(cause)) return this.#withCallerKey(cause);
     return new BackendError(
       `${operation}${key === undefined ? "" : ` of key ${quoteKey(key)}`} failed: ${causeMessage(cause)}`,
       { key, cause },
     );
+  }
+
+  /**
+   * The same error with the caller's key (the prefix taken off `key` and off the key quoted in the
+   * message), as an error of the same class; one translation per error, so reporting stays once.
+   */
+  #withCallerKey(error: Error & { code: string }): Error {
+    const backendKey = (error as { key?: unknown }).key;
+    if (this.prefix === "" || typeof backendKey !== "string" || !backendKey.startsWith(this.prefix)) return error;
+    if (this.#inCallerTerms.has(error)) return error;
+    let translated = this.#translations.get(error);
+    if (translated === undefined) {
+      const key = backendKey.slice(this.prefix.length);
+      const message = error.message.replaceAll(quoteKey(backendKey), quoteKey(key));
+      const ErrorClass = error.constructor as new (message: string, options: CacheErrorOptions) => Error;
+      translated = new ErrorClass(message, { key, ...("cause" in error ? { cause: error.cause } : {}) });
+      this.#translations.set(error, translated);
+      this.#inCallerTerms.add(translated);
+    }
+    return translated;
   }
 
   /**

@@ -7,7 +7,10 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import type { AsyncBackend } from "../../src/backends/backend.js";
 import { MemoryBackend } from "../../src/backends/memory.js";
+import { RedisBackend } from "../../src/backends/redis.js";
+import { MemoryBackend as SyncMemoryBackend } from "../../src/backends/sync/memory.js";
 import { Cache } from "../../src/caches/cache.js";
+import { SyncCache } from "../../src/caches/sync-cache.js";
 import { cached } from "../../src/memoize/cached.js";
 
 /** A memory backend whose reads and writes fail, as a store that is down would. */
@@ -108,5 +111,48 @@ describe("failure reporting", () => {
       "get square:2 BackendError",
       "set square:2 BackendError",
     ]);
+  });
+});
+
+describe("the key in errors", () => {
+  it("is the caller's key, in error.key, in the message and in onError, never the prefixed one", async () => {
+    const heard: string[] = [];
+    const options = {
+      serializer: "json://",
+      prefix: "tenant42:",
+      onError: (error: Error, event: { key: string | undefined }) => {
+        heard.push(`${String((error as { key?: string }).key)} ${String(event.key)} ${error.message}`);
+      },
+    };
+    const cache = new Cache({ ...options, backend: new MemoryBackend({ maxSize: 10 }) });
+    const syncCache = new SyncCache({ ...options, backend: new SyncMemoryBackend({ maxSize: 10 }) });
+    const redisCache = new Cache({
+      ...options,
+      backend: new RedisBackend({ url: "redis://127.0.0.1:1/0?timeout=50" }),
+    });
+    const failures: unknown[] = [];
+    for (const run of [
+      () => cache.set("user:1", "a value longer than ten bytes"),
+      async () => syncCache.set("user:1", "a value longer than ten bytes"),
+      () => redisCache.get("user:1"),
+      () => redisCache.set("user:\uD800", 1),
+    ]) {
+      try {
+        await run();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    await redisCache.close();
+    assert.equal(failures.length, 4);
+    for (const [index, error] of failures.entries()) {
+      assert.ok(error instanceof Error && error.name === "BackendError", String(error));
+      assert.ok(["user:1", "user:\uD800"].includes((error as { key?: string }).key ?? ""), String(error));
+      assert.ok(!error.message.includes("tenant42"), error.message);
+      // The memory backend's message names no key; Redis's name it, the caller's way.
+      if (index >= 2) assert.match(error.message, /of key "user:/);
+    }
+    assert.equal(heard.length, 4);
+    for (const line of heard) assert.ok(!line.includes("tenant42"), line);
   });
 });
