@@ -280,26 +280,32 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
    * With a prefix, deletes the keys under it (`SCAN MATCH` with the prefix's glob characters escaped,
    * then `UNLINK` in batches; each round trip has the deadline). Without one, `FLUSHDB` on every master.
    */
-  clear(prefix: string): Promise<void> {
+  async clear(prefix: string): Promise<void> {
+    // Listing the masters is a guarded step of its own: it waits for the connection (a cluster knows no
+    // master before it), within the deadline, and finding none is a failure, never an empty success.
+    const masters = await this.#guard.run("clear", undefined, async () => {
+      const found = await this.#driver.masters();
+      if (found.length === 0) throw new BackendError("the cluster reported no master to clear");
+      return found;
+    });
     if (prefix === "") {
-      return this.#guard.run("clear", undefined, () =>
-        this.#driver.forEachMaster(async (send) => {
-          await send(["FLUSHDB"]);
-        }),
-      );
+      await this.#guard.run("clear", undefined, () => Promise.all(masters.map((send) => send(["FLUSHDB"]))));
+      return;
     }
     const pattern = `${escapeGlob(prefix)}*`;
-    return this.#driver.forEachMaster(async (send) => {
-      let cursor = "0";
-      do {
-        const [next, keys] = (await this.#guard.run("clear", undefined, () =>
-          send(["SCAN", cursor, "MATCH", pattern, "COUNT", String(SCAN_BATCH)]),
-        )) as [Buffer | string, (Buffer | string)[]];
-        cursor = next.toString();
-        const names = keys.map((key) => key.toString());
-        if (names.length > 0) await this.deleteMany(names);
-      } while (cursor !== "0");
-    });
+    await Promise.all(
+      masters.map(async (send) => {
+        let cursor = "0";
+        do {
+          const [next, keys] = (await this.#guard.run("clear", undefined, () =>
+            send(["SCAN", cursor, "MATCH", pattern, "COUNT", String(SCAN_BATCH)]),
+          )) as [Buffer | string, (Buffer | string)[]];
+          cursor = next.toString();
+          const names = keys.map((key) => key.toString());
+          if (names.length > 0) await this.deleteMany(names);
+        } while (cursor !== "0");
+      }),
+    );
   }
 
   /** Rejects what is still pending with `CacheClosedError` and disconnects the client we created. */

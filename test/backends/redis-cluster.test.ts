@@ -47,6 +47,62 @@ if (cluster === undefined) {
     return { backend, ...realTime };
   });
 
+  describe("clear() as the first operation of a new cluster backend", () => {
+    const url = cluster.url();
+    const ports = cluster.nodes.map((node) => node.port);
+    const inspectors = cluster.nodes.map((node) => createClient({ url: node.url(0) }));
+    before(async () => {
+      await Promise.all(inspectors.map((client) => client.connect()));
+    });
+    after(() => {
+      for (const client of inspectors) client.destroy();
+    });
+
+    async function plant(count: number, prefix: string): Promise<void> {
+      const writer = new RedisBackend({ url });
+      await writer.setMany(
+        Array.from({ length: count }, (_, index) => [`${prefix}${String(index)}`, "1"] as const),
+        undefined,
+      );
+      await writer.close();
+    }
+    const total = async (): Promise<number> =>
+      (await Promise.all(inspectors.map((client) => client.dbSize()))).reduce((sum, count) => sum + count, 0);
+
+    const makers: [string, () => RedisBackend][] = [
+      ["from a URL", () => new RedisBackend({ url })],
+      [
+        "an injected node-redis cluster",
+        () => new RedisBackend({ client: createCluster({ rootNodes: seeds }), closeClient: true }),
+      ],
+      [
+        "an injected ioredis cluster",
+        () =>
+          new RedisBackend({
+            client: new IoRedisCluster(
+              ports.map((port) => ({ host: "127.0.0.1", port })),
+              { lazyConnect: true },
+            ),
+            closeClient: true,
+          }),
+      ],
+    ];
+    for (const [name, make] of makers) {
+      it(`deletes on every master, with and without a prefix (${name})`, async () => {
+        await plant(90, "first:");
+        await plant(10, "other:");
+        const prefixed = make();
+        await prefixed.clear("first:");
+        await prefixed.close();
+        assert.equal(await total(), 10);
+        const whole = make();
+        await whole.clear("");
+        await whole.close();
+        assert.equal(await total(), 0);
+      });
+    }
+  });
+
   describe("Redis Cluster batches", () => {
     const inspectors = cluster.nodes.map((node) => createClient({ url: node.url(0) }));
     let backend: RedisBackend;

@@ -7,6 +7,9 @@ export type RedisArgument = string | Buffer;
 /** A Redis command as its words: `["SET", key, value, "PX", "1000"]`. */
 export type RedisCommand = readonly RedisArgument[];
 
+/** Sends a command to one server. */
+export type MasterSender = (command: RedisCommand) => Promise<unknown>;
+
 /**
  * What the Redis backend needs from a client library: raw commands with binary replies, transactions,
  * key grouping for Cluster and a way to reach every master. One implementation per client library and
@@ -19,8 +22,11 @@ export interface RedisDriver extends GuardedConnection {
   transaction(commands: readonly RedisCommand[], key: string | undefined): Promise<unknown[]>;
   /** Splits keys into groups that one multi-key command may carry: one group unless this is a cluster. */
   groupKeys(keys: readonly string[]): string[][];
-  /** Calls `run` with a sender for each master (the one server unless this is a cluster). */
-  forEachMaster(run: (send: (command: RedisCommand) => Promise<unknown>) => Promise<void>): Promise<void>;
+  /**
+   * A sender for each master (the one server unless this is a cluster). Ask once connected: before the
+   * first connection a cluster knows no master yet.
+   */
+  masters(): Promise<MasterSender[]>;
   /** Disconnects a client we created; only detaches from an injected one (unless told to close it). */
   close(): Promise<void>;
 }

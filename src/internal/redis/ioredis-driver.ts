@@ -1,4 +1,12 @@
-import { groupBySlot, loadSlotFunction, type RedisCommand, type RedisDriver, Readiness } from "./driver.js";
+import { ConfigurationError } from "../../errors.js";
+import {
+  groupBySlot,
+  loadSlotFunction,
+  type MasterSender,
+  type RedisCommand,
+  type RedisDriver,
+  Readiness,
+} from "./driver.js";
 
 type Listener = (...parameters: unknown[]) => void;
 
@@ -8,7 +16,9 @@ type Listener = (...parameters: unknown[]) => void;
  * @example
  * ```ts
  * import Redis from "ioredis";
- * const backend = new RedisBackend(new Redis(6379, "127.0.0.1", { enableOfflineQueue: false }));
+ * // Its own options apply; unless the offline queue and the resend after a reconnect are both off, the
+ * // backend talks through a duplicate of it with both off.
+ * const backend = new RedisBackend(new Redis(6379, "127.0.0.1"));
  * ```
  */
 export interface IoRedisLike {
@@ -28,6 +38,61 @@ export interface IoRedisLike {
   nodes?(role: "master"): IoRedisLike[];
   on(event: string, listener: Listener): unknown;
   off(event: string, listener: Listener): unknown;
+  /** The options it was made with (ioredis and iovalkey keep them here). */
+  readonly options?: IoRedisOptions;
+  /** A new client with the same options plus `override` (a cluster takes its start nodes first). */
+  duplicate?(...parameters: unknown[]): IoRedisLike;
+}
+
+/** The options of an ioredis client or cluster that decide whether it may send a command late. */
+interface IoRedisOptions {
+  readonly keyPrefix?: string | undefined;
+  readonly enableOfflineQueue?: boolean | undefined;
+  readonly autoResendUnfulfilledCommands?: boolean | undefined;
+  /** A cluster's options for the client of each node. */
+  readonly redisOptions?:
+    | { readonly keyPrefix?: string | undefined; readonly autoResendUnfulfilledCommands?: boolean | undefined }
+    | undefined;
+}
+
+/** The options under which ioredis never sends a command after its caller was told it failed. */
+const NEVER_LATE = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false } as const;
+
+/**
+ * The client the backend talks through: the injected one when its options cannot send a command late,
+ * else a duplicate of it (same server, credentials and TLS) with its offline queue and its resend of
+ * unanswered commands after a reconnect turned off. ioredis has both on by default: a write that our
+ * deadline reported failed would otherwise be sent again after the reconnect, over a newer value.
+ *
+ * @throws ConfigurationError for a client with its own `keyPrefix` (`SCAN MATCH` and the keys `SCAN`
+ *   returns ignore it, so `clear()` would miss every key), or one that cannot be duplicated.
+ */
+export function neverLateClient(client: IoRedisLike): { client: IoRedisLike; duplicated: boolean } {
+  const options = client.options ?? {};
+  const keyPrefix = options.keyPrefix ?? options.redisOptions?.keyPrefix;
+  if (keyPrefix !== undefined && keyPrefix !== "") {
+    throw new ConfigurationError(
+      `the injected ioredis client has keyPrefix ${JSON.stringify(keyPrefix)}, which ioredis leaves out of SCAN, so clear() would miss every key: ` +
+        `give the cache prefix: ${JSON.stringify(keyPrefix)} and a client without keyPrefix`,
+    );
+  }
+  const resends = client.isCluster
+    ? options.redisOptions?.autoResendUnfulfilledCommands !== false
+    : options.autoResendUnfulfilledCommands !== false;
+  if (options.enableOfflineQueue === false && !resends) return { client, duplicated: false };
+  if (client.duplicate === undefined) {
+    throw new ConfigurationError(
+      "the injected ioredis client may resend a command after it was reported failed: create it with { enableOfflineQueue: false, autoResendUnfulfilledCommands: false }",
+    );
+  }
+  const duplicate = client.isCluster
+    ? client.duplicate(undefined, {
+        enableOfflineQueue: false,
+        lazyConnect: true,
+        redisOptions: { ...options.redisOptions, autoResendUnfulfilledCommands: false },
+      })
+    : client.duplicate({ ...NEVER_LATE, lazyConnect: true });
+  return { client: duplicate, duplicated: true };
 }
 
 /** Whether `client` looks like an ioredis/iovalkey client or cluster. */
@@ -49,9 +114,19 @@ export class IoRedisDriver implements RedisDriver {
   };
   #closed = false;
 
-  constructor(client: IoRedisLike, owned: boolean) {
+  /** The injected client we duplicated, closed with ours when the caller asked for it. */
+  readonly #original: IoRedisLike | undefined;
+
+  /**
+   * @param owned - Whether `close()` disconnects the injected client.
+   * @throws ConfigurationError for a client that {@link neverLateClient} refuses.
+   */
+  constructor(injected: IoRedisLike, owned: boolean) {
+    const { client, duplicated } = neverLateClient(injected);
     this.#client = client;
-    this.#owned = owned;
+    // A duplicate is ours to close; the injected client only when the caller said so.
+    this.#owned = owned || duplicated;
+    this.#original = duplicated && owned ? injected : undefined;
     client.on("error", this.#onError);
     client.on("ready", this.#onReady);
     this.#slotOf = client.isCluster ? loadSlotFunction() : undefined;
@@ -93,15 +168,13 @@ export class IoRedisDriver implements RedisDriver {
     return this.#slotOf === undefined ? [[...keys]] : groupBySlot(keys, this.#slotOf);
   }
 
-  async forEachMaster(run: (send: (command: RedisCommand) => Promise<unknown>) => Promise<void>): Promise<void> {
+  masters(): Promise<MasterSender[]> {
     const masters = this.#client.isCluster && this.#client.nodes ? this.#client.nodes("master") : [this.#client];
-    await Promise.all(
-      masters.map((node) =>
-        run((command) => {
-          const [name, ...args] = command;
-          return node.callBuffer(String(name), args);
-        }),
-      ),
+    return Promise.resolve(
+      masters.map((node): MasterSender => (command) => {
+        const [name, ...args] = command;
+        return node.callBuffer(String(name), args);
+      }),
     );
   }
 
@@ -112,6 +185,7 @@ export class IoRedisDriver implements RedisDriver {
     this.#client.off("ready", this.#onReady);
     if (this.#owned) this.#client.disconnect();
     else this.#client.off("error", this.#onError);
+    this.#original?.disconnect();
     return Promise.resolve();
   }
 }

@@ -3,6 +3,7 @@ import type { RedisEndpoint, RedisTimings } from "./connection-options.js";
 import {
   groupBySlot,
   loadSlotFunction,
+  type MasterSender,
   type RedisCommand,
   type RedisDriver,
   Readiness,
@@ -237,8 +238,8 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
     return [[...keys]];
   }
 
-  forEachMaster(run: (send: (command: RedisCommand) => Promise<unknown>) => Promise<void>): Promise<void> {
-    return run((command) => this.#binary.sendCommand(command));
+  masters(): Promise<MasterSender[]> {
+    return Promise.resolve([(command) => this.#binary.sendCommand(command)]);
   }
 }
 
@@ -318,11 +319,11 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
     return groupBySlot(keys, this.#slotOf);
   }
 
-  async forEachMaster(run: (send: (command: RedisCommand) => Promise<unknown>) => Promise<void>): Promise<void> {
-    await Promise.all(
-      this.#binary.masters.map(async (master) => {
+  masters(): Promise<MasterSender[]> {
+    return Promise.all(
+      this.#binary.masters.map(async (master): Promise<MasterSender> => {
         const node = await this.#binary.nodeClient(master as never);
-        await run((command) => node.sendCommand(command));
+        return (command) => node.sendCommand(command);
       }),
     );
   }
