@@ -308,9 +308,13 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     );
   }
 
-  /** Rejects what is still pending with `CacheClosedError` and disconnects the client we created. */
+  /**
+   * Rejects with `CacheClosedError` what was not sent yet and the reads in flight, waits for the writes
+   * already sent (each within its deadline: their outcome is then known), then disconnects the client
+   * we created.
+   */
   async close(): Promise<void> {
-    this.#guard.close();
+    await this.#guard.close();
     await this.#driver.close();
   }
 

@@ -20,6 +20,10 @@ interface PendingOperation {
   readonly key: string | undefined;
   /** Whether this is the one call let through a half-open circuit. */
   readonly probe: boolean;
+  /** A read, which `close()` may cut short: it changes nothing. */
+  readonly idempotent: boolean;
+  /** Whether it has been handed to the client (and so may reach the server). */
+  sent: boolean;
   settled: boolean;
 }
 
@@ -47,6 +51,7 @@ export class DeadlineGuard {
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  #whenDrained: { promise: Promise<void>; resolve: () => void } | undefined;
   readonly #breaker: CircuitBreaker;
 
   constructor(
@@ -105,6 +110,8 @@ export class DeadlineGuard {
         operation,
         key,
         probe: admission === "probe",
+        idempotent,
+        sent: false,
         settled: false,
       };
       this.#pending.push(pending);
@@ -116,6 +123,7 @@ export class DeadlineGuard {
           return;
         }
         let sent: Promise<T>;
+        pending.sent = true;
         try {
           sent = send();
         } catch (cause) {
@@ -126,6 +134,7 @@ export class DeadlineGuard {
             this.#inFlight--;
             this.#breaker.succeeded(pending.probe);
             if (this.#settle(pending)) resolve(value);
+            if (this.#closed) this.#finishClosing();
           },
           (cause: unknown) => {
             this.#inFlight--;
@@ -142,6 +151,7 @@ export class DeadlineGuard {
               }
             }
             if (this.#settle(pending)) reject(this.#failure(operation, key, cause));
+            if (this.#closed) this.#finishClosing();
           },
         );
       };
@@ -150,21 +160,38 @@ export class DeadlineGuard {
     });
   }
 
-  /** Rejects every pending operation with `CacheClosedError` and refuses new ones. */
-  close(): void {
+  /**
+   * Refuses new operations and ends the pending ones: those not yet sent, and reads, are rejected with
+   * `CacheClosedError` at once (nothing was sent, or nothing changes); writes already sent are waited
+   * for, each within its own deadline, so that none is reported failed although it was applied.
+   *
+   * @returns A promise that settles once every sent write has settled.
+   */
+  close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const pendings = this.#pending.slice(this.#head);
-    this.#pending = [];
-    this.#head = 0;
-    for (const pending of pendings) {
-      if (pending === undefined || pending.settled) continue;
+    for (const pending of this.#pending.slice(this.#head)) {
+      if (pending === undefined || pending.settled || (pending.sent && !pending.idempotent)) continue;
       pending.settled = true;
       pending.reject(
         new CacheClosedError(`${describe(pending)} was cut short: the Redis backend was closed`, { key: pending.key }),
       );
     }
+    if (this.#oldest() !== undefined && this.#whenDrained === undefined) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((settle) => (resolve = settle));
+      this.#whenDrained = { promise, resolve };
+    }
+    const drained = this.#whenDrained?.promise ?? Promise.resolve();
+    this.#finishClosing();
+    return drained;
+  }
+
+  /** Once closed: when no sent write is left, stops the timer and settles the promise of `close()`. */
+  #finishClosing(): void {
+    if (this.#oldest() !== undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#whenDrained?.resolve();
   }
 
   /** `"; not connected: <why>"` while the connection is down, else `""`. */
@@ -232,6 +259,7 @@ export class DeadlineGuard {
       );
     }
     this.#armTimer();
+    if (this.#closed) this.#finishClosing();
   }
 }
 

@@ -333,6 +333,64 @@ describe("Redis faults", requirement, () => {
     assert.deepEqual(guard.unhandled, []);
   });
 
+  it("close() right after 2 000 sets: every set reported stored is stored, every other one is not", async () => {
+    const server = await startServer();
+    const probe = createClient({ url: server.url(0) });
+    await probe.connect();
+    closers.push(async () => {
+      probe.destroy();
+    });
+    for (const warm of [false, true]) {
+      const cache = new Cache<string>({ backend: `${server.url(0)}?timeout=2000`, serializer: "json://" });
+      if (warm) await cache.set("warm", "1");
+      const writes = Array.from({ length: 2000 }, (_, index) =>
+        cache.set(`w:${String(warm)}:${String(index)}`, "v").then(
+          (stored) => (stored ? "stored" : "not stored"),
+          (error: unknown) => (error as Error).name,
+        ),
+      );
+      await sleep(1);
+      await cache.close();
+      const outcomes = await Promise.all(writes);
+      const stored = await probe.keys(`w:${String(warm)}:*`);
+      const reportedStored = outcomes.flatMap((outcome, index) =>
+        outcome === "stored" ? [`w:${String(warm)}:${String(index)}`] : [],
+      );
+      console.log(
+        `# close after 2 000 sets (${warm ? "connected" : "connecting"}): ${String(reportedStored.length)} stored, ` +
+          `${String(outcomes.filter((outcome) => outcome === "CacheClosedError").length)} CacheClosedError`,
+      );
+      assert.deepEqual(
+        outcomes.filter((outcome) => outcome !== "stored" && outcome !== "CacheClosedError"),
+        [],
+      );
+      assert.deepEqual(stored.sort(), reportedStored.sort());
+    }
+  });
+
+  it("close() waits for a write already sent to a hung server, within its deadline, and reports its timeout", async () => {
+    const server = await startServer();
+    const backend = new RedisBackend({ url: `${server.url(0)}?timeout=300` });
+    assert.equal(await backend.set("k", "v", {}), true);
+    server.pause();
+    const write = backend.set("k", "w", {}).then(
+      () => "stored",
+      (error: unknown) => `${(error as Error).name}: ${(error as Error).message}`,
+    );
+    const read = backend.get("k").then(
+      () => "read",
+      (error: unknown) => (error as Error).name,
+    );
+    await sleep(20);
+    const closing = performance.now();
+    await backend.close();
+    const closeMs = performance.now() - closing;
+    server.resume();
+    assert.equal(await read, "CacheClosedError");
+    assert.match(await write, /^BackendError: set of key "k" timed out after 300 ms/);
+    assert.ok(closeMs >= 200 && closeMs <= 1300, `${String(closeMs)} ms`);
+  });
+
   it("F14: close() settles pending calls at once, during work and during an outage", async () => {
     const guard = new ProcessFaultGuard();
     const server = await startServer();
