@@ -19,7 +19,7 @@ const MILLISECONDS_PER_UNIT: Readonly<Record<string, number>> = {
 };
 
 /** The longest duration any backend is given, in milliseconds. */
-export const MAX_DURATION_MS = 2 ** 53;
+export const MAX_DURATION_MS: number = 2 ** 53;
 
 const WHOLE_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
