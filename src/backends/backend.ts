@@ -53,6 +53,12 @@ export interface BackendOperations<W = unknown> {
   has(key: string): boolean;
   /** Removes every key that starts with `prefix`; with `""`, everything the backend holds. */
   clear(prefix: string): void;
+  /**
+   * Removes `key` only while it still holds `value` (exactly as `get` returned it), so that a value
+   * another writer stored since is never lost; whether it removed it. The cache uses it to delete a
+   * stored value that did not decode. Optional: without it, such values are kept (answered as misses).
+   */
+  deleteIfUnchanged?(key: string, value: W): boolean;
 }
 
 /**
@@ -81,8 +87,8 @@ export interface SyncBackend<W = unknown> extends BackendOperations<W> {
  */
 export type AsyncBackend<W = unknown> = {
   [Operation in keyof BackendOperations<W>]: (
-    ...parameters: Parameters<BackendOperations<W>[Operation]>
-  ) => Promise<ReturnType<BackendOperations<W>[Operation]>>;
+    ...parameters: Parameters<NonNullable<BackendOperations<W>[Operation]>>
+  ) => Promise<ReturnType<NonNullable<BackendOperations<W>[Operation]>>>;
 } & {
   /** Releases connections and timers; idempotent. */
   close(): Promise<void>;

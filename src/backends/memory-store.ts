@@ -165,6 +165,12 @@ export class MemoryStore implements SyncBackend {
     return this.#entries.has(key);
   }
 
+  deleteIfUnchanged(key: string, value: unknown): boolean {
+    const stored = this.#entries.peek(key);
+    if (stored === undefined || (stored === UNDEFINED_VALUE ? undefined : stored) !== value) return false;
+    return this.delete(key);
+  }
+
   clear(prefix: string): void {
     if (prefix === "") {
       this.#entries.clear();

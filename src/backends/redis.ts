@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { BackendError, ConfigurationError, SerializationError } from "../errors.js";
 import { CacheUrl, type UrlParameters } from "../internal/cache-url.js";
 import type { CircuitState } from "../internal/circuit-breaker.js";
@@ -55,6 +56,11 @@ export interface RedisBackendOptions extends Partial<RedisTimings> {
 }
 
 const SCAN_BATCH = 1000;
+
+/** KEYS[1] is unlinked only while the SHA-1 of its string value is ARGV[1]. */
+const DELETE_IF_UNCHANGED = `local held = redis.call("GET", KEYS[1])
+if held and redis.sha1hex(held) == ARGV[1] then return redis.call("UNLINK", KEYS[1]) end
+return 0`;
 
 /** Redis glob metacharacters, escaped so that `clear()` matches the prefix literally (B14). */
 function escapeGlob(text: string): string {
@@ -274,6 +280,22 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
 
   has(key: string): Promise<boolean> {
     return this.#run("has", key, () => this.#driver.send(["EXISTS", key], key).then((reply) => reply === 1), true);
+  }
+
+  /**
+   * One script that compares the SHA-1 of what the key holds with the one of `value` and unlinks only
+   * on a match: the value itself (possibly megabytes) need not travel back to the server.
+   */
+  deleteIfUnchanged(key: string, value: unknown): Promise<boolean> {
+    let digest: string;
+    try {
+      digest = createHash("sha1").update(toArgument(key, value)).digest("hex");
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return this.#run("delete", key, () =>
+      this.#driver.send(["EVAL", DELETE_IF_UNCHANGED, "1", key, digest], key).then((reply) => reply === 1),
+    );
   }
 
   /**

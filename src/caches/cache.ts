@@ -127,9 +127,9 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
         if (this.core.serializesAsync) {
           return this.core
             .decodeStoredAsync(key, wire)
-            .then((value) => this.#decoded(value, backendKey, key, fallback));
+            .then((value) => this.#decoded(value, backendKey, wire, key, fallback));
         }
-        return this.#decoded(this.core.decodeStored(key, wire), backendKey, key, fallback);
+        return this.#decoded(this.core.decodeStored(key, wire), backendKey, wire, key, fallback);
       },
       (cause: unknown) => {
         const error = this.core.readFailed("get", cause, key);
@@ -142,11 +142,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   #decoded<D>(
     value: V | typeof UNDECODABLE,
     backendKey: string,
+    wire: unknown,
     key: string,
     fallback: D | undefined,
   ): V | D | undefined | Promise<D | undefined> {
     if (value !== UNDECODABLE) return value;
-    return this.#deleteUndecodable([backendKey], key).then(() => fallback);
+    return this.#deleteUndecodable([[backendKey, wire]], key).then(() => fallback);
   }
 
   /**
@@ -162,7 +163,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     if (backendKeys.length === 0) return new Map();
     const found = await this.#read("getMany", undefined, () => this.backend.getMany(backendKeys), new Map());
     const { values, undecodable } = await this.core.decodeManyAsync(keys, backendKeys, found);
-    if (undecodable.length > 0) await this.#deleteUndecodable(undecodable);
+    if (undecodable.length > 0) await this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
     return values;
   }
 
@@ -291,11 +292,16 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     }
   }
 
-  /** Deletes entries that did not decode (when the policy says so); a failure is reported, not thrown. */
-  async #deleteUndecodable(backendKeys: string[], key?: string): Promise<void> {
-    if (!this.core.deletesUndecodable) return;
+  /**
+   * Deletes entries that did not decode (when the policy says so), each only while it still holds the
+   * bytes that failed: another writer may have stored a good value since we read. A backend that cannot
+   * compare and delete keeps them. A failure is reported, not thrown.
+   */
+  async #deleteUndecodable(entries: (readonly [string, unknown])[], key?: string): Promise<void> {
+    const deleteIfUnchanged = this.backend.deleteIfUnchanged?.bind(this.backend);
+    if (!this.core.deletesUndecodable || deleteIfUnchanged === undefined) return;
     try {
-      await this.backend.deleteMany(backendKeys);
+      await Promise.all(entries.map(([backendKey, wire]) => deleteIfUnchanged(backendKey, wire)));
     } catch (cause) {
       this.core.writeFailed("delete of an undecodable value", cause, key, false);
     }

@@ -99,7 +99,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     if (wire === undefined) return fallback;
     const value = this.core.decodeStored(key, wire);
     if (value !== UNDECODABLE) return value;
-    this.#deleteUndecodable([backendKey], key);
+    this.#deleteUndecodable([[backendKey, wire]], key);
     return fallback;
   }
 
@@ -114,7 +114,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     const found = this.#read("getOrThrow", key, () => this.backend.getMany([backendKey]), new Map<string, unknown>());
     const value = found.has(backendKey) ? this.core.decodeStored(key, found.get(backendKey)) : UNDECODABLE;
     if (value !== UNDECODABLE) return value;
-    if (found.has(backendKey)) this.#deleteUndecodable([backendKey], key);
+    if (found.has(backendKey)) this.#deleteUndecodable([[backendKey, found.get(backendKey)]], key);
     throw new CacheMissError(`no value for key ${quoteKey(key)}`, { key });
   }
 
@@ -124,7 +124,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     if (backendKeys.length === 0) return new Map();
     const found = this.#read("getMany", undefined, () => this.backend.getMany(backendKeys), new Map<string, unknown>());
     const { values, undecodable } = this.core.decodeMany(keys, backendKeys, found);
-    if (undecodable.length > 0) this.#deleteUndecodable(undecodable);
+    if (undecodable.length > 0) this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
     return values;
   }
 
@@ -209,11 +209,15 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     }
   }
 
-  /** Deletes entries that did not decode (when the policy says so); a failure is reported, not thrown. */
-  #deleteUndecodable(backendKeys: string[], key?: string): void {
-    if (!this.core.deletesUndecodable) return;
+  /**
+   * Deletes entries that did not decode (when the policy says so), each only while it still holds the
+   * bytes that failed (as `Cache` does). A failure is reported, not thrown.
+   */
+  #deleteUndecodable(entries: (readonly [string, unknown])[], key?: string): void {
+    const backend = this.backend;
+    if (!this.core.deletesUndecodable || backend.deleteIfUnchanged === undefined) return;
     try {
-      this.backend.deleteMany(backendKeys);
+      for (const [backendKey, wire] of entries) backend.deleteIfUnchanged(backendKey, wire);
     } catch (cause) {
       this.core.writeFailed("delete of an undecodable value", cause, key, false);
     }

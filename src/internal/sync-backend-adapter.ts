@@ -56,6 +56,10 @@ export class SyncBackendAdapter<W = unknown> implements AsyncBackend<W> {
     return this.sync.has(key);
   }
 
+  async deleteIfUnchanged(key: string, value: W): Promise<boolean> {
+    return this.sync.deleteIfUnchanged?.(key, value) ?? false;
+  }
+
   async clear(prefix: string): Promise<void> {
     this.sync.clear(prefix);
   }

@@ -5,10 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { gzipSync } from "node:zlib";
 import { after, describe, it } from "node:test";
 import { createClient } from "redis";
+import { MemoryBackend } from "../../src/backends/memory.js";
 import { RedisBackend } from "../../src/backends/redis.js";
 import { Cache } from "../../src/caches/cache.js";
+import * as serializers from "../../src/serializers/registry.js";
 import { BackendError, ConfigurationError, SerializationError } from "../../src/errors.js";
 import { cached } from "../../src/memoize/cached.js";
 import { needsRedis, RedisServer } from "../support/redis-server.js";
@@ -66,6 +69,41 @@ describe("corrupt bytes in Redis (B1)", requirement, () => {
         assert.deepEqual(reported, ["SerializationError"], url);
         assert.deepEqual(await cache.get("good"), good, `${url}: other keys unaffected`);
         assert.equal(backend.circuit, "closed", `${url}: no breaker trip`);
+      }
+    } finally {
+      raw.destroy();
+    }
+  });
+});
+
+describe("deleting an undecodable value", requirement, () => {
+  it("never deletes a value another writer stored between the read and the delete (memory and Redis)", async () => {
+    const server = await startServer();
+    const raw = createClient({ url: server.url(0) });
+    await raw.connect();
+    try {
+      for (const where of ["memory", "redis"] as const) {
+        const backend = where === "redis" ? new RedisBackend({ url: server.url(0) }) : new MemoryBackend();
+        // The other writer stores its value as soon as the bad one is reported, before the cache deletes:
+        // through the same connection, so it reaches Redis first.
+        const fresh = serializers.fromUrl<string>("json+gzip://").serialize("fresh");
+        const cache = new Cache<string>({
+          backend,
+          serializer: "json+gzip://",
+          onError: () => {
+            void backend.set("k", fresh, {});
+          },
+        });
+        const corrupt = gzipSync("not json {");
+        await backend.set("k", corrupt, {});
+        assert.equal(await cache.get("k"), undefined);
+        assert.equal(await cache.get("k"), "fresh");
+        // A bad value nobody replaced is still deleted.
+        await backend.set("other", gzipSync("not json either"), {});
+        const quiet = new Cache<string>({ backend, serializer: "json+gzip://", onError: () => undefined });
+        assert.equal(await quiet.get("other"), undefined);
+        assert.equal(await backend.has("other"), false);
+        await cache.close();
       }
     } finally {
       raw.destroy();

@@ -182,6 +182,21 @@ export function backendConformance(
       }),
     );
 
+    it("deleteIfUnchanged removes a key only while it holds the value read", storing, () =>
+      withBackend(async ({ backend }) => {
+        const deleteIfUnchanged = backend.deleteIfUnchanged?.bind(backend);
+        if (deleteIfUnchanged === undefined) return;
+        await backend.set("k", "old", {});
+        const read = await backend.get("k");
+        await backend.set("k", "new", {});
+        assert.equal(await deleteIfUnchanged("k", read), false);
+        assert.deepEqual(await backend.get("k"), asStored("new"));
+        assert.equal(await deleteIfUnchanged("k", await backend.get("k")), true);
+        assert.equal(await backend.has("k"), false);
+        assert.equal(await deleteIfUnchanged("absent", read), false);
+      }),
+    );
+
     it("handles batches: duplicates, absent keys, empty batches (B11)", storing, () =>
       withBackend(async ({ backend }) => {
         await backend.setMany([], undefined);

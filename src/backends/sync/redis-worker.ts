@@ -40,6 +40,8 @@ async function perform(request: WorkerRequest): Promise<unknown> {
       return backend.delete(...request.arguments);
     case "deleteMany":
       return backend.deleteMany(...request.arguments);
+    case "deleteIfUnchanged":
+      return backend.deleteIfUnchanged(...request.arguments);
     case "has":
       return backend.has(...request.arguments);
     case "clear":

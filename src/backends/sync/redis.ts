@@ -146,6 +146,10 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     return this.#call({ id: 0, operation: "deleteMany", arguments: [keys] }) as number;
   }
 
+  deleteIfUnchanged(key: string, value: RedisWireValue): boolean {
+    return this.#call({ id: 0, operation: "deleteIfUnchanged", arguments: [key, value] }, key) as boolean;
+  }
+
   has(key: string): boolean {
     return this.#call({ id: 0, operation: "has", arguments: [key] }, key) as boolean;
   }

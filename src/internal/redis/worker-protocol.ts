@@ -11,7 +11,8 @@ export interface WorkerSetup {
   readonly signal: Int32Array;
 }
 
-type Operation = "get" | "getMany" | "set" | "setMany" | "expireIn" | "delete" | "deleteMany" | "has" | "clear";
+type Operation =
+  "get" | "getMany" | "set" | "setMany" | "expireIn" | "delete" | "deleteMany" | "deleteIfUnchanged" | "has" | "clear";
 
 /** One request: an operation of the async backend and its arguments. */
 export type WorkerRequest =
