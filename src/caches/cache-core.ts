@@ -200,7 +200,7 @@ export interface CacheStats {
 export const UNDECODABLE: unique symbol = Symbol("cachetory.undecodable");
 
 /** The entries of `setMany` input (an iterable of pairs, or a plain object) as an array. */
-function entryPairs<V>(entries: CacheEntries<V>): (readonly [string, V])[] {
+export function entryPairs<V>(entries: CacheEntries<V>): (readonly [string, V])[] {
   return Symbol.iterator in entries ? [...(entries as Iterable<readonly [string, V]>)] : Object.entries(entries);
 }
 

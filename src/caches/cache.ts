@@ -8,6 +8,7 @@ import {
   backendSetOptions,
   CacheBase,
   checkCacheOptions,
+  entryPairs,
   setManyTimeToLive,
   type CacheEntries,
   UNDECODABLE,
@@ -15,6 +16,7 @@ import {
   type SetManyOptions,
   type SetOptions,
 } from "./cache-core.js";
+import { KeyOrder } from "./key-order.js";
 
 /** The `get` of in-process backends, which `Cache.get` may call past (see there). */
 // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
@@ -60,6 +62,8 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   readonly #inProcess: SyncBackend | undefined;
   /** The same for `set`. */
   readonly #inProcessWrites: SyncBackend | undefined;
+  /** With a serializer that encodes off the event loop: keeps the operations on a key in issue order. */
+  readonly #order: KeyOrder | undefined;
 
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   constructor(options: CacheOptions<V>) {
@@ -67,6 +71,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
     this.#inProcess = this.backend.get === ADAPTER_GET ? syncBackendOf(this.backend) : undefined;
     this.#inProcessWrites = this.backend.set === ADAPTER_SET ? syncBackendOf(this.backend) : undefined;
+    this.#order = this.core.serializesAsync ? new KeyOrder() : undefined;
   }
 
   static {
@@ -117,7 +122,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     let read: Promise<unknown>;
     try {
       backendKey = this.core.backendKey(key);
-      read = this.backend.get(backendKey);
+      read = this.#inOrder([backendKey], () => this.backend.get(backendKey));
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -161,7 +166,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   async getMany(...keys: string[]): Promise<Map<string, V>> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
-    const found = await this.#read("getMany", undefined, () => this.backend.getMany(backendKeys), new Map());
+    const found = await this.#read(
+      "getMany",
+      undefined,
+      () => this.#inOrder(backendKeys, () => this.backend.getMany(backendKeys)),
+      new Map(),
+    );
     const { values, undecodable } = await this.core.decodeManyAsync(keys, backendKeys, found);
     if (undecodable.length > 0) await this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
     return values;
@@ -181,10 +191,17 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     try {
       const backendKey = this.core.backendKey(key);
       const setOptions = backendSetOptions(options);
-      if (this.core.serializesAsync) {
-        return this.core.encodeAsync(key, value).then((wire) => this.#store(key, backendKey, wire, setOptions));
-      }
-      return this.#store(key, backendKey, this.core.encode(key, value), setOptions);
+      const order = this.#order;
+      if (order === undefined) return this.#store(key, backendKey, this.core.encode(key, value), setOptions);
+      // Encoded off the event loop: the write goes out once its value and every earlier write of the key have.
+      const keys = [backendKey];
+      const prior = order.pending(keys);
+      const encoded = this.core.encodeAsync(key, value);
+      const ready = prior === undefined ? encoded : Promise.all([encoded, prior]).then(([wire]) => wire);
+      return order.defer(
+        keys,
+        ready.then((wire) => ({ outcome: this.#store(key, backendKey, wire, setOptions) })),
+      );
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -218,9 +235,27 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async setMany(entries: CacheEntries<V>, options?: SetManyOptions): Promise<void> {
     const timeToLive = setManyTimeToLive(options);
-    const encoded = await this.core.encodeManyAsync(entries);
-    if (encoded.length === 0) return;
-    await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
+    const order = this.#order;
+    if (order === undefined) {
+      const encoded = this.core.encodeMany(entries);
+      if (encoded.length === 0) return;
+      await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
+      return;
+    }
+    const pairs = entryPairs(entries);
+    const keys = this.core.backendKeys(pairs.map(([key]) => key));
+    const prior = order.pending(keys);
+    const encoding = this.core.encodeManyAsync(pairs);
+    const ready = prior === undefined ? encoding : Promise.all([encoding, prior]).then(([encoded]) => encoded);
+    await order.defer(
+      keys,
+      ready.then((encoded) => ({
+        outcome:
+          encoded.length === 0
+            ? Promise.resolve()
+            : this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive)),
+      })),
+    );
   }
 
   /**
@@ -236,26 +271,30 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   async expireIn(key: string, timeToLive?: Duration | null): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
     const milliseconds = toTimeToLive(timeToLive);
-    return await this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
+    return await this.#call("expireIn", key, () =>
+      this.#inOrder([backendKey], () => this.backend.expireIn(backendKey, milliseconds)),
+    );
   }
 
   /** Removes `key`; whether it was present. */
   async delete(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
-    return await this.#call("delete", key, () => this.backend.delete(backendKey));
+    return await this.#call("delete", key, () => this.#inOrder([backendKey], () => this.backend.delete(backendKey)));
   }
 
   /** Removes several keys; how many distinct keys were present. */
   async deleteMany(...keys: string[]): Promise<number> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return 0;
-    return await this.#call("deleteMany", undefined, () => this.backend.deleteMany(backendKeys));
+    return await this.#call("deleteMany", undefined, () =>
+      this.#inOrder(backendKeys, () => this.backend.deleteMany(backendKeys)),
+    );
   }
 
   /** Whether `key` is present, without transferring or decoding its value. */
   async has(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
-    return await this.#read("has", key, () => this.backend.has(backendKey), false);
+    return await this.#read("has", key, () => this.#inOrder([backendKey], () => this.backend.has(backendKey)), false);
   }
 
   /**
@@ -264,12 +303,20 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async clear(): Promise<void> {
     this.core.assertOpen();
-    await this.#call("clear", undefined, () => this.backend.clear(this.core.prefix));
+    await this.#call("clear", undefined, () => this.#inOrder(undefined, () => this.backend.clear(this.core.prefix)));
   }
 
   /** Closes the backend; idempotent. Later operations reject with `CacheClosedError`. */
   async close(): Promise<void> {
     if (this.core.markClosed()) await this.backend.close();
+  }
+
+  /**
+   * Sends a backend call at once, or, when an earlier write of one of `keys` (every key, for
+   * `undefined`) still waits for its off-thread encoding, right after that write has been sent.
+   */
+  #inOrder<T>(keys: readonly string[] | undefined, send: () => Promise<T>): Promise<T> {
+    return this.#order === undefined ? send() : this.#order.run(keys, send);
   }
 
   /** Runs one write or delete, turning its failure into a reported `BackendError` that names it. */

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { deflateSync } from "node:zlib";
 // The built zstd compressor, whose worker file is JavaScript (tsx cannot start a .ts worker on Node 20).
 import { zstdWorkerStatus } from "../../dist/esm/internal/zstd-off-thread.js";
 import { ZstdCompressor as BuiltZstdCompressor } from "../../dist/esm/serializers/index.js";
 import { Cache } from "../../src/caches/cache.js";
 import { fromUrl } from "../../src/serializers/registry.js";
+import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 
 /** The compressor of `url` through the four methods the Cache uses; fails if it lacks the async ones. */
 function compressorAt(url: string) {
@@ -128,5 +129,52 @@ describe("the async Cache with a compressing serializer", () => {
     assert.equal(await cache.backend.has("broken"), false);
     assert.deepEqual(reported, ["SerializationError get broken"]);
     assert.equal(cache.stats.undecodableValues, 1);
+  });
+});
+
+describe("operations on one key keep their order when values are compressed off the event loop", () => {
+  const servers: RedisServer[] = [];
+  after(async () => {
+    for (const server of servers) await server.stop();
+  });
+
+  async function backends(): Promise<[string, string][]> {
+    if (redisUnavailableReason() !== undefined) return [["memory", "memory://"]];
+    const server = await RedisServer.start();
+    servers.push(server);
+    return [
+      ["memory", "memory://"],
+      ["Redis", server.url(0)],
+    ];
+  }
+
+  it("set(k, big) then set(k, small), set then delete, setMany then delete, set then get: issue order wins", async () => {
+    const big = "x".repeat(2 * 1024 * 1024);
+    for (const [name, backend] of await backends()) {
+      const cache = new Cache<string>({ backend, serializer: "json+gzip://" });
+      for (let round = 0; round < 50; round++) {
+        const first = cache.set("k", big);
+        const second = cache.set("k", "small");
+        const read = cache.get("k");
+        await Promise.all([first, second]);
+        assert.equal(await read, "small", `${name}, round ${String(round)}: the read issued after both sets`);
+        assert.equal(await cache.get("k"), "small", `${name}, round ${String(round)}`);
+      }
+      const stored = cache.set("d", big);
+      const deleted = cache.delete("d");
+      await stored;
+      assert.equal(await deleted, true);
+      assert.equal(await cache.has("d"), false, name);
+      const many = cache.setMany({ m: big, n: "1" });
+      const gone = cache.deleteMany("m", "n");
+      await many;
+      assert.equal(await gone, 2);
+      assert.equal((await cache.getMany("m", "n")).size, 0, name);
+      const late = cache.set("c", big);
+      const cleared = cache.clear();
+      await Promise.all([late, cleared]);
+      assert.equal(await cache.has("c"), false, `${name}: clear() issued after the set`);
+      await cache.close();
+    }
   });
 });
