@@ -17,8 +17,8 @@ import {
   redisEndpointFromUrl,
   redisTimingsFromUrl,
 } from "../internal/redis/connection-options.js";
-import type { RedisArgument, RedisCommand, RedisDriver } from "../internal/redis/driver.js";
-import { GetCoalescer } from "../internal/redis/get-coalescer.js";
+import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "../internal/redis/driver.js";
+import { GetCoalescer, KeyFailure, readEach } from "../internal/redis/get-coalescer.js";
 import { IoRedisDriver, type IoRedisLike, isIoRedis } from "../internal/redis/ioredis-driver.js";
 import {
   isNodeRedis,
@@ -179,9 +179,10 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
         const found = new Map<string, RedisWireValue>();
         await Promise.all(
           groups.map(async (group) => {
-            const replies = (await this.#driver.send(["MGET", ...group], group[0])) as (Buffer | null)[];
+            const replies = await readEach(this.#driver, group);
             group.forEach((key, index) => {
               const reply = replies[index];
+              if (reply instanceof KeyFailure) throw reply.error;
               if (reply !== null && reply !== undefined) found.set(key, reply);
             });
           }),
@@ -227,20 +228,23 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     const keys = [...values.keys()];
     return this.#runMany("setMany", keys, async () => {
       await Promise.all(
-        this.#driver.groupKeys(keys).map(async (group) => {
-          if (timeToLive === undefined) {
-            await this.#driver.send(
-              ["MSET", ...group.flatMap((key) => [key, values.get(key) as RedisArgument])],
-              group[0],
-            );
-          } else {
-            const ttl = String(timeToLive);
-            await this.#transaction(
-              group.map((key) => ["SET", key, values.get(key) as RedisArgument, "PX", ttl]),
-              group[0],
-            );
-          }
-        }),
+        this.#driver.groupKeys(keys).map((group) =>
+          // Atomic per slot, so not split while the slot migrates: sent again until it settles.
+          untilNotTryAgain(async () => {
+            if (timeToLive === undefined) {
+              await this.#driver.send(
+                ["MSET", ...group.flatMap((key) => [key, values.get(key) as RedisArgument])],
+                group[0],
+              );
+            } else {
+              const ttl = String(timeToLive);
+              await this.#transaction(
+                group.map((key) => ["SET", key, values.get(key) as RedisArgument, "PX", ttl]),
+                group[0],
+              );
+            }
+          }),
+        ),
       );
     });
   }
@@ -271,11 +275,20 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     const distinct = [...new Set(keys)];
     if (distinct.length === 0) return Promise.resolve(0);
     return this.#runMany("deleteMany", distinct, async () => {
-      const counts = await Promise.all(
-        this.#driver.groupKeys(distinct).map((group) => this.#driver.send(["UNLINK", ...group], group[0])),
-      );
-      return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+      const counts = await Promise.all(this.#driver.groupKeys(distinct).map((group) => this.#unlink(group)));
+      return counts.reduce<number>((sum, count) => sum + count, 0);
     });
+  }
+
+  /** `UNLINK` of keys of one slot; while the slot migrates (`TRYAGAIN`), one key at a time. */
+  async #unlink(keys: readonly string[]): Promise<number> {
+    try {
+      return Number(await this.#driver.send(["UNLINK", ...keys], keys[0]));
+    } catch (error) {
+      if (keys.length === 1 || redisErrorCode(error) !== "TRYAGAIN") throw error;
+      const counts = await Promise.all(keys.map((key) => this.#driver.send(["UNLINK", key], key)));
+      return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+    }
   }
 
   has(key: string): Promise<boolean> {
@@ -359,6 +372,30 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     if (!Array.isArray(replies)) throw new BackendError("the transaction was aborted (EXEC returned nil)");
     return replies;
   }
+}
+
+/**
+ * Runs `send` again while the server answers `TRYAGAIN` (a multi-key command in a slot that is being
+ * migrated, which node-redis does not retry): up to 8 times, 5 ms to 100 ms apart, about 0.5 s in all.
+ * A `TRYAGAIN` means nothing was done, so a write is safe to send again; the caller's deadline still
+ * bounds the wait.
+ */
+async function untilNotTryAgain<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= 8 || !isTryAgain(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 100)));
+    }
+  }
+}
+
+/** `TRYAGAIN` as a reply, or inside the error of a transaction that carries the replies. */
+function isTryAgain(error: unknown): boolean {
+  if (redisErrorCode(error) === "TRYAGAIN") return true;
+  const replies = (error as { replies?: unknown } | null)?.replies;
+  return Array.isArray(replies) && replies.some((reply) => redisErrorCode(reply) === "TRYAGAIN");
 }
 
 function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {

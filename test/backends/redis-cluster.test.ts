@@ -188,4 +188,68 @@ if (cluster === undefined) {
       );
     });
   });
+
+  // Last: it moves a slot to another master for good.
+  describe("a slot being migrated (MIGRATING on its owner, IMPORTING on the target)", () => {
+    const inspectors = cluster.nodes.map((node) => createClient({ url: node.url(0) }));
+    before(async () => {
+      await Promise.all(inspectors.map((client) => client.connect()));
+    });
+    after(() => {
+      for (const client of inspectors) client.destroy();
+    });
+
+    it("two keys of the slot read in one tick, getMany, deleteMany, and setMany while it completes", async () => {
+      const slot = loadSlotFunction()("{m}a");
+      const ids = await Promise.all(inspectors.map((client) => client.sendCommand<string>(["CLUSTER", "MYID"])));
+      const slots = await inspectors[0]?.sendCommand<[number, number, [string, number, string]][]>([
+        "CLUSTER",
+        "SLOTS",
+      ]);
+      const ownerId = slots?.find(([start, end]) => start <= slot && slot <= end)?.[2][2];
+      const ownerIndex = ids.indexOf(ownerId as string);
+      const targetIndex = (ownerIndex + 1) % ids.length;
+      const owner = inspectors[ownerIndex] as (typeof inspectors)[number];
+      const target = inspectors[targetIndex] as (typeof inspectors)[number];
+      const backend = new RedisBackend({ url: cluster.url(), timeout: 3000 });
+      try {
+        await backend.set("{m}a", "1", {});
+        await target.sendCommand(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", ownerId as string]);
+        await owner.sendCommand(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", ids[targetIndex] as string]);
+        // {m}a is still on its owner, {m}b on neither: a command of both is TRYAGAIN.
+        await assert.rejects(owner.sendCommand(["MGET", "{m}a", "{m}b"]), /TRYAGAIN/);
+        const [a, b] = await Promise.all([backend.get("{m}a"), backend.get("{m}b")]);
+        assert.deepEqual([a?.toString(), b], ["1", undefined]);
+        const found = await backend.getMany(["{m}a", "{m}b"]);
+        assert.deepEqual(
+          [...found].map(([key, value]) => [key, value.toString()]),
+          [["{m}a", "1"]],
+        );
+        assert.equal(await backend.deleteMany(["{m}a", "{m}b"]), 1);
+        await backend.set("{m}a", "1", {});
+        // setMany is atomic per slot, so it is sent again until the migration ends (here, 50 ms on).
+        const written = backend.setMany(
+          [
+            ["{m}a", "2"],
+            ["{m}c", "3"],
+          ],
+          undefined,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const targetPort = cluster.nodes[targetIndex]?.port as number;
+        const keys = await owner.sendCommand<string[]>(["CLUSTER", "GETKEYSINSLOT", String(slot), "100"]);
+        if (keys.length > 0) {
+          await owner.sendCommand(["MIGRATE", "127.0.0.1", String(targetPort), "", "0", "5000", "KEYS", ...keys]);
+        }
+        for (const client of [target, owner, ...inspectors.filter((each) => each !== owner && each !== target)]) {
+          await client.sendCommand(["CLUSTER", "SETSLOT", String(slot), "NODE", ids[targetIndex] as string]);
+        }
+        await written;
+        const after = await backend.getMany(["{m}a", "{m}c"]);
+        assert.deepEqual([...after.values()].map(String), ["2", "3"]);
+      } finally {
+        await backend.close();
+      }
+    });
+  });
 }

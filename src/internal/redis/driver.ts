@@ -31,6 +31,18 @@ export interface RedisDriver extends GuardedConnection {
   close(): Promise<void>;
 }
 
+/** The classes of the errors that carry a reply of the server, in node-redis and ioredis. */
+const SERVER_REPLY_ERRORS = new Set(["ErrorReply", "SimpleError", "BlobError", "ReplyError"]);
+
+/**
+ * The code of an error the server replied with (`"NOPERM"`, `"TRYAGAIN"`, `"WRONGTYPE"`, `"ERR"`…), or
+ * `undefined` for any other failure (a dropped connection, a timeout).
+ */
+export function redisErrorCode(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !SERVER_REPLY_ERRORS.has(error.constructor.name)) return undefined;
+  return /^[A-Z][A-Z_-]*/.exec(error.message)?.[0];
+}
+
 /**
  * The reconnection delay after `retries` failed attempts: exponential from 50 ms, capped, with "equal
  * jitter" (between half and all of the step) so that many clients do not reconnect in lockstep.

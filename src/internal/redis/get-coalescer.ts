@@ -1,4 +1,4 @@
-import type { RedisDriver } from "./driver.js";
+import { type RedisDriver, redisErrorCode } from "./driver.js";
 
 /** Keys per `MGET` at most: bounds one reply's size (64 values of 1 MB are one 64 MB reply). */
 const MAX_BATCH = 64;
@@ -53,40 +53,64 @@ export class GetCoalescer {
     this.#keys = [];
     this.#resolves = [];
     this.#rejects = [];
-    const fail = (error: unknown): void => {
-      for (const reject of rejects) reject(error);
-    };
-    const groups = keys.length === 1 ? [keys] : this.#driver.groupKeys(keys);
-    if (groups.length === 1) {
-      this.#driver.send(["MGET", ...keys], keys[0]).then((replies) => {
-        const values = replies as (Buffer | null)[];
-        for (let index = 0; index < resolves.length; index++) {
-          (resolves[index] as Resolve)(values[index] ?? undefined);
-        }
-      }, fail);
-      return;
-    }
-    // A cluster, several slots: one MGET per slot of its distinct keys; every waiter of a key gets its reply.
+    // Each distinct key is asked once, however many callers wait for it: 32 callers of one 4 MB key
+    // would otherwise make Redis send 128 MB.
     const waiting = new Map<string, number[]>();
     keys.forEach((key, index) => {
       const positions = waiting.get(key);
       if (positions === undefined) waiting.set(key, [index]);
       else positions.push(index);
     });
+    const distinct = waiting.size === keys.length ? keys : [...waiting.keys()];
+    const groups = distinct.length === 1 ? [distinct] : this.#driver.groupKeys(distinct);
     for (const group of groups) {
-      const distinct = [...new Set(group)];
-      this.#driver.send(["MGET", ...distinct], distinct[0]).then(
-        (replies) => {
-          distinct.forEach((key, keyIndex) => {
-            const value = (replies as (Buffer | null)[])[keyIndex] ?? undefined;
-            for (const position of waiting.get(key) ?? []) (resolves[position] as Resolve)(value);
+      readEach(this.#driver, group).then(
+        (outcomes) => {
+          group.forEach((key, keyIndex) => {
+            const outcome = outcomes[keyIndex];
+            for (const position of waiting.get(key) ?? []) {
+              if (outcome instanceof KeyFailure) (rejects[position] as Reject)(outcome.error);
+              else (resolves[position] as Resolve)(outcome ?? undefined);
+            }
           });
         },
         (error: unknown) => {
-          for (const key of distinct)
-            for (const position of waiting.get(key) ?? []) (rejects[position] as Reject)(error);
+          for (const key of group) for (const position of waiting.get(key) ?? []) (rejects[position] as Reject)(error);
         },
       );
     }
   };
+}
+
+/**
+ * One `MGET` of `keys` (which share a slot on a cluster). When the server refuses it as a whole (a key
+ * the ACL forbids, `MGET` itself forbidden, `TRYAGAIN` while a slot migrates), each key is asked again
+ * on its own, so that one key's trouble is not its batch's: that key's entry is then a
+ * {@link KeyFailure}. Connection failures are not retried here: the guard resends reads.
+ */
+export async function readEach(driver: RedisDriver, keys: readonly string[]): Promise<(Buffer | null | KeyFailure)[]> {
+  try {
+    return (await driver.send(["MGET", ...keys], keys[0])) as (Buffer | null)[];
+  } catch (error) {
+    if (redisErrorCode(error) === undefined) throw error;
+    return Promise.all(keys.map((key) => readAlone(driver, key)));
+  }
+}
+
+/** `GET key`, where a key of another type reads as absent, as it does in an `MGET`. */
+async function readAlone(driver: RedisDriver, key: string): Promise<Buffer | null | KeyFailure> {
+  try {
+    return (await driver.send(["GET", key], key)) as Buffer | null;
+  } catch (error) {
+    if (redisErrorCode(error) === "WRONGTYPE") return null;
+    return new KeyFailure(error);
+  }
+}
+
+/** The failure of one key of a batch, handed to that key's callers only. */
+export class KeyFailure {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
 }
