@@ -41,7 +41,7 @@ describe("coalesced reads", needsRedis(), () => {
       ]);
       assert.deepEqual(allowed, { status: "fulfilled", value: Buffer.from("yes") });
       assert.equal(forbidden.status, "rejected");
-      assert.match(String((forbidden).reason), /NOPERM/);
+      assert.match(String(forbidden.reason), /NOPERM/);
       // A key of another type reads as absent, as it does in an MGET.
       assert.deepEqual(hash, { status: "fulfilled", value: undefined });
       assert.deepEqual(absent, { status: "fulfilled", value: undefined });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Cache } from "../../src/caches/cache.js";
@@ -140,6 +141,76 @@ describe("pickle:// refusing what is not plain data", () => {
       assert.match(error.message, /os\.system/);
       return true;
     });
+  });
+});
+
+describe("pickle:// on large values: linear time, bounded memory, limits before allocation", () => {
+  /** A protocol 4 pickle of one opcode with a length prefix of `prefixBytes` and `payload`. */
+  const pickled = (opcode: number, prefixBytes: 4 | 8, payload: Uint8Array): Buffer => {
+    const header = Buffer.alloc(3 + prefixBytes);
+    header[0] = 0x80;
+    header[1] = 4;
+    header[2] = opcode;
+    if (prefixBytes === 4) header.writeUInt32LE(payload.length, 3);
+    else header.writeBigUInt64LE(BigInt(payload.length), 3);
+    return Buffer.concat([header, payload, Buffer.from([0x2e])]);
+  };
+  const serializer = new PickleSerializer();
+
+  it(
+    "reads a LONG4 integer of 128 KiB (quadratic before: minutes for 256 KiB) and refuses a longer one",
+    { timeout: 20_000 },
+    () => {
+      const bytes = Buffer.alloc(128 * 1024, 0xff);
+      bytes[bytes.length - 1] = 0x7f;
+      assert.equal(serializer.deserialize(pickled(0x8b, 4, bytes)), 2n ** BigInt(8 * bytes.length - 1) - 1n);
+      const negative = Buffer.alloc(3000, 0);
+      negative[negative.length - 1] = 0x80;
+      assert.equal(serializer.deserialize(pickled(0x8b, 4, negative)), -(2n ** BigInt(8 * negative.length - 1)));
+      assert.throws(
+        () => serializer.deserialize(pickled(0x8b, 4, Buffer.alloc(128 * 1024 + 1))),
+        /an integer of 131073 bytes is longer than the 131072 bytes read/,
+      );
+    },
+  );
+
+  it("reads 128 MB of text with a lone surrogate (the process ran out of memory before)", { timeout: 120_000 }, () => {
+    // In a child, so that the abort of an engine out of memory would be a failed test, not a dead runner.
+    const script = `
+      import { PickleSerializer } from "./src/serializers/pickle.ts";
+      // 128 MB of text with one lone surrogate in it, at the end: the whole text takes the slow path.
+      const payload = Buffer.alloc(128 * 1024 * 1024, 0x61);
+      payload.set([0xed, 0xa0, 0x80], payload.length - 3);
+      const header = Buffer.alloc(11);
+      header[0] = 0x80; header[1] = 4; header[2] = 0x8d;
+      header.writeBigUInt64LE(BigInt(payload.length), 3);
+      const text = new PickleSerializer().deserialize(Buffer.concat([header, payload, Buffer.from([0x2e])]));
+      console.log(JSON.stringify({ length: text.length, third: text.charCodeAt(3), last: text.charCodeAt(text.length - 1) }));
+    `;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 110_000,
+    });
+    assert.equal(child.status, 0, child.stderr.slice(-2000));
+    assert.deepEqual(JSON.parse(child.stdout), { length: 128 * 1024 * 1024 - 2, third: 0x61, last: 0xd800 });
+  });
+
+  it("decodes mixed text exactly: ASCII, 2-, 3- and 4-byte characters, lone surrogates of both halves", () => {
+    const text = "a\u00e9\u20ac\u{1f642}\ud800b\udfff\ud83d";
+    const written = serializer.serialize(text);
+    assert.equal(serializer.deserialize(written), text);
+    assert.throws(() => serializer.deserialize(pickled(0x8d, 8, Buffer.from([0x61, 0xed, 0xa0]))), /not UTF-8/);
+    assert.throws(() => serializer.deserialize(pickled(0x8d, 8, Buffer.from([0xed, 0xa0, 0x80, 0xff]))), /not UTF-8/);
+  });
+
+  it("copies 100 MB of BINBYTES8 in one go, into bytes of their own", { timeout: 20_000 }, () => {
+    const payload = Buffer.alloc(100 * 1024 * 1024, 3);
+    payload[12345] = 9;
+    const input = pickled(0x8e, 8, payload);
+    const bytes = serializer.deserialize(input) as Uint8Array;
+    assert.equal(bytes.length, payload.length);
+    assert.equal(bytes[12345], 9);
+    assert.ok(bytes.buffer !== input.buffer, "the bytes are a copy, not a view of the input");
   });
 });
 

@@ -28,7 +28,9 @@ export function encodeSurrogatePass(text: string): Buffer {
 }
 
 /**
- * The text of UTF-8 bytes that may hold surrogates in their three-byte form.
+ * The text of UTF-8 bytes that may hold surrogates in their three-byte form (`ED A0..BF xx`). Linear
+ * in the input and without a string per character: one pass writes UTF-16 code units into an array,
+ * which Node turns into a string in one go (its UTF-16 decoding keeps lone surrogates as they are).
  *
  * @throws TypeError for bytes that are not UTF-8 even so.
  */
@@ -36,23 +38,32 @@ export function decodeSurrogatePass(bytes: Uint8Array): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    // Only surrogates (ED A0..BF xx) may be what the strict decoder refused; anything else still fails.
+    // Only surrogates may be what the strict decoder refused; anything else still fails below.
   }
-  let text = "";
+  const units = new Uint16Array(bytes.length);
+  let count = 0;
   for (let index = 0; index < bytes.length;) {
-    const lead = bytes[index] ?? 0;
+    const lead = bytes[index] as number;
     const width = lead < 0x80 ? 1 : lead >= 0xf0 && lead < 0xf5 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
     if (width === 0 || index + width > bytes.length) throw new TypeError(`invalid UTF-8 at byte ${String(index)}`);
     let codePoint = width === 1 ? lead : lead & (0xff >> (width + 1));
     for (let offset = 1; offset < width; offset++) {
-      const continuation = bytes[index + offset] ?? 0;
+      const continuation = bytes[index + offset] as number;
       if ((continuation & 0xc0) !== 0x80) throw new TypeError(`invalid UTF-8 at byte ${String(index + offset)}`);
       codePoint = (codePoint << 6) | (continuation & 63);
     }
-    const minimum = [0, 0, 0x80, 0x800, 0x10000][width] ?? 0;
-    if (codePoint < minimum || codePoint > 0x10ffff) throw new TypeError(`invalid UTF-8 at byte ${String(index)}`);
-    text += String.fromCodePoint(codePoint);
+    if (codePoint < (MINIMUM_OF_WIDTH[width] ?? 0) || codePoint > 0x10ffff) {
+      throw new TypeError(`invalid UTF-8 at byte ${String(index)}`);
+    }
+    if (codePoint < 0x10000) units[count++] = codePoint;
+    else {
+      units[count++] = 0xd800 + ((codePoint - 0x10000) >> 10);
+      units[count++] = 0xdc00 + ((codePoint - 0x10000) & 0x3ff);
+    }
     index += width;
   }
-  return text;
+  return Buffer.from(units.buffer, 0, count * 2).toString("utf16le");
 }
+
+/** The smallest code point of each UTF-8 width: a longer form of a smaller one is not UTF-8. */
+const MINIMUM_OF_WIDTH = [0, 0, 0x80, 0x800, 0x10000] as const;
