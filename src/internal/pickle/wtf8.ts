@@ -52,7 +52,7 @@ export function decodeSurrogatePass(bytes: Uint8Array): string {
       if ((continuation & 0xc0) !== 0x80) throw new TypeError(`invalid UTF-8 at byte ${String(index + offset)}`);
       codePoint = (codePoint << 6) | (continuation & 63);
     }
-    if (codePoint < (MINIMUM_OF_WIDTH[width] ?? 0) || codePoint > 0x10ffff) {
+    if (codePoint < MINIMUM_OF_WIDTH[width] || codePoint > 0x10ffff) {
       throw new TypeError(`invalid UTF-8 at byte ${String(index)}`);
     }
     if (codePoint < 0x10000) units[count++] = codePoint;
