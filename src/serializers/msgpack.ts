@@ -60,6 +60,120 @@ function mapsToObjects(value: unknown): unknown {
   return object;
 }
 
+/** The extension types msgpack:// itself writes: 0 (`undefined`, msgpackr's) and −1 (timestamp, `Date`). */
+const OWN_EXTENSIONS = new Set([0x00, 0xff]);
+
+/** msgpackr's own extension types, for messages. */
+const EXTENSION_NAMES: Readonly<Record<number, string>> = {
+  0x42: "a large bigint",
+  0x62: "a string bundle",
+  0x65: "an Error",
+  0x69: "a shared reference (cycles)",
+  0x70: "a pointer to a shared value (cycles)",
+  0x73: "a Set",
+  0x74: "a typed array",
+  0x78: "a RegExp",
+};
+
+/** Bytes that follow each header byte from 0xc4 on, before any payload: [fixed size, length bytes]. */
+function headerOf(lead: number): readonly [fixed: number, lengthBytes: number] {
+  switch (lead) {
+    case 0xc4:
+    case 0xd9:
+      return [0, 1]; // bin8, str8
+    case 0xc5:
+    case 0xda:
+      return [0, 2]; // bin16, str16
+    case 0xc6:
+    case 0xdb:
+      return [0, 4]; // bin32, str32
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return [4, 0];
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return [8, 0];
+    case 0xcc:
+    case 0xd0:
+      return [1, 0];
+    case 0xcd:
+    case 0xd1:
+      return [2, 0];
+    default:
+      return [0, 0];
+  }
+}
+
+/**
+ * Walks the MessagePack structure of `bytes` (linear, no recursion: a count of the values still to
+ * read) and refuses any extension type that msgpack:// does not write. msgpackr's extensions are
+ * global to its module and would decode foreign bytes into a `RegExp` (catastrophic patterns
+ * included), an `Error`, or self-referencing structures: only plain data may come out of a store.
+ * Malformed input is left to msgpackr, which names it.
+ *
+ * @throws TypeError naming the extension type.
+ */
+function refuseForeignExtensions(bytes: Uint8Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let position = 0;
+  let pending = 1;
+  while (pending > 0 && position < bytes.length) {
+    pending--;
+    const lead = bytes[position++] as number;
+    if (lead <= 0x7f || lead >= 0xe0 || lead === 0xc0 || lead === 0xc2 || lead === 0xc3) continue;
+    if (lead <= 0x8f) pending += 2 * (lead & 0x0f);
+    else if (lead <= 0x9f) pending += lead & 0x0f;
+    else if (lead <= 0xbf) position += lead & 0x1f;
+    else if (lead === 0xdc || lead === 0xde) {
+      if (position + 2 > bytes.length) return;
+      pending += view.getUint16(position) * (lead === 0xde ? 2 : 1);
+      position += 2;
+    } else if (lead === 0xdd || lead === 0xdf) {
+      if (position + 4 > bytes.length) return;
+      pending += view.getUint32(position) * (lead === 0xdf ? 2 : 1);
+      position += 4;
+    } else if ((lead >= 0xc7 && lead <= 0xc9) || (lead >= 0xd4 && lead <= 0xd8)) {
+      let size: number;
+      if (lead >= 0xd4) size = 1 << (lead - 0xd4);
+      else {
+        const lengthBytes = 1 << (lead - 0xc7);
+        if (position + lengthBytes > bytes.length) return;
+        size =
+          lengthBytes === 1
+            ? view.getUint8(position)
+            : lengthBytes === 2
+              ? view.getUint16(position)
+              : view.getUint32(position);
+        position += lengthBytes;
+      }
+      const type = bytes[position];
+      if (type === undefined) return;
+      if (!OWN_EXTENSIONS.has(type)) {
+        const name = EXTENSION_NAMES[type];
+        throw new TypeError(
+          `msgpack:// reads plain data only: refused extension type ${String(type > 127 ? type - 256 : type)}${name === undefined ? "" : ` (${name})`}`,
+        );
+      }
+      position += 1 + size;
+    } else {
+      const [fixed, lengthBytes] = headerOf(lead);
+      if (lengthBytes === 0) position += fixed;
+      else {
+        if (position + lengthBytes > bytes.length) return;
+        const length =
+          lengthBytes === 1
+            ? view.getUint8(position)
+            : lengthBytes === 2
+              ? view.getUint16(position)
+              : view.getUint32(position);
+        position += lengthBytes + length;
+      }
+    }
+  }
+}
+
 /**
  * MessagePack (`msgpack://`) through the optional peer `msgpackr`: compact, fast, and shared with
  * Python cachetory's `msgpack://`. `bigint` encodes as a 64-bit integer, byte arrays as `bin`;
@@ -81,8 +195,10 @@ export class MsgpackSerializer<V = unknown> implements Serializer<V, Uint8Array>
     return packr().pack(value);
   }
 
+  /** @throws TypeError for an extension type that msgpack:// does not write; Error for malformed bytes. */
   deserialize(wire: WireValue): V {
     const bytes = toBytes(wire);
+    refuseForeignExtensions(bytes);
     // Only input that spells "__proto__" somewhere takes the slower, exact path.
     if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(PROTO_KEY)) {
       return mapsToObjects(mapUnpacker().unpack(bytes)) as V;

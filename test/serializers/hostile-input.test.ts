@@ -129,3 +129,36 @@ describe("v8:// on hostile bytes (S3)", () => {
     assert.equal((outcomes.decoded ?? 0) + (outcomes.errors ?? 0), 10_000);
   });
 });
+
+describe("msgpack:// on msgpackr's own extension types", () => {
+  it("refuses a RegExp, an Error, a Set, a typed array and self-references with a typed error; reads Date and undefined", async () => {
+    const { Packr } = await import("msgpackr");
+    const rich = new Packr({ moreTypes: true, structuredClone: true, useRecords: false });
+    const cyclic: Record<string, unknown> = { name: "loop" };
+    cyclic["self"] = cyclic;
+    const hostile: [string, unknown, RegExp][] = [
+      ["RegExp", { pattern: /^(a+)+$/ }, /extension type 120 \(a RegExp\)/],
+      ["Error", [new Error("planted")], /extension type 101 \(an Error\)/],
+      ["cycle", cyclic, /extension type 105 \(a shared reference/],
+      ["Set", new Set([1, 2]), /extension type 115 \(a Set\)/],
+      ["typed array", { data: new Float64Array([1, 2]) }, /extension type 116 \(a typed array\)/],
+    ];
+    const serializer = fromUrl("msgpack://");
+    for (const [name, value, message] of hostile) {
+      const bytes = rich.pack(value);
+      assert.throws(() => serializer.deserialize(bytes), { name: "TypeError", message }, name);
+    }
+    // Through a cache: an undecodable value (a miss, or the SerializationError naming the key in strict mode).
+    const cache = new Cache({ backend: "memory://", serializer: "msgpack://", undecodableValues: "throw" });
+    await cache.backend.set("planted", rich.pack({ pattern: /^(a+)+$/ }), {});
+    await assert.rejects(cache.get("planted"), (error: unknown) => {
+      assert.ok(error instanceof SerializationError);
+      assert.match(error.message, /key "planted".*RegExp/);
+      return true;
+    });
+    // What msgpack:// itself writes still reads back, deep inside plain structures too.
+    const date = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+    const plain = { when: date, nested: [{ missing: undefined, list: [1, "two", null] }] };
+    assert.deepEqual(serializer.deserialize(serializer.serialize(plain)), plain);
+  });
+});
