@@ -178,3 +178,24 @@ describe("operations on one key keep their order when values are compressed off 
     }
   });
 });
+
+describe("a value that could never be read back", () => {
+  it("is refused at write when it is larger than max-decompressed-size, on and off the event loop", async () => {
+    for (const url of ["noop+zstd://?max-decompressed-size=1000000", "noop+gzip://?max-decompressed-size=1000000"]) {
+      const cache = new Cache<Uint8Array>({ backend: "memory://", serializer: url });
+      for (const size of [1_000_001, 5_000_000]) {
+        await assert.rejects(cache.set("big", new Uint8Array(size)), (error: unknown) => {
+          assert.ok(error instanceof Error && error.name === "SerializationError", String(error));
+          assert.match(error.message, /key "big".*over max-decompressed-size \(1000000 bytes\).*never be read back/);
+          return true;
+        });
+      }
+      assert.equal(await cache.has("big"), false);
+      assert.equal(await cache.set("fits", new Uint8Array(1_000_000)), true);
+      assert.equal((await cache.get("fits"))?.byteLength, 1_000_000);
+      await cache.close();
+    }
+    const sync = fromUrl<Uint8Array>("noop+zstd://?max-decompressed-size=10");
+    assert.throws(() => sync.serialize(new Uint8Array(11)), /over max-decompressed-size/);
+  });
+});

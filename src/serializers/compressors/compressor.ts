@@ -93,8 +93,9 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
     }
   }
 
+  /** @throws RangeError for an input larger than `max-decompressed-size`: it could never be read back. */
   serialize(value: WireValue): Uint8Array {
-    return this.compress(toBytes(value));
+    return this.compress(this.#readable(toBytes(value)));
   }
 
   deserialize(wire: Uint8Array): Uint8Array {
@@ -104,7 +105,7 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
 
   /** As `serialize`, but a large input is compressed off the event loop. */
   async serializeAsync(value: WireValue): Promise<Uint8Array> {
-    const input = toBytes(value);
+    const input = this.#readable(toBytes(value));
     return input.byteLength >= this.offThreadBytes ? this.compressOffThread(input) : this.compress(input);
   }
 
@@ -112,6 +113,17 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
   async deserializeAsync(wire: Uint8Array): Promise<Uint8Array> {
     if (!(wire instanceof Uint8Array)) throw new TypeError("a compressor can only decompress bytes");
     return wire.byteLength >= this.offThreadBytes / 16 ? this.decompressOffThread(wire) : this.decompress(wire);
+  }
+
+  /** The input, when reading it back will not exceed the bound; else the error to throw. */
+  #readable(input: Uint8Array): Uint8Array {
+    if (input.byteLength > this.maxDecompressedSize) {
+      throw new RangeError(
+        `the value is ${String(input.byteLength)} bytes, over max-decompressed-size (${String(this.maxDecompressedSize)} bytes): ` +
+          "it could never be read back, so it is not written (raise max-decompressed-size to store it)",
+      );
+    }
+    return input;
   }
 
   /** Compresses bytes. */
