@@ -145,6 +145,27 @@ describe("decompression bombs", () => {
     }
   });
 
+  it("keeps decoding right with one zstd context per thread: after a corrupt frame, a streamed one, and in turns", async () => {
+    const { CompressStream } = await import("zstd-napi");
+    const compressor = new ZstdCompressor();
+    const values = Array.from({ length: 50 }, (_, index) => Buffer.from(`value ${String(index)} `.repeat(index + 1)));
+    const frames = values.map((value) => compressor.serialize(value));
+    const corrupt = Buffer.from(frames[10] as Uint8Array);
+    corrupt[corrupt.length - 2] = (corrupt[corrupt.length - 2] as number) ^ 0xff;
+    const streamed = await buffer(Readable.from([values[3] as Buffer]).pipe(new CompressStream()));
+    for (const [index, frame] of frames.entries()) {
+      assert.throws(() => compressor.deserialize(corrupt));
+      assert.deepEqual(Buffer.from(compressor.deserialize(frame)), values[index]);
+      assert.deepEqual(Buffer.from(compressor.deserialize(streamed)), values[3]);
+      // A truncated frame fails alone; the next one still decodes.
+      assert.throws(() => compressor.deserialize(frame.subarray(0, frame.length - 1)));
+    }
+    // Two compressors (other levels and bounds) share the thread's context and do not disturb each other.
+    const other = new ZstdCompressor({ compressionLevel: 19, maxDecompressedSize: 100 });
+    assert.throws(() => other.deserialize(frames[49] as Uint8Array), /max-decompressed-size/);
+    assert.deepEqual(Buffer.from(compressor.deserialize(frames[49] as Uint8Array)), values[49]);
+  });
+
   it("refuses a zstd frame that declares a huge size before allocating it", () => {
     // Written by a compressor with a higher bound, as another writer of the store could.
     const bomb = new ZstdCompressor({ maxDecompressedSize: 2 ** 30 }).serialize(Buffer.alloc(200 * 1024 * 1024));

@@ -39,6 +39,19 @@ const builtIn = zlib as unknown as BuiltInZstd;
 const HAS_BUILT_IN_ZSTD = typeof builtIn.zstdCompressSync === "function";
 
 /**
+ * The decompression context of this thread, made once. Building one per value cost 42 k values/s
+ * against 511 k/s with one kept. It is never shared mid-operation: `decompress` is one synchronous
+ * call (`ZSTD_decompressDCtx`, which starts afresh on each frame), and each worker thread loads this
+ * module, and so has a context, of its own. Streaming, which keeps state between calls, takes a new one.
+ */
+let sharedContext: InstanceType<ZstdNapiBinding["DCtx"]> | undefined;
+
+function oneShotContext(binding: ZstdNapiBinding): InstanceType<ZstdNapiBinding["DCtx"]> {
+  sharedContext ??= new binding.DCtx();
+  return sharedContext;
+}
+
+/**
  * Zstandard (`zstd://`, `zstandard://`; `compression-level` 1–22, default 3; `compression-threads`):
  * fast and compact, and what Python cachetory's `zstd://` reads and writes. Uses Node's built-in zstd
  * where the running Node has it (≥ 22.15), otherwise the optional peer `zstd-napi`.
@@ -131,7 +144,7 @@ export class ZstdCompressor extends Compressor {
       if (declared > this.maxDecompressedSize) throw this.tooLarge();
     }
     const output = Buffer.allocUnsafe(declared);
-    const written = new binding.DCtx().decompress(output, input);
+    const written = oneShotContext(binding).decompress(output, input);
     if (written !== declared)
       throw new RangeError(`zstd frame declared ${String(declared)} bytes but held ${String(written)}`);
     return output;
