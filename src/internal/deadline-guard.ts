@@ -11,6 +11,8 @@ export interface GuardedConnection {
   whenReady(): Promise<void>;
   /** Why the connection is not ready, for messages ("connect ECONNREFUSED 127.0.0.1:6390"). */
   readonly lastErrorMessage: string | undefined;
+  /** Why the server refused the connection, while that stands (calls then fail at once); else `undefined`. */
+  readonly refusal: string | undefined;
 }
 
 interface PendingOperation {
@@ -90,6 +92,17 @@ export class DeadlineGuard {
         new BackendError(
           `${operation}${describeKey(key)} refused: ${String(this.#inFlight)} operations are already waiting for ${this.#target} (max-in-flight ${String(this.#maxInFlight)})`,
           { key },
+        ),
+      );
+    }
+    const refusal = this.#connection.ready ? undefined : this.#connection.refusal;
+    if (refusal !== undefined) {
+      return Promise.reject(
+        new BackendError(
+          `${operation}${describeKey(key)} refused at once: ${this.#target} refused the connection: ${refusal}`,
+          {
+            key,
+          },
         ),
       );
     }

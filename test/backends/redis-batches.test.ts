@@ -80,3 +80,61 @@ describe("coalesced reads", needsRedis(), () => {
     }
   });
 });
+
+describe("connection problems that a new user meets", needsRedis(), () => {
+  let server: RedisServer;
+  before(async () => {
+    server = await RedisServer.start();
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  async function failures(url: string): Promise<{ message: string; ms: number }[]> {
+    const backend = new RedisBackend({ url });
+    const seen: { message: string; ms: number }[] = [];
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const started = performance.now();
+        await assert.rejects(backend.get("k"), (error: unknown) => {
+          seen.push({ message: (error as Error).message, ms: performance.now() - started });
+          return (error as Error).name === "BackendError";
+        });
+      }
+    } finally {
+      await backend.close();
+    }
+    return seen;
+  }
+
+  it("rediss:// to an IP address prints no DEP0123, and to a server without TLS says why it waits", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on("warning", onWarning);
+    try {
+      const seen = await failures(`rediss://127.0.0.1:${String(server.port)}/0?timeout=200`);
+      for (const { message } of seen) assert.match(message, /the TLS handshake got no answer yet/);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings.filter((warning) => (warning as { code?: string }).code === "DEP0123").map(String), []);
+  });
+
+  it("a database the server refuses fails at once after the first call, naming the reason", async () => {
+    const seen = await failures(`redis://127.0.0.1:${String(server.port)}/99?timeout=400`);
+    assert.match(seen[0]?.message ?? "", /DB index is out of range/);
+    for (const { message, ms } of seen.slice(1)) {
+      assert.match(message, /refused at once: .* refused the connection: ERR DB index is out of range/);
+      assert.ok(ms < 400, `${String(ms)} ms`);
+    }
+  });
+
+  it("redis+cluster:// pointed at a single server says so", async () => {
+    const seen = await failures(`redis+cluster://127.0.0.1:${String(server.port)}?timeout=400`);
+    for (const { message } of seen) {
+      assert.match(message, /cluster support disabled \(a single server, not in cluster mode: use redis:\/\/\)/);
+    }
+  });
+});

@@ -31,6 +31,14 @@ export interface RedisDriver extends GuardedConnection {
   close(): Promise<void>;
 }
 
+/**
+ * Replies to the connection's handshake that pass by themselves (a server loading its data, a busy
+ * script, a cluster or replica catching up): calls wait for the connection as usual. Any other reply
+ * (`ERR DB index is out of range`, `WRONGPASS`, `NOAUTH`, `NOPERM`, cluster support disabled) stays
+ * until something changes on the server, so calls fail at once instead of each waiting its deadline.
+ */
+const PASSING_REPLIES = new Set(["LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"]);
+
 /** The classes of the errors that carry a reply of the server, in node-redis and ioredis. */
 const SERVER_REPLY_ERRORS = new Set(["ErrorReply", "SimpleError", "BlobError", "ReplyError"]);
 
@@ -61,6 +69,11 @@ export class Readiness {
   #resolve: (() => void) | undefined;
   /** The message of the last connection error (never a URL: clients are given parts, not the URL). */
   lastErrorMessage: string | undefined;
+  /**
+   * Why the server refused the connection itself (a database index out of range, wrong credentials, a
+   * server not in cluster mode), until the next time it is ready: calls then fail at once.
+   */
+  refusal: string | undefined;
 
   /** A promise that settles at the next {@link markReady} (or {@link release}). */
   wait(): Promise<void> {
@@ -71,6 +84,7 @@ export class Readiness {
   /** Wakes the waiters: the client is ready. */
   markReady(): void {
     this.lastErrorMessage = undefined;
+    this.refusal = undefined;
     this.release();
   }
 
@@ -81,9 +95,17 @@ export class Readiness {
     this.#resolve = undefined;
   }
 
+  /** Replaces the message of the last error with a fuller one (and the refusal, if there is one). */
+  explain(message: string): void {
+    this.lastErrorMessage = message;
+    if (this.refusal !== undefined) this.refusal = message;
+  }
+
   /** Records a connection error. */
   recordError(error: unknown): void {
     this.lastErrorMessage = error instanceof Error ? error.message || error.name : String(error);
+    const code = redisErrorCode(error);
+    if (code !== undefined && !PASSING_REPLIES.has(code)) this.refusal = this.lastErrorMessage;
   }
 }
 

@@ -140,6 +140,10 @@ export class IoRedisDriver implements RedisDriver {
     return this.#readiness.lastErrorMessage;
   }
 
+  get refusal(): string | undefined {
+    return this.#readiness.refusal;
+  }
+
   whenReady(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     const waiting = this.#readiness.wait();

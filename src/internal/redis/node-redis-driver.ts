@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { loadOptional } from "../load-optional.js";
 import type { RedisEndpoint, RedisTimings } from "./connection-options.js";
 import {
@@ -135,12 +136,20 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   #closed = false;
 
   readonly #events: { readonly ready: string; readonly errors: readonly string[] };
+  /** What to say while connecting with no error yet (a TLS handshake a plain server never answers). */
+  readonly #connectingHint: string | undefined;
 
   /**
    * @param events - What the client emits when it becomes ready (`ready` for a client, `connect` for a
    *   cluster) and when something fails (a cluster also reports `node-error`).
    */
-  protected constructor(client: C, owned: boolean, events: { ready: string; errors: readonly string[] }) {
+  protected constructor(
+    client: C,
+    owned: boolean,
+    events: { ready: string; errors: readonly string[] },
+    connectingHint?: string,
+  ) {
+    this.#connectingHint = connectingHint;
     this.client = client;
     this.#owned = owned;
     this.#events = events;
@@ -154,7 +163,11 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   }
 
   get lastErrorMessage(): string | undefined {
-    return this.#readiness.lastErrorMessage;
+    return this.#readiness.lastErrorMessage ?? this.#connectingHint;
+  }
+
+  get refusal(): string | undefined {
+    return this.#readiness.refusal;
   }
 
   whenReady(): Promise<void> {
@@ -172,6 +185,22 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   /** Records a connection error for messages. */
   protected recordError(error: unknown): void {
     this.#onError(error);
+  }
+
+  /**
+   * node-redis reports a failed cluster discovery only as "All the root nodes are unavailable"; the
+   * reason came just before as an error event. Keep both, and name the usual mistake: a single server
+   * that is not in cluster mode.
+   */
+  protected recordDiscoveryFailure(error: unknown): void {
+    const why = this.#readiness.lastErrorMessage;
+    const message = error instanceof Error ? error.message : String(error);
+    if (why === undefined || why === message) {
+      this.#onError(error);
+      return;
+    }
+    const hint = /cluster support disabled/i.test(why) ? " (a single server, not in cluster mode: use redis://)" : "";
+    this.#readiness.explain(`${message}: ${why}${hint}`);
   }
 
   close(): Promise<void> {
@@ -193,8 +222,9 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
 export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> implements RedisDriver {
   readonly #binary: NodeRedisClientLike;
 
-  constructor(client: NodeRedisClientLike, owned: boolean) {
-    super(client, owned, { ready: "ready", errors: ["error"] });
+  /** @param connectingHint - What to say while connecting with no error yet. */
+  constructor(client: NodeRedisClientLike, owned: boolean, connectingHint?: string) {
+    super(client, owned, { ready: "ready", errors: ["error"] }, connectingHint);
     this.#binary = client.withTypeMapping(binaryMapping());
   }
 
@@ -208,7 +238,10 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
         : {
             host: node?.host,
             port: node?.port,
-            ...(endpoint.transport === "tls" ? { tls: true, servername: node?.host } : {}),
+            // The server name is for certificates of host names; Node refuses (DEP0123) an IP address there.
+            ...(endpoint.transport === "tls"
+              ? { tls: true, ...(isIP(node?.host ?? "") === 0 ? { servername: node?.host } : {}) }
+              : {}),
           };
     const client = redis.createClient({
       // The parts, never the URL: a client error can then never quote the password.
@@ -221,7 +254,11 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
       disableOfflineQueue: true,
       commandOptions: OUR_DEADLINE_ONLY,
     });
-    return new NodeRedisDriver(client, true);
+    const hint =
+      endpoint.transport === "tls"
+        ? "the TLS handshake got no answer yet (a server without TLS on that port never answers it)"
+        : undefined;
+    return new NodeRedisDriver(client, true, hint);
   }
 
   send(command: RedisCommand): Promise<unknown> {
@@ -287,7 +324,7 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
       },
       (error: unknown) => {
         this.#connecting = false;
-        this.recordError(error);
+        this.recordDiscoveryFailure(error);
         this.#retryTimer = setTimeout(
           () => {
             this.#retryTimer = undefined;
