@@ -113,6 +113,9 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   readonly #driver: RedisDriver;
   readonly #guard: DeadlineGuard;
   readonly #reads: GetCoalescer;
+  /** The longest value the server takes (its `proto-max-bulk-len`; 512 MiB until it has said). */
+  #bulkLimit = 512 * 1024 * 1024;
+  #askedBulkLimit = false;
 
   /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
   constructor(clientOrOptions: RedisClientLike | RedisBackendOptions = {}) {
@@ -203,7 +206,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   set(key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
     let command: RedisArgument[];
     try {
-      command = ["SET", key, toArgument(key, value)];
+      command = ["SET", key, this.#sendable(key, toArgument(key, value))];
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -221,7 +224,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     let values: Map<string, RedisArgument>;
     try {
       // Later duplicates win, as in a Map.
-      values = new Map(entries.map(([key, value]) => [key, toArgument(key, value)]));
+      values = new Map(entries.map(([key, value]) => [key, this.#sendable(key, toArgument(key, value))]));
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -351,6 +354,46 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   async close(): Promise<void> {
     await this.#guard.close();
     await this.#driver.close();
+  }
+
+  /**
+   * The argument, when the server will take it: a bulk string longer than its `proto-max-bulk-len`
+   * (512 MiB unless the server says otherwise) is refused before it is sent. Sent, it would make the
+   * server drop the connection, and fail the other calls on it too.
+   *
+   * @throws BackendError naming the key, the size and the limit.
+   */
+  #sendable(key: string, argument: RedisArgument): RedisArgument {
+    if (!this.#askedBulkLimit) this.#askBulkLimit();
+    const limit = this.#bulkLimit;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most strings need no count of their bytes.
+    if (typeof argument === "string" ? argument.length * 3 <= limit : argument.byteLength <= limit) return argument;
+    const size = typeof argument === "string" ? Buffer.byteLength(argument) : argument.byteLength;
+    if (size <= limit) return argument;
+    throw new BackendError(
+      `the value of key ${quoteKey(key)} is ${String(size)} bytes, over the ${String(limit)} bytes Redis takes in one value (proto-max-bulk-len); nothing was sent`,
+      { key },
+    );
+  }
+
+  /** Asks the server for its `proto-max-bulk-len` once, in the background (a server that refuses CONFIG keeps the default). */
+  #askBulkLimit(): void {
+    this.#askedBulkLimit = true;
+    this.#guard
+      .run("config", undefined, () => this.#driver.send(["CONFIG", "GET", "proto-max-bulk-len"], undefined))
+      .then(
+        (reply) => {
+          // RESP2 answers [name, value]; RESP3 (node-redis 6) a map, which node-redis gives as an object.
+          const value: unknown = Array.isArray(reply)
+            ? reply[1]
+            : reply instanceof Map
+              ? reply.get("proto-max-bulk-len")
+              : (reply as Record<string, unknown> | null)?.["proto-max-bulk-len"];
+          const limit = Number(String(value));
+          if (Number.isSafeInteger(limit) && limit > 0) this.#bulkLimit = limit;
+        },
+        () => undefined,
+      );
   }
 
   /** @param idempotent - A read, which may be sent again if its connection drops under it. */

@@ -4,7 +4,9 @@ import type { Serializer, WireValue } from "./serializer.js";
 /**
  * JSON text (`json://`), as Python cachetory's `json://` stores it: readable in `redis-cli`, and
  * readable by any language. `undefined`, `BigInt`, functions and cycles cannot be represented and
- * are refused; `Date` becomes its ISO string and `Map`/`Set` become `{}` (JSON's own rules).
+ * are refused; `Date` becomes its ISO string and `Map`/`Set` become `{}` (JSON's own rules). A byte
+ * array as the value is refused (use `msgpack://`, `v8://` or `noop://`); one nested in an object is
+ * written in `Buffer.toJSON`'s form, `{ type: "Buffer", data: [...] }`, and reads back as that object.
  *
  * @example
  * ```ts
@@ -12,7 +14,16 @@ import type { Serializer, WireValue } from "./serializer.js";
  * ```
  */
 export class JsonSerializer<V = unknown> implements Serializer<V, string> {
+  /**
+   * @throws TypeError for what JSON cannot represent, and for byte arrays: JSON would write each byte
+   *   as a number (a 600 MB Buffer ran Node out of memory) and read back a plain object, not bytes.
+   */
   serialize(value: V): string {
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+      throw new TypeError(
+        "json:// does not store byte arrays (it would write every byte as a number and read back an object): use msgpack://, v8:// or noop://",
+      );
+    }
     const text = JSON.stringify(value) as string | undefined;
     if (text === undefined) throw new TypeError(`JSON cannot represent ${typeof value}`);
     return text;

@@ -166,6 +166,47 @@ describe("oversized values (B10)", () => {
       assert.equal(String(await cache.get("before")), "ok");
     },
   );
+
+  it(
+    "a value over proto-max-bulk-len is refused before it is sent, so the calls beside it go through",
+    requirement,
+    async () => {
+      const server = await startServer({ arguments: ["--proto-max-bulk-len", "1mb"] });
+      await using cache = new Cache<Uint8Array>({ backend: server.url(0), serializer: "noop://" });
+      // The first write asks the server for its limit.
+      await cache.set("first", Buffer.from("ok"));
+      for (let round = 0; round < 5; round++) {
+        const [huge, beside, besideMany] = await Promise.allSettled([
+          cache.set("huge", Buffer.alloc(2 * 1024 * 1024)),
+          cache.set("beside", Buffer.from(String(round))),
+          cache.setMany({ many: Buffer.from(String(round)) }),
+        ]);
+        assert.equal(huge.status, "rejected");
+        assert.match(
+          String((huge).reason),
+          /BackendError: the value of key "huge" is 2097152 bytes, over the 1048576 bytes Redis takes in one value \(proto-max-bulk-len\); nothing was sent/,
+        );
+        assert.deepEqual([beside.status, besideMany.status], ["fulfilled", "fulfilled"]);
+      }
+      await assert.rejects(
+        cache.setMany({ fine: Buffer.from("1"), huge: Buffer.alloc(2 * 1024 * 1024) }),
+        /proto-max-bulk-len/,
+      );
+      assert.deepEqual([await cache.has("huge"), await cache.has("fine")], [false, false]);
+    },
+  );
+
+  it("json:// refuses a byte array as the value, pointing to the serializers that store bytes", async () => {
+    await using cache = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
+    for (const bytes of [Buffer.from("abc"), new Uint8Array(3), new ArrayBuffer(3)]) {
+      await assert.rejects(cache.set("bytes", bytes), (error: unknown) => {
+        assert.ok(error instanceof SerializationError);
+        assert.match(error.message, /key "bytes".*does not store byte arrays.*msgpack:\/\/, v8:\/\/ or noop:\/\//);
+        return true;
+      });
+    }
+    assert.equal(await cache.has("bytes"), false);
+  });
 });
 
 describe("values a serializer cannot encode (B12)", () => {
