@@ -2,9 +2,9 @@
 // that memory:// works there and that msgpack://, zstd:// and redis:// say which package to install.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -41,6 +41,24 @@ describe("the packed tarball without optional peers", () => {
     assert.ok(installed.includes("cachetory"));
     for (const peer of ["msgpackr", "zstd-napi", "redis"])
       assert.ok(!installed.includes(peer), `${peer} was installed`);
+  });
+
+  it("ships its LICENSE, and every source map points at a source that ships too", () => {
+    const installed = join(project, "node_modules", "cachetory");
+    assert.match(readFileSync(join(installed, "LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
+    const maps = readdirSync(join(installed, "dist"), { recursive: true }).filter((file) =>
+      String(file).endsWith(".map"),
+    );
+    assert.ok(maps.length > 100, `${String(maps.length)} maps`);
+    for (const map of maps) {
+      const path = join(installed, "dist", String(map));
+      for (const source of JSON.parse(readFileSync(path, "utf8")).sources) {
+        assert.ok(
+          existsSync(join(dirname(path), source)),
+          `${String(map)} points at ${source}, which is not in the package`,
+        );
+      }
+    }
   });
 
   it("serves memory:// from ESM and CommonJS", () => {

@@ -183,7 +183,7 @@ describe("oversized values (B10)", () => {
         ]);
         assert.equal(huge.status, "rejected");
         assert.match(
-          String((huge).reason),
+          String(huge.reason),
           /BackendError: the value of key "huge" is 2097152 bytes, over the 1048576 bytes Redis takes in one value \(proto-max-bulk-len\); nothing was sent/,
         );
         assert.deepEqual([beside.status, besideMany.status], ["fulfilled", "fulfilled"]);
