@@ -1,14 +1,28 @@
+/** The units of a {@link Duration} string. */
+export type DurationUnit = "ms" | "s" | "m" | "h" | "d";
+
+/** One `<number><unit>` part of a {@link Duration} string: `"500ms"`, `"1.5s"`. */
+export type DurationPart = `${number}${DurationUnit}`;
+
 /**
- * A length of time: milliseconds as a number, or a string of one or more `<number><unit>` parts with
- * the units `ms`, `s`, `m`, `h`, `d` (`"500ms"`, `"90s"`, `"1h30m"`, `"2d"`, `"1.5s"`).
+ * A length of time: milliseconds as a number, or a string of one to four `<number><unit>` parts with
+ * the units `ms`, `s`, `m`, `h`, `d` (`"500ms"`, `"90s"`, `"1h30m"`, `"2d"`, `"1.5s"`). The type
+ * refuses `"5 minutes"` or `"5x"` when it is compiled; a string read from configuration (a plain
+ * `string`) is checked at run time by {@link toMilliseconds}.
  *
  * @example
  * ```ts
  * await cache.set("session", data, { timeToLive: "30m" });
  * await cache.set("token", data, { timeToLive: 90_000 });
+ * await cache.set("report", data, { timeToLive: toMilliseconds(process.env.REPORT_TTL ?? "1h") });
  * ```
  */
-export type Duration = number | string;
+export type Duration =
+  | number
+  | DurationPart
+  | `${DurationPart}${DurationPart}`
+  | `${DurationPart}${DurationPart}${DurationPart}`
+  | `${DurationPart}${DurationPart}${DurationPart}${DurationPart}`;
 
 const MILLISECONDS_PER_UNIT: Readonly<Record<string, number>> = {
   ms: 1,
@@ -40,7 +54,7 @@ function invalid(value: unknown, rule: string): RangeError {
  * toMilliseconds(1.2);     // 2
  * ```
  */
-export function toMilliseconds(duration: Duration): number {
+export function toMilliseconds(duration: number | string): number {
   let milliseconds: number;
   if (typeof duration === "number") {
     milliseconds = duration;
@@ -76,6 +90,6 @@ export function toMilliseconds(duration: Duration): number {
  * toTimeToLive("5m");      // 300_000
  * ```
  */
-export function toTimeToLive(duration: Duration | null | undefined): number | undefined {
+export function toTimeToLive(duration: number | string | null | undefined): number | undefined {
   return duration === null || duration === undefined ? undefined : toMilliseconds(duration);
 }

@@ -99,3 +99,25 @@ describe("published type declarations", () => {
     }
   });
 });
+
+describe("one registry of schemes per process", () => {
+  it("a scheme registered through the ESM copy is seen by the CommonJS copy, and the other way round", async () => {
+    const esm = await import("cachetory/serializers");
+    const cjs = require("cachetory/serializers");
+    const reverse = {
+      serialize: (value) => String(value).split("").reverse().join(""),
+      deserialize: (text) => String(text).split("").reverse().join(""),
+    };
+    esm.registerSerializer("reversed-from-esm", () => reverse);
+    assert.equal(cjs.fromUrl("reversed-from-esm://").serialize("abc"), "cba");
+    cjs.registerSerializer("reversed-from-cjs", () => reverse);
+    assert.equal(esm.fromUrl("reversed-from-cjs://").serialize("abc"), "cba");
+    assert.throws(() => cjs.registerSerializer("reversed-from-esm", () => reverse), /already registered/);
+    const esmBackends = await import("cachetory/backends");
+    const cjsBackends = require("cachetory/backends");
+    esmBackends.registerBackend("memory-from-esm", () => new esmBackends.MemoryBackend());
+    const backend = cjsBackends.fromUrl("memory-from-esm://");
+    await backend.set("k", "v", {});
+    assert.equal(await backend.get("k"), "v");
+  });
+});

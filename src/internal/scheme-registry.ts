@@ -15,35 +15,68 @@ export interface RegisterOptions {
 
 const SCHEME_NAME = /^[a-z][a-z0-9+.-]*$/;
 
+type RegistrationTables = Map<string, Map<string, SchemeFactory<unknown>>>;
+const REGISTRATIONS = Symbol.for("cachetory.schemeRegistrations");
+
+/**
+ * The schemes registered by users, one table per kind for the whole process: kept on `globalThis`
+ * under a registered symbol, so that a scheme registered through the ESM copy of the package is seen by
+ * the CommonJS copy (`require("cachetory")`) and the other way round.
+ */
+function processWideRegistrations(what: string): Map<string, SchemeFactory<unknown>> {
+  const holder = globalThis as unknown as Record<symbol, RegistrationTables | undefined>;
+  let tables = holder[REGISTRATIONS];
+  if (tables === undefined) holder[REGISTRATIONS] = tables = new Map();
+  let table = tables.get(what);
+  if (table === undefined) tables.set(what, (table = new Map<string, SchemeFactory<unknown>>()));
+  return table;
+}
+
 /**
  * The table from URL schemes to factories that each of the three registries (async backends, sync
- * backends, serializers) is: built-ins and user registrations share this one code path.
+ * backends, serializers) is. The built-ins are this copy's own; what users register is shared by every
+ * copy of the package in the process, and wins over a built-in it replaces.
  */
 export class SchemeRegistry<T> {
   readonly #what: string;
-  readonly #factories = new Map<string, SchemeFactory<T>>();
+  readonly #builtIns = new Map<string, SchemeFactory<T>>();
+  readonly #registered: Map<string, SchemeFactory<T>>;
 
   constructor(what: string, builtIns: Readonly<Record<string, SchemeFactory<T>>>) {
     this.#what = what;
-    for (const [scheme, factory] of Object.entries(builtIns)) this.register(scheme, factory);
+    this.#registered = processWideRegistrations(what) as Map<string, SchemeFactory<T>>;
+    for (const [scheme, factory] of Object.entries(builtIns)) {
+      this.#check(scheme, factory);
+      this.#builtIns.set(scheme, factory);
+    }
   }
 
   /** The registered schemes, sorted. */
   get schemes(): string[] {
-    return [...this.#factories.keys()].sort();
+    return [...new Set([...this.#builtIns.keys(), ...this.#registered.keys()])].sort();
   }
 
   /** Whether `scheme` is registered. */
   has(scheme: string): boolean {
-    return this.#factories.has(scheme);
+    return this.#registered.has(scheme) || this.#builtIns.has(scheme);
   }
 
   /**
-   * Adds a scheme.
+   * Adds a scheme, for every copy of the package in the process.
    *
    * @throws ConfigurationError when the name is not a valid scheme, or is taken and `replace` is not set.
    */
   register(scheme: string, factory: SchemeFactory<T>, options: RegisterOptions = {}): void {
+    this.#check(scheme, factory);
+    if (this.has(scheme) && options.replace !== true) {
+      throw new ConfigurationError(
+        `${this.#what} scheme ${scheme}:// is already registered; pass { replace: true } to replace it`,
+      );
+    }
+    this.#registered.set(scheme, factory);
+  }
+
+  #check(scheme: string, factory: SchemeFactory<T>): void {
     if (!SCHEME_NAME.test(scheme)) {
       throw new ConfigurationError(
         `invalid ${this.#what} scheme ${JSON.stringify(scheme)}: use lower-case letters, digits, "+", "-" and ".", starting with a letter`,
@@ -52,12 +85,6 @@ export class SchemeRegistry<T> {
     if (typeof factory !== "function") {
       throw new ConfigurationError(`the factory for ${this.#what} scheme ${scheme}:// must be a function`);
     }
-    if (this.#factories.has(scheme) && options.replace !== true) {
-      throw new ConfigurationError(
-        `${this.#what} scheme ${scheme}:// is already registered; pass { replace: true } to replace it`,
-      );
-    }
-    this.#factories.set(scheme, factory);
   }
 
   /**
@@ -66,7 +93,7 @@ export class SchemeRegistry<T> {
    * @throws ConfigurationError listing the known schemes when `scheme` is unknown.
    */
   factoryFor(scheme: string, url: CacheUrl): SchemeFactory<T> {
-    const factory = this.#factories.get(scheme);
+    const factory = this.#registered.get(scheme) ?? this.#builtIns.get(scheme);
     if (factory === undefined) {
       throw new ConfigurationError(
         `unknown ${this.#what} scheme ${JSON.stringify(scheme)} in ${JSON.stringify(url.redacted)}; ` +

@@ -1,3 +1,4 @@
+import type { Duration } from "../../src/duration.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -191,7 +192,7 @@ describe("Redis backend", skip, () => {
       assert.ok((await raw.pTTL("long")) > 2 ** 31 - 10_000);
       assert.ok((await raw.pTTL("longest")) > 2 ** 52);
       for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "", "5x"]) {
-        await assert.rejects(cache.set("bad", 1, { timeToLive: bad }), RangeError);
+        await assert.rejects(cache.set("bad", 1, { timeToLive: bad as Duration }), RangeError);
       }
       assert.equal(await raw.exists("bad"), 0);
     }));

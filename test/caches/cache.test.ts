@@ -1,3 +1,4 @@
+import type { Duration } from "../../src/duration.js";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AsyncBackend } from "../../src/backends/backend.js";
@@ -162,7 +163,7 @@ for (const flavour of FLAVOURS) {
       clock.advance(30_001);
       assert.equal(await cache.set("lock", "c", { ifNotExists: true }), true);
       assert.equal(await cache.get("lock"), "c");
-      await assert.rejects(cache.set("bad", "x", { timeToLive: "soon" }), /invalid duration "soon"/);
+      await assert.rejects(cache.set("bad", "x", { timeToLive: "soon" as Duration }), /invalid duration "soon"/);
       await assert.rejects(cache.set("bad", "x", { timeToLive: 0 }), RangeError);
       assert.equal(await cache.has("bad"), false);
     });

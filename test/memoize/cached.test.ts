@@ -1,3 +1,4 @@
+import type { Duration } from "../../src/duration.js";
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import ts from "typescript";
@@ -373,7 +374,7 @@ describe("cached() configuration", () => {
       () => cached(cache)(async () => 1, { kind: "getter", name: "x" } as unknown as ClassMethodDecoratorContext),
       /decorates methods, not getters/,
     );
-    assert.throws(() => cached(cache, { timeToLive: "soon" }), RangeError);
+    assert.throws(() => cached(cache, { timeToLive: "soon" as Duration }), RangeError);
   });
 
   it("works when the decorator is compiled by tsc, not only by esbuild", async () => {

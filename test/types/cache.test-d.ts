@@ -1,6 +1,6 @@
 /** Type tests: checked by `npm run typecheck`, never executed. */
 import { expectTypeOf } from "expect-type";
-import { Cache, type Duration, type SyncCache, memoryCache } from "../../src/index.js";
+import { Cache, type Duration, type SyncCache, memoryCache, toMilliseconds } from "../../src/index.js";
 import { JsonSerializer, fromUrl as serializerFromUrl, type Serializer } from "../../src/serializers/index.js";
 
 declare const cache: Cache<number>;
@@ -17,6 +17,17 @@ expectTypeOf(syncCache.get("k", null)).toEqualTypeOf<number | null>();
 expectTypeOf(syncCache.getOrThrow("k")).toEqualTypeOf<number>();
 expectTypeOf(memoryCache<string>()).toEqualTypeOf<Cache<string>>();
 expectTypeOf<"5m">().toExtend<Duration>();
+expectTypeOf<"1h30m">().toExtend<Duration>();
+expectTypeOf<"1d2h3m4s">().toExtend<Duration>();
+expectTypeOf<"1.5s">().toExtend<Duration>();
+expectTypeOf<250>().toExtend<Duration>();
+// @ts-expect-error: not a unit
+void cache.set("k", 1, { timeToLive: "5 minutes" });
+// @ts-expect-error: not a unit
+void cache.set("k", 1, { timeToLive: "5x" });
+// A string from configuration goes through toMilliseconds, which checks it when it runs.
+declare const fromConfiguration: string;
+void cache.set("k", 1, { timeToLive: toMilliseconds(fromConfiguration) });
 
 // @ts-expect-error: a string is not a number
 void cache.set("k", "text");
