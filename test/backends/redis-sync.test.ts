@@ -60,6 +60,53 @@ if (server === undefined) {
       }
     });
 
+    it("hands large values over from the worker without copying, and bounds the wait when even that is too slow", () => {
+      const backend = new RedisBackend({ url: url(9, "?timeout=1500") });
+      try {
+        for (const megabytes of [100, 200]) {
+          const big = Buffer.alloc(megabytes * 1024 * 1024, megabytes);
+          backend.set(`big:${String(megabytes)}`, big, {});
+          const worker = backend.worker;
+          const read = timed(() => {
+            const value = backend.get(`big:${String(megabytes)}`) as Buffer;
+            assert.equal(value.length, big.length);
+            assert.equal(value[value.length - 1], megabytes);
+          });
+          console.log(`# sync get of ${String(megabytes)} MB: ${read.outcome} in ${read.ms.toFixed(0)} ms`);
+          assert.equal(read.outcome, "ok");
+          assert.equal(backend.worker, worker, "the worker was kept");
+        }
+        // A deadline shorter than the hand-over itself: the caller waits about the deadline, learns why,
+        // and the worker, which is alive, is kept.
+        const short = new RedisBackend({ url: url(9, "?timeout=20") });
+        try {
+          short.has("warm");
+          const worker = short.worker;
+          let message = "";
+          const slow = timed(() => {
+            try {
+              short.get("big:200");
+            } catch (error) {
+              message = (error as Error).message;
+              throw error;
+            }
+          });
+          console.log(
+            `# sync get of 200 MB with a 20 ms deadline: ${slow.outcome} after ${slow.ms.toFixed(0)} ms: ${message}`,
+          );
+          assert.equal(slow.outcome, "BackendError");
+          assert.match(message, /timed out after 20 ms|timeout 20 ms/);
+          assert.ok(slow.ms < 20 + 50 + 500, `blocked ${String(slow.ms)} ms`);
+          if (/still handing it over/.test(message)) assert.equal(short.worker, worker);
+          assert.equal(short.has("warm"), false, "the backend still answers");
+        } finally {
+          short.close();
+        }
+      } finally {
+        backend.close();
+      }
+    });
+
     it("F18: blocks the caller at most about the deadline while Redis hangs, and recovers", () => {
       const backend = new RedisBackend({ url: url(8, "?timeout=200") });
       try {

@@ -4,7 +4,14 @@
  */
 import { type MessagePort, workerData } from "node:worker_threads";
 import { RedisBackend } from "../redis.js";
-import type { WorkerReply, WorkerRequest, WorkerSetup } from "../../internal/redis/worker-protocol.js";
+import {
+  HANDING_OVER,
+  REPLIES,
+  transferables,
+  type WorkerReply,
+  type WorkerRequest,
+  type WorkerSetup,
+} from "../../internal/redis/worker-protocol.js";
 
 const setup = workerData as WorkerSetup;
 const port: MessagePort = setup.port;
@@ -18,9 +25,14 @@ try {
 }
 
 function answer(reply: WorkerReply): void {
-  port.postMessage(reply);
-  Atomics.add(setup.signal, 0, 1);
-  Atomics.notify(setup.signal, 0);
+  Atomics.store(setup.signal, HANDING_OVER, reply.id);
+  try {
+    port.postMessage(reply, reply.ok ? transferables(reply.value) : []);
+  } finally {
+    Atomics.store(setup.signal, HANDING_OVER, 0);
+    Atomics.add(setup.signal, REPLIES, 1);
+    Atomics.notify(setup.signal, REPLIES);
+  }
 }
 
 async function perform(request: WorkerRequest): Promise<unknown> {

@@ -16,7 +16,14 @@ import {
   REDIS_TIMING_NAMES,
   type RedisTimings,
 } from "../../internal/redis/connection-options.js";
-import type { WorkerReply, WorkerRequest, WorkerSetup } from "../../internal/redis/worker-protocol.js";
+import {
+  HANDING_OVER,
+  REPLIES,
+  type WorkerReply,
+  type WorkerRequest,
+  type WorkerSetup,
+} from "../../internal/redis/worker-protocol.js";
+import { quoteKey } from "../../internal/quote-key.js";
 import type { BackendSetOptions, SyncBackend } from "../backend.js";
 import { redisSettingsFromUrl, type RedisWireValue } from "../redis.js";
 
@@ -71,7 +78,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
   readonly #replyBudget: number;
   readonly #startBudget: number;
   readonly #clearBudget: number;
-  readonly #signal = new Int32Array(new SharedArrayBuffer(4));
+  readonly #signal = new Int32Array(new SharedArrayBuffer(8));
   #worker: Worker | undefined;
   #port: MessagePort | undefined;
   #started = false;
@@ -177,13 +184,25 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     if (this.#closed) throw new CacheClosedError("the Redis backend is closed", { key });
     const port = this.#ensureWorker();
     const id = this.#nextId++;
+    // The budget starts before the request is copied to the worker: the caller waits for all of it.
+    const started = performance.now();
+    const until = started + budget + (this.#started ? 0 : this.#startBudget);
     port.postMessage({ ...request, id });
-    const reply = this.#waitForReply(id, budget + (this.#started ? 0 : this.#startBudget));
+    const reply = this.#waitForReply(id, until);
     if (reply === undefined) {
+      const what = `${request.operation}${key === undefined ? "" : ` of key ${quoteKey(key)}`}`;
+      const waited = (performance.now() - started).toFixed(0);
+      if (Atomics.load(this.#signal, HANDING_OVER) === id) {
+        // The worker has the answer and is handing it over (a large value): alive, so it is kept.
+        throw new BackendError(
+          `${what} gave up after ${waited} ms (timeout ${String(budget - REPLY_SLACK_MS)} ms): the Redis worker thread had the answer but was still handing it over; the answer is dropped`,
+          { key },
+        );
+      }
       // The worker's own deadline is shorter than ours: no answer means it is gone or stuck.
       this.#stopWorker();
       throw new BackendError(
-        `${request.operation}${key === undefined ? "" : ` of key ${JSON.stringify(key)}`} got no answer from the Redis worker thread within ${String(budget)} ms; a fresh worker will be started`,
+        `${what} got no answer from the Redis worker thread in ${waited} ms (timeout ${String(budget - REPLY_SLACK_MS)} ms); a fresh worker will be started`,
         { key },
       );
     }
@@ -192,12 +211,11 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     throw new ErrorClass(reply.error.message, { key: reply.error.key });
   }
 
-  #waitForReply(id: number, budget: number): WorkerReply | undefined {
+  #waitForReply(id: number, until: number): WorkerReply | undefined {
     const port = this.#port as MessagePort;
-    const until = performance.now() + budget;
     for (;;) {
       // Read the counter first: a reply posted after this read changes it, so the wait cannot miss it.
-      const seen = Atomics.load(this.#signal, 0);
+      const seen = Atomics.load(this.#signal, REPLIES);
       for (let message = receiveMessageOnPort(port); message !== undefined; message = receiveMessageOnPort(port)) {
         const reply = message.message as WorkerReply;
         if (reply.id === 0) this.#started = true;
@@ -206,7 +224,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
       }
       const remaining = until - performance.now();
       if (remaining <= 0) return undefined;
-      Atomics.wait(this.#signal, 0, seen, remaining);
+      Atomics.wait(this.#signal, REPLIES, seen, remaining);
     }
   }
 

@@ -179,8 +179,17 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
 
   /** Starts connecting; the client retries by itself from then on. */
   protected connect(): void {
-    this.client.connect().catch(this.#onError);
+    this.client.connect().then(this.connected, this.#onError);
   }
+
+  /**
+   * After a connection completes: a client we own that was closed meanwhile (close() came while the
+   * connection was being set up, when node-redis does not yet count it open) is torn down now, or its
+   * socket would keep the process alive.
+   */
+  protected readonly connected = (): void => {
+    if (this.#closed && this.#owned && this.client.isOpen) this.client.destroy();
+  };
 
   /** Records a connection error for messages. */
   protected recordError(error: unknown): void {
@@ -321,6 +330,7 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
       () => {
         this.#connecting = false;
         this.#failedAttempts = 0;
+        this.connected();
       },
       (error: unknown) => {
         this.#connecting = false;
