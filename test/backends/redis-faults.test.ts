@@ -368,6 +368,34 @@ describe("Redis faults", requirement, () => {
     }
   });
 
+  it("a process that closes its cache while the first connection is being made exits by itself (no socket left behind)", async () => {
+    const server = await startServer();
+    const script = `
+      import { Cache } from "./src/caches/cache.ts";
+      for (let round = 0; round < 20; round++) {
+        const cache = new Cache({ backend: "${server.url(0)}", serializer: "json://" });
+        const writes = Array.from({ length: 2000 }, (_, index) => cache.set("k" + index, round).catch((error) => error.name));
+        await new Promise((resolve) => setTimeout(resolve, round % 4));
+        await cache.close();
+        await Promise.all(writes);
+      }
+      console.log("closed");
+    `;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: new URL("../..", import.meta.url),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+    clearTimeout(killer);
+    assert.equal(signal, null, `the child did not exit by itself: ${output}`);
+    assert.equal(code, 0, output);
+    assert.match(output, /closed/);
+  });
+
   it("close() waits for a write already sent to a hung server, within its deadline, and reports its timeout", async () => {
     const server = await startServer();
     const backend = new RedisBackend({ url: `${server.url(0)}?timeout=300` });
