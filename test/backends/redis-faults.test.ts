@@ -38,6 +38,27 @@ function jsonCache(backend: RedisBackend): Cache<string> {
   return cache;
 }
 
+/**
+ * Runs `script` (ES module source, from the project root) in a child Node process, and waits for it to
+ * exit by itself; after `killAfterMs` it is killed, which the `signal` then shows.
+ */
+async function runChild(
+  script: string,
+  killAfterMs: number,
+): Promise<{ code: number | null; signal: string | null; output: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    cwd: new URL("../..", import.meta.url),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const killer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+  const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+  clearTimeout(killer);
+  return { code, signal, output };
+}
+
 /** `workers` loops of set-then-get on their own key until `running()` turns false. */
 async function runWorkers(cache: Cache<string>, log: CallLog, workers: number, running: () => boolean): Promise<void> {
   await Promise.all(
@@ -381,16 +402,7 @@ describe("Redis faults", requirement, () => {
       }
       console.log("closed");
     `;
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      cwd: new URL("../..", import.meta.url),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
-    clearTimeout(killer);
+    const { code, signal, output } = await runChild(script, 20_000);
     assert.equal(signal, null, `the child did not exit by itself: ${output}`);
     assert.equal(code, 0, output);
     assert.match(output, /closed/);
@@ -458,16 +470,7 @@ describe("Redis faults", requirement, () => {
       console.log(JSON.stringify(await Promise.all(pending)));
     `;
     const started = performance.now();
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      cwd: new URL("../..", import.meta.url),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    const [code] = (await once(child, "exit")) as [number | null];
-    clearTimeout(killer);
+    const { code, output } = await runChild(script, 15_000);
     console.log(
       `# F14: child exited with ${String(code)} after ${(performance.now() - started).toFixed(0)} ms: ${output.trim()}`,
     );
