@@ -75,36 +75,35 @@ const EXTENSION_NAMES: Readonly<Record<number, string>> = {
   0x78: "a RegExp",
 };
 
-/** Bytes that follow each header byte from 0xc4 on, before any payload: [fixed size, length bytes]. */
-function headerOf(lead: number): readonly [fixed: number, lengthBytes: number] {
-  switch (lead) {
-    case 0xc4:
-    case 0xd9:
-      return [0, 1]; // bin8, str8
-    case 0xc5:
-    case 0xda:
-      return [0, 2]; // bin16, str16
-    case 0xc6:
-    case 0xdb:
-      return [0, 4]; // bin32, str32
-    case 0xca:
-    case 0xce:
-    case 0xd2:
-      return [4, 0];
-    case 0xcb:
-    case 0xcf:
-    case 0xd3:
-      return [8, 0];
-    case 0xcc:
-    case 0xd0:
-      return [1, 0];
-    case 0xcd:
-    case 0xd1:
-      return [2, 0];
-    default:
-      return [0, 0];
+/**
+ * For each header byte from 0xc4 on that is neither a container nor an extension: how many bytes of
+ * fixed size follow it (ints, floats), or, negated, how many bytes of length precede its payload (bin,
+ * str). One table lookup per value, nothing allocated.
+ */
+const FOLLOWING = (() => {
+  const table = new Int8Array(256);
+  for (const [lead, size] of [
+    [0xc4, -1],
+    [0xd9, -1],
+    [0xc5, -2],
+    [0xda, -2],
+    [0xc6, -4],
+    [0xdb, -4],
+    [0xca, 4],
+    [0xce, 4],
+    [0xd2, 4],
+    [0xcb, 8],
+    [0xcf, 8],
+    [0xd3, 8],
+    [0xcc, 1],
+    [0xd0, 1],
+    [0xcd, 2],
+    [0xd1, 2],
+  ] as const) {
+    table[lead] = size;
   }
-}
+  return table;
+})();
 
 /**
  * Walks the MessagePack structure of `bytes` (linear, no recursion: a count of the values still to
@@ -116,37 +115,38 @@ function headerOf(lead: number): readonly [fixed: number, lengthBytes: number] {
  * @throws TypeError naming the extension type.
  */
 function refuseForeignExtensions(bytes: Uint8Array): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = bytes.length;
+  /** The big-endian unsigned integer of `width` (1, 2 or 4) bytes at `at`. */
+  const read = (at: number, width: number): number =>
+    width === 1
+      ? (bytes[at] as number)
+      : width === 2
+        ? ((bytes[at] as number) << 8) | (bytes[at + 1] as number)
+        : (bytes[at] as number) * 0x1000000 +
+          (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
   let position = 0;
   let pending = 1;
-  while (pending > 0 && position < bytes.length) {
+  while (pending > 0 && position < end) {
     pending--;
     const lead = bytes[position++] as number;
     if (lead <= 0x7f || lead >= 0xe0 || lead === 0xc0 || lead === 0xc2 || lead === 0xc3) continue;
     if (lead <= 0x8f) pending += 2 * (lead & 0x0f);
     else if (lead <= 0x9f) pending += lead & 0x0f;
     else if (lead <= 0xbf) position += lead & 0x1f;
-    else if (lead === 0xdc || lead === 0xde) {
-      if (position + 2 > bytes.length) return;
-      pending += view.getUint16(position) * (lead === 0xde ? 2 : 1);
-      position += 2;
-    } else if (lead === 0xdd || lead === 0xdf) {
-      if (position + 4 > bytes.length) return;
-      pending += view.getUint32(position) * (lead === 0xdf ? 2 : 1);
-      position += 4;
+    else if (lead >= 0xdc && lead <= 0xdf) {
+      // array16, array32, map16, map32
+      const width = lead & 1 ? 4 : 2;
+      if (position + width > end) return;
+      pending += read(position, width) * (lead >= 0xde ? 2 : 1);
+      position += width;
     } else if ((lead >= 0xc7 && lead <= 0xc9) || (lead >= 0xd4 && lead <= 0xd8)) {
       let size: number;
       if (lead >= 0xd4) size = 1 << (lead - 0xd4);
       else {
-        const lengthBytes = 1 << (lead - 0xc7);
-        if (position + lengthBytes > bytes.length) return;
-        size =
-          lengthBytes === 1
-            ? view.getUint8(position)
-            : lengthBytes === 2
-              ? view.getUint16(position)
-              : view.getUint32(position);
-        position += lengthBytes;
+        const width = 1 << (lead - 0xc7);
+        if (position + width > end) return;
+        size = read(position, width);
+        position += width;
       }
       const type = bytes[position];
       if (type === undefined) return;
@@ -158,17 +158,11 @@ function refuseForeignExtensions(bytes: Uint8Array): void {
       }
       position += 1 + size;
     } else {
-      const [fixed, lengthBytes] = headerOf(lead);
-      if (lengthBytes === 0) position += fixed;
+      const following = FOLLOWING[lead] as number;
+      if (following >= 0) position += following;
       else {
-        if (position + lengthBytes > bytes.length) return;
-        const length =
-          lengthBytes === 1
-            ? view.getUint8(position)
-            : lengthBytes === 2
-              ? view.getUint16(position)
-              : view.getUint32(position);
-        position += lengthBytes + length;
+        if (position - following > end) return;
+        position += -following + read(position, -following);
       }
     }
   }
