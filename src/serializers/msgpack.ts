@@ -105,6 +105,16 @@ const FOLLOWING = (() => {
   return table;
 })();
 
+/** The big-endian unsigned integer of `width` (1, 2 or 4) bytes at `at`. */
+function readUint(bytes: Uint8Array, at: number, width: number): number {
+  if (width === 1) return bytes[at] as number;
+  if (width === 2) return ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
+  return (
+    (bytes[at] as number) * 0x1000000 +
+    (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number))
+  );
+}
+
 /**
  * Walks the MessagePack structure of `bytes` (linear, no recursion: a count of the values still to
  * read) and refuses any extension type that msgpack:// does not write. msgpackr's extensions are
@@ -116,14 +126,6 @@ const FOLLOWING = (() => {
  */
 function refuseForeignExtensions(bytes: Uint8Array): void {
   const end = bytes.length;
-  /** The big-endian unsigned integer of `width` (1, 2 or 4) bytes at `at`. */
-  const read = (at: number, width: number): number =>
-    width === 1
-      ? (bytes[at] as number)
-      : width === 2
-        ? ((bytes[at] as number) << 8) | (bytes[at + 1] as number)
-        : (bytes[at] as number) * 0x1000000 +
-          (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
   let position = 0;
   let pending = 1;
   while (pending > 0 && position < end) {
@@ -137,7 +139,7 @@ function refuseForeignExtensions(bytes: Uint8Array): void {
       // array16, array32, map16, map32
       const width = lead & 1 ? 4 : 2;
       if (position + width > end) return;
-      pending += read(position, width) * (lead >= 0xde ? 2 : 1);
+      pending += readUint(bytes, position, width) * (lead >= 0xde ? 2 : 1);
       position += width;
     } else if ((lead >= 0xc7 && lead <= 0xc9) || (lead >= 0xd4 && lead <= 0xd8)) {
       let size: number;
@@ -145,7 +147,7 @@ function refuseForeignExtensions(bytes: Uint8Array): void {
       else {
         const width = 1 << (lead - 0xc7);
         if (position + width > end) return;
-        size = read(position, width);
+        size = readUint(bytes, position, width);
         position += width;
       }
       const type = bytes[position];
@@ -162,7 +164,7 @@ function refuseForeignExtensions(bytes: Uint8Array): void {
       if (following >= 0) position += following;
       else {
         if (position - following > end) return;
-        position += -following + read(position, -following);
+        position += -following + readUint(bytes, position, -following);
       }
     }
   }
