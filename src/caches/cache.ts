@@ -195,12 +195,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       if (order === undefined) return this.#store(key, backendKey, this.core.encode(key, value), setOptions);
       // Encoded off the event loop: the write goes out once its value and every earlier write of the key have.
       const keys = [backendKey];
-      const prior = order.pending(keys);
-      const encoded = this.core.encodeAsync(key, value);
-      const ready = prior === undefined ? encoded : Promise.all([encoded, prior]).then(([wire]) => wire);
       return order.defer(
         keys,
-        ready.then((wire) => ({ outcome: this.#store(key, backendKey, wire, setOptions) })),
+        order
+          .after(keys, this.core.encodeAsync(key, value))
+          .then((wire) => ({ outcome: this.#store(key, backendKey, wire, setOptions) })),
       );
     } catch (error) {
       return Promise.reject(asError(error));
@@ -244,12 +243,9 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     }
     const pairs = entryPairs(entries);
     const keys = this.core.backendKeys(pairs.map(([key]) => key));
-    const prior = order.pending(keys);
-    const encoding = this.core.encodeManyAsync(pairs);
-    const ready = prior === undefined ? encoding : Promise.all([encoding, prior]).then(([encoded]) => encoded);
     await order.defer(
       keys,
-      ready.then((encoded) => ({
+      order.after(keys, this.core.encodeManyAsync(pairs)).then((encoded) => ({
         outcome:
           encoded.length === 0
             ? Promise.resolve()

@@ -57,6 +57,15 @@ export class KeyOrder {
   }
 
   /**
+   * `value` once it has settled and every earlier operation on `keys` has been sent: for a write whose
+   * value is still being encoded. What it waits for is fixed now, when the write is issued.
+   */
+  after<T>(keys: readonly string[], value: Promise<T>): Promise<T> {
+    const prior = this.pending(keys);
+    return prior === undefined ? value : Promise.all([value, prior]).then(([settled]) => settled);
+  }
+
+  /**
    * Runs `send` (which hands the operation to the backend synchronously and returns its promise) at
    * once when nothing on `keys` is pending, else once the earlier operations have been sent.
    */
