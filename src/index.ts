@@ -38,3 +38,4 @@ export {
   type SyncCacheChoice,
 } from "./memoize/cached-sync.js";
 export { type MakeKey, makeDefaultHashedKey, makeDefaultKey } from "./memoize/keys.js";
+export { purgeCached } from "./memoize/purge-cached.js";

@@ -8,6 +8,7 @@ import { cached } from "../../src/memoize/cached.js";
 import { ConfigurationError } from "../../src/errors.js";
 import { cachedSync } from "../../src/memoize/cached-sync.js";
 import { makeDefaultHashedKey } from "../../src/memoize/keys.js";
+import { purgeCached } from "../../src/memoize/purge-cached.js";
 import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 
 const unavailable = redisUnavailableReason();
@@ -100,6 +101,9 @@ describe("cachedSync() over a memory SyncCache", () => {
     assert.equal(calculator.times(2), 6);
     assert.equal(calculator.runs, 1);
     assert.equal(cache.has("Calculator.times:2"), true);
+    assert.equal(purgeCached(calculator, "times", 2), true, "purgeCached reaches a sync decorated method");
+    assert.equal(cache.has("Calculator.times:2"), false);
+    assert.equal(purgeCached(calculator, "times", 2), false);
   });
 
   it("does not cache a throwing call, and reports unencodable results instead of failing", () => {

@@ -7,8 +7,9 @@ import { RedisBackend } from "../../src/backends/redis.js";
 import { Cache } from "../../src/caches/cache.js";
 import type { CacheErrorEvent } from "../../src/caches/cache-core.js";
 import { CacheTimeoutError, ConfigurationError } from "../../src/errors.js";
-import { cached, type MemoizedFunction } from "../../src/memoize/cached.js";
-import { makeDefaultHashedKey, makeDefaultKey } from "../../src/memoize/keys.js";
+import { cached } from "../../src/memoize/cached.js";
+import { type MakeKey, makeDefaultHashedKey, makeDefaultKey } from "../../src/memoize/keys.js";
+import { purgeCached } from "../../src/memoize/purge-cached.js";
 import { sleep } from "../support/fault-guard.js";
 import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 
@@ -261,6 +262,10 @@ for (const flavour of flavours) {
         async named(): Promise<number> {
           return 1;
         }
+
+        async undecorated(): Promise<number> {
+          return 2;
+        }
       }
       class Special extends Repository {}
       const users = new Repository("users");
@@ -273,10 +278,36 @@ for (const flavour of flavours) {
       assert.equal(await special.find(1), "users#1", "the same class method and arguments share the entry");
       await users.named();
       assert.equal(await cache.has("customName"), true);
-      // TypeScript cannot add members to a decorated method's type: purge is there at run time.
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- purge does not need the instance
-      const find = users.find as MemoizedFunction<Repository, [number], string>;
-      assert.equal(await find.purge(1), true);
+      // TypeScript cannot add members to a decorated method's type: purgeCached reaches purge, typed.
+      assert.equal(await purgeCached(users, "find", 1), true);
+      assert.equal(await cache.has("Repository.find:1"), false);
+      assert.equal(await purgeCached(users, "find", 1), false);
+      assert.throws(
+        () => purgeCached(users, "undecorated"),
+        (error: unknown) =>
+          error instanceof ConfigurationError && /"undecorated" is not decorated by @cached/.test(error.message),
+      );
+    });
+
+    it("purgeCached gives the method's makeKey the instance as this, as a call does", async () => {
+      await using cache = await flavour.create();
+      const makeKey: MakeKey = function (this: unknown, fn, args) {
+        return `${(this as Tenant).tenant}:${makeDefaultKey(fn, args)}`;
+      };
+      class Tenant {
+        constructor(readonly tenant: string) {}
+        @cached(cache, { makeKey })
+        async load(id: number): Promise<string> {
+          return `${this.tenant}/${String(id)}`;
+        }
+      }
+      const a = new Tenant("a");
+      const b = new Tenant("b");
+      await a.load(1);
+      await b.load(1);
+      assert.equal(await purgeCached(a, "load", 1), true);
+      assert.equal(await cache.has("a:Tenant.load:1"), false);
+      assert.equal(await cache.has("b:Tenant.load:1"), true, "only the instance's own entry is purged");
     });
   });
 }

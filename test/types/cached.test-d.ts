@@ -1,7 +1,7 @@
 /** Type tests of memoization: checked by `npm run typecheck`, never executed. */
 /* eslint-disable @typescript-eslint/unbound-method -- only the types of the methods are looked at */
 import { expectTypeOf } from "expect-type";
-import { type Cache, cached, cachedSync, makeDefaultHashedKey, type SyncCache } from "../../src/index.js";
+import { type Cache, cached, cachedSync, makeDefaultHashedKey, purgeCached, type SyncCache } from "../../src/index.js";
 
 interface User {
   readonly id: number;
@@ -48,3 +48,11 @@ declare const users: Users;
 expectTypeOf(users.find).parameters.toEqualTypeOf<[id: number]>();
 expectTypeOf(users.find).returns.toEqualTypeOf<Promise<User | null>>();
 expectTypeOf(users.count).returns.toEqualTypeOf<number>();
+
+// purgeCached reaches a decorated method's purge, typed: its arguments are the method's, its result the flavour's.
+expectTypeOf(purgeCached(users, "find", 1)).toEqualTypeOf<Promise<boolean>>();
+expectTypeOf(purgeCached(users, "count", "a")).toEqualTypeOf<boolean>();
+// @ts-expect-error: the arguments must be the method's
+void purgeCached(users, "find", "1");
+// @ts-expect-error: only methods can be purged
+void purgeCached(users, "table");
