@@ -15,6 +15,7 @@ const NOT_IMPLEMENTATIONS = new Set([
   "compressor.ts",
   "memory-store.ts",
   "redis-worker.ts",
+  "failure.ts",
 ]);
 
 function implementationFiles(folder: string): string[] {

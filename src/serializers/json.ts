@@ -1,4 +1,6 @@
 import { toText } from "../internal/bytes.js";
+import { SerializationError } from "../errors.js";
+import { typedFailure } from "./failure.js";
 import type { Serializer, WireValue } from "./serializer.js";
 
 /**
@@ -15,21 +17,32 @@ import type { Serializer, WireValue } from "./serializer.js";
  */
 export class JsonSerializer<V = unknown> implements Serializer<V, string> {
   /**
-   * @throws TypeError for what JSON cannot represent, and for byte arrays: JSON would write each byte
-   *   as a number (a 600 MB Buffer ran Node out of memory) and read back a plain object, not bytes.
+   * @throws SerializationError for what JSON cannot represent, and for byte arrays: JSON would write each
+   *   byte as a number (a 600 MB Buffer ran Node out of memory) and read back a plain object, not bytes.
    */
   serialize(value: V): string {
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-      throw new TypeError(
+      throw new SerializationError(
         "json:// does not store byte arrays (it would write every byte as a number and read back an object): use msgpack://, v8:// or noop://",
       );
     }
-    const text = JSON.stringify(value) as string | undefined;
-    if (text === undefined) throw new TypeError(`JSON cannot represent ${typeof value}`);
+    // `undefined` (and a function or symbol) stringify to undefined, whatever the lib types say.
+    let text: unknown;
+    try {
+      text = JSON.stringify(value);
+    } catch (cause) {
+      throw typedFailure("json://", "encode", cause);
+    }
+    if (typeof text !== "string") throw typedFailure("json://", "encode", `JSON cannot represent ${typeof value}`);
     return text;
   }
 
+  /** @throws SerializationError for text that is not JSON. */
   deserialize(wire: WireValue): V {
-    return JSON.parse(toText(wire)) as V;
+    try {
+      return JSON.parse(toText(wire)) as V;
+    } catch (cause) {
+      throw typedFailure("json://", "decode", cause);
+    }
   }
 }

@@ -1,6 +1,7 @@
 import type * as Msgpackr from "msgpackr";
 import { toBytes } from "../internal/bytes.js";
 import { loadOptional } from "../internal/load-optional.js";
+import { typedFailure } from "./failure.js";
 import type { Serializer, WireValue } from "./serializer.js";
 
 let sharedPackr: Msgpackr.Packr | undefined;
@@ -187,18 +188,27 @@ export class MsgpackSerializer<V = unknown> implements Serializer<V, Uint8Array>
     packr();
   }
 
+  /** @throws SerializationError for what msgpack:// cannot write (functions, symbols). */
   serialize(value: V): Uint8Array {
-    return packr().pack(value);
+    try {
+      return packr().pack(value);
+    } catch (cause) {
+      throw typedFailure("msgpack://", "encode", cause);
+    }
   }
 
-  /** @throws TypeError for an extension type that msgpack:// does not write; Error for malformed bytes. */
+  /** @throws SerializationError for malformed bytes or an extension type that msgpack:// does not write. */
   deserialize(wire: WireValue): V {
-    const bytes = toBytes(wire);
-    refuseForeignExtensions(bytes);
-    // Only input that spells "__proto__" somewhere takes the slower, exact path.
-    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(PROTO_KEY)) {
-      return mapsToObjects(mapUnpacker().unpack(bytes)) as V;
+    try {
+      const bytes = toBytes(wire);
+      refuseForeignExtensions(bytes);
+      // Only input that spells "__proto__" somewhere takes the slower, exact path.
+      if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(PROTO_KEY)) {
+        return mapsToObjects(mapUnpacker().unpack(bytes)) as V;
+      }
+      return packr().unpack(bytes) as V;
+    } catch (cause) {
+      throw typedFailure("msgpack://", "decode", cause);
     }
-    return packr().unpack(bytes) as V;
   }
 }

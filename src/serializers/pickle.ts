@@ -2,6 +2,7 @@ import { ConfigurationError } from "../errors.js";
 import { toBytes } from "../internal/bytes.js";
 import { pickle } from "../internal/pickle/pickle-writer.js";
 import { unpickle } from "../internal/pickle/unpickle.js";
+import { typedFailure } from "./failure.js";
 import type { Serializer, WireValue } from "./serializer.js";
 
 /** Options of {@link PickleSerializer}. */
@@ -40,13 +41,21 @@ export class PickleSerializer<V = unknown> implements Serializer<V, Uint8Array> 
     this.protocol = protocol;
   }
 
-  /** @throws TypeError for values that are not plain data (functions, class instances, `undefined`, cycles). */
+  /** @throws SerializationError for values that are not plain data (functions, class instances, `undefined`, cycles). */
   serialize(value: V): Uint8Array {
-    return pickle(value, this.protocol);
+    try {
+      return pickle(value, this.protocol);
+    } catch (cause) {
+      throw typedFailure("pickle://", "encode", cause);
+    }
   }
 
-  /** @throws Error naming the refused opcode or global, or what is malformed and where. */
+  /** @throws SerializationError naming the refused opcode or global, or what is malformed and where. */
   deserialize(wire: WireValue): V {
-    return unpickle(toBytes(wire)) as V;
+    try {
+      return unpickle(toBytes(wire)) as V;
+    } catch (cause) {
+      throw typedFailure("pickle://", "decode", cause);
+    }
   }
 }

@@ -9,7 +9,8 @@ export type WireValue = string | Uint8Array;
  * contract, so that `msgpack+zstd://` is just two serializers applied in turn.
  *
  * Writing your own:
- * - `serialize` may throw anything; the cache wraps it in a `SerializationError` that names the key.
+ * - `serialize` may throw anything; the cache wraps it in a `SerializationError` that names the key. The
+ *   built-ins, called directly, throw `SerializationError` themselves (sync and async), the original as `cause`.
  * - `deserialize` receives what the backend returns, which for remote backends is bytes even when
  *   `serialize` produced a string; accept both.
  * - Do not mutate the input. Do not keep state between calls that a concurrent call could observe.

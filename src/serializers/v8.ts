@@ -1,4 +1,5 @@
 import { deserialize, serialize } from "node:v8";
+import { typedFailure } from "./failure.js";
 import type { Serializer } from "./serializer.js";
 
 /**
@@ -12,12 +13,22 @@ import type { Serializer } from "./serializer.js";
  * ```
  */
 export class V8Serializer<V = unknown> implements Serializer<V, Uint8Array> {
+  /** @throws SerializationError for what structured clone cannot copy (functions, symbols). */
   serialize(value: V): Uint8Array {
-    return serialize(value);
+    try {
+      return serialize(value);
+    } catch (cause) {
+      throw typedFailure("v8://", "encode", cause);
+    }
   }
 
+  /** @throws SerializationError for anything but valid structured-clone bytes. */
   deserialize(wire: Uint8Array): V {
-    if (!(wire instanceof Uint8Array)) throw new TypeError("v8:// can only decode bytes");
-    return deserialize(wire) as V;
+    if (!(wire instanceof Uint8Array)) throw typedFailure("v8://", "decode", "it decodes bytes only");
+    try {
+      return deserialize(wire) as V;
+    } catch (cause) {
+      throw typedFailure("v8://", "decode", cause);
+    }
   }
 }

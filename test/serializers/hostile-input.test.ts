@@ -146,7 +146,7 @@ describe("msgpack:// on msgpackr's own extension types", () => {
     const serializer = fromUrl("msgpack://");
     for (const [name, value, message] of hostile) {
       const bytes = rich.pack(value);
-      assert.throws(() => serializer.deserialize(bytes), { name: "TypeError", message }, name);
+      assert.throws(() => serializer.deserialize(bytes), { name: "SerializationError", message }, name);
     }
     // Through a cache: an undecodable value (a miss, or the SerializationError naming the key in strict mode).
     const cache = new Cache({ backend: "memory://", serializer: "msgpack://", undecodableValues: "throw" });
@@ -160,5 +160,28 @@ describe("msgpack:// on msgpackr's own extension types", () => {
     const date = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
     const plain = { when: date, nested: [{ missing: undefined, list: [1, "two", null] }] };
     assert.deepEqual(serializer.deserialize(serializer.serialize(plain)), plain);
+  });
+});
+
+describe("serializers called directly (B3)", () => {
+  it("throw SerializationError, sync and async, for a decompression bomb and for bytes of another format", async () => {
+    const bomb = new Uint8Array(4 * 1024 * 1024);
+    for (const scheme of ["zlib", "gzip", "brotli", "zstd"]) {
+      const compressor = fromUrl(`${scheme}://?max-decompressed-size=1024`);
+      const compressed = fromUrl(`${scheme}://`).serialize(bomb) as Uint8Array;
+      const isTyped = (error: unknown): boolean =>
+        error instanceof SerializationError && /max-decompressed-size/.test(error.message);
+      assert.throws(() => compressor.deserialize(compressed), isTyped, `${scheme} sync`);
+      await assert.rejects(async () => compressor.deserializeAsync?.(compressed), isTyped, `${scheme} async`);
+      assert.throws(() => compressor.deserialize(Buffer.from("not compressed")), SerializationError, scheme);
+      assert.throws(() => compressor.serialize(bomb), SerializationError, `${scheme}: input over the bound`);
+    }
+    const garbage = Buffer.from([0xc1, 0xff, 0x00, 0x7b]);
+    for (const url of ["json://", "msgpack://", "v8://", "pickle://", "msgpack+zstd://"]) {
+      assert.throws(() => fromUrl(url).deserialize(garbage), SerializationError, url);
+    }
+    for (const url of ["json://", "msgpack://", "v8://", "pickle://"]) {
+      assert.throws(() => fromUrl(url).serialize(() => 1), SerializationError, `${url}: a function`);
+    }
   });
 });

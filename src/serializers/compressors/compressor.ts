@@ -1,6 +1,7 @@
 import { ConfigurationError } from "../../errors.js";
 import { toBytes } from "../../internal/bytes.js";
 import type { UrlParameters } from "../../internal/cache-url.js";
+import { typedFailure } from "../failure.js";
 import type { Serializer, WireValue } from "../serializer.js";
 
 /** 128 MiB: what one cache entry may inflate to unless `maxDecompressedSize` says otherwise. */
@@ -70,8 +71,11 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
   readonly maxDecompressedSize: number;
   /** From how many input bytes `serializeAsync` compresses off the event loop. */
   readonly offThreadBytes: number;
+  /** `zlib://`, `zstd://`…: what its errors name. */
+  readonly #scheme: string;
 
   protected constructor(scheme: string, levels: LevelRange, options: CompressorOptions) {
+    this.#scheme = `${scheme}://`;
     this.compressionLevel = options.compressionLevel ?? levels.default;
     this.maxDecompressedSize = options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE;
     this.offThreadBytes = options.offThreadBytes ?? DEFAULT_OFF_THREAD_BYTES;
@@ -93,26 +97,52 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
     }
   }
 
-  /** @throws RangeError for an input larger than `max-decompressed-size`: it could never be read back. */
+  /**
+   * @throws SerializationError for an input larger than `max-decompressed-size` (it could never be read
+   *   back), or when the compression fails.
+   */
   serialize(value: WireValue): Uint8Array {
-    return this.compress(this.#readable(toBytes(value)));
+    try {
+      return this.compress(this.#readable(toBytes(value)));
+    } catch (cause) {
+      throw typedFailure(this.#scheme, "encode", cause);
+    }
   }
 
+  /** @throws SerializationError for what is not valid compressed data, or inflates beyond `max-decompressed-size`. */
   deserialize(wire: Uint8Array): Uint8Array {
-    if (!(wire instanceof Uint8Array)) throw new TypeError("a compressor can only decompress bytes");
-    return this.decompress(wire);
+    try {
+      return this.decompress(this.#compressed(wire));
+    } catch (cause) {
+      throw typedFailure(this.#scheme, "decode", cause);
+    }
   }
 
   /** As `serialize`, but a large input is compressed off the event loop. */
   async serializeAsync(value: WireValue): Promise<Uint8Array> {
-    const input = this.#readable(toBytes(value));
-    return input.byteLength >= this.offThreadBytes ? this.compressOffThread(input) : this.compress(input);
+    try {
+      const input = this.#readable(toBytes(value));
+      return await (input.byteLength >= this.offThreadBytes ? this.compressOffThread(input) : this.compress(input));
+    } catch (cause) {
+      throw typedFailure(this.#scheme, "encode", cause);
+    }
   }
 
   /** As `deserialize`, but a large input is decompressed off the event loop. */
   async deserializeAsync(wire: Uint8Array): Promise<Uint8Array> {
-    if (!(wire instanceof Uint8Array)) throw new TypeError("a compressor can only decompress bytes");
-    return wire.byteLength >= this.offThreadBytes / 16 ? this.decompressOffThread(wire) : this.decompress(wire);
+    try {
+      const input = this.#compressed(wire);
+      return await (input.byteLength >= this.offThreadBytes / 16
+        ? this.decompressOffThread(input)
+        : this.decompress(input));
+    } catch (cause) {
+      throw typedFailure(this.#scheme, "decode", cause);
+    }
+  }
+
+  #compressed(wire: unknown): Uint8Array {
+    if (!(wire instanceof Uint8Array)) throw new TypeError("a compressor decompresses bytes only");
+    return wire;
   }
 
   /** The input, when reading it back will not exceed the bound; else the error to throw. */
