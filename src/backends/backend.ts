@@ -12,6 +12,8 @@
  * - Failures of the store are thrown (or rejected) as `BackendError`, with the cause attached and no
  *   credentials in the message.
  * - `close()` is idempotent.
+ * - What a backend can do beyond the operations, it declares in `capabilities` ({@link BackendCapabilities});
+ *   the cache asks that, never the backend's class or methods.
  *
  * Register a scheme so that URLs reach your backend:
  * ```ts
@@ -62,6 +64,33 @@ export interface BackendOperations<W = unknown> {
 }
 
 /**
+ * What a backend declares it can do beyond the operations. The cache and the memoizers decide by these,
+ * never by the backend's class or methods; a backend that declares nothing gets the general path.
+ *
+ * @example
+ * ```ts
+ * class MyStoreBackend implements AsyncBackend<Uint8Array> {
+ *   readonly capabilities: BackendCapabilities = { bytesOnly: true, atomicBatches: "all" };
+ *   // … the operations
+ * }
+ * ```
+ */
+export interface BackendCapabilities<W = unknown> {
+  /**
+   * The same store, synchronously: an in-process backend offers it so that the async `Cache` (and `cached`)
+   * can answer from it without a promise. Every operation through it must be what the async one would do.
+   */
+  readonly synchronous?: SyncBackend<W> | undefined;
+  /** Stores bytes and text only (remote stores): a serializer must turn values into bytes first. */
+  readonly bytesOnly?: boolean | undefined;
+  /**
+   * How much of one `setMany` lands at once: `"all"`, `"per-slot"` (a cluster: each hash slot's part is
+   * atomic) or `"none"`. Undeclared means `"none"`.
+   */
+  readonly atomicBatches?: "all" | "per-slot" | "none" | undefined;
+}
+
+/**
  * A synchronous backend, as `SyncCache` uses.
  *
  * @example
@@ -71,6 +100,8 @@ export interface BackendOperations<W = unknown> {
  * ```
  */
 export interface SyncBackend<W = unknown> extends BackendOperations<W> {
+  /** What it can do beyond the operations (`synchronous` has no meaning here). */
+  readonly capabilities?: Omit<BackendCapabilities<W>, "synchronous"> | undefined;
   /** Releases connections and timers; idempotent. */
   close(): void;
 }
@@ -90,6 +121,8 @@ export type AsyncBackend<W = unknown> = {
     ...parameters: Parameters<NonNullable<BackendOperations<W>[Operation]>>
   ) => Promise<ReturnType<NonNullable<BackendOperations<W>[Operation]>>>;
 } & {
+  /** What it can do beyond the operations; none declared means the general path. */
+  readonly capabilities?: BackendCapabilities<W> | undefined;
   /** Releases connections and timers; idempotent. */
   close(): Promise<void>;
 };

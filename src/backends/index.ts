@@ -1,4 +1,5 @@
-export type { AsyncBackend, BackendOperations, BackendSetOptions } from "./backend.js";
+export type { AsyncBackend, BackendCapabilities, BackendOperations, BackendSetOptions } from "./backend.js";
+export { SyncBackendAdapter } from "../internal/sync-backend-adapter.js";
 export { DummyBackend } from "./dummy.js";
 export { MemoryBackend } from "./memory.js";
 export { type Clock, DEFAULT_MAX_ENTRIES, type MemoryBackendOptions } from "./memory-store.js";

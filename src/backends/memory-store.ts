@@ -68,6 +68,8 @@ interface Expiry {
  * entries without waiting for them to be read. It is itself the synchronous `MemoryBackend`.
  */
 export class MemoryStore implements SyncBackend {
+  /** `setMany` lands at once: nothing else runs in between. */
+  readonly capabilities: { readonly atomicBatches: "all" } = { atomicBatches: "all" };
   readonly #entries: LRUCache<string, StoredValue>;
   readonly #clock: Clock;
   readonly #maxSize: number | undefined;

@@ -28,7 +28,7 @@ import {
   NodeRedisDriver,
   type NodeRedisClusterLike,
 } from "../internal/redis/node-redis-driver.js";
-import type { AsyncBackend, BackendSetOptions } from "./backend.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "./backend.js";
 
 export type { IoRedisLike } from "../internal/redis/ioredis-driver.js";
 export type { NodeRedisClientLike, NodeRedisClusterLike } from "../internal/redis/node-redis-driver.js";
@@ -113,6 +113,8 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   readonly #driver: RedisDriver;
   readonly #guard: DeadlineGuard;
   readonly #reads: GetCoalescer;
+  /** Bytes only; `setMany` atomic as a whole, or per hash slot on a cluster. */
+  readonly capabilities: BackendCapabilities<RedisWireValue>;
   /** The longest value the server takes (its `proto-max-bulk-len`; 512 MiB until it has said). */
   #bulkLimit = 512 * 1024 * 1024;
   #askedBulkLimit = false;
@@ -142,6 +144,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       this.#driver = wrapClient(options.client, options.closeClient ?? false, timings);
     }
     this.#reads = new GetCoalescer(this.#driver);
+    this.capabilities = { bytesOnly: true, atomicBatches: this.#driver.isCluster ? "per-slot" : "all" };
     this.#guard = new DeadlineGuard(this.#driver, {
       timeout: timings.timeout,
       maxInFlight: timings.maxInFlight,

@@ -612,7 +612,11 @@ export function requireFlavour<C>(cache: C, flavour: "async" | "sync", memoizer:
 export abstract class CacheBase<V, B> {
   /** The backend in use. */
   readonly backend: B;
-  /** Prefixing, (de)serialization and the closed state. */
+  /**
+   * Prefixing, (de)serialization and the closed state.
+   *
+   * @internal
+   */
   protected readonly core: CacheCore<V>;
   protected constructor(options: CacheOptionsBase<V>, backend: B) {
     this.core = new CacheCore(options);

@@ -2,7 +2,6 @@ import type { AsyncBackend, BackendSetOptions, SyncBackend } from "../backends/b
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { asError } from "../internal/error-kinds.js";
-import { SyncBackendAdapter, syncBackendOf } from "../internal/sync-backend-adapter.js";
 import {
   CACHE_FLAVOUR,
   backendSetOptions,
@@ -18,25 +17,16 @@ import {
 } from "./cache-core.js";
 import { KeyOrder } from "./key-order.js";
 
-/** The `get` of in-process backends, which `Cache.get` may call past (see there). */
-// eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
-const ADAPTER_GET: SyncBackendAdapter["get"] = SyncBackendAdapter.prototype.get;
-// eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
-const ADAPTER_SET: SyncBackendAdapter["set"] = SyncBackendAdapter.prototype.set;
-
 const ABSENT: unique symbol = Symbol("cachetory.absent");
 const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
 
 /**
- * For `cached`: the value of `key` when an in-process backend holds it and it decodes, else `miss`
- * (absent, remote or failed: the caller then takes the promise path). Internal, not exported publicly.
+ * The key of {@link Cache}'s method that answers a read at once when it can, for `cached`: a protocol
+ * between cachetory's own modules, kept out of the published types.
+ *
+ * @internal
  */
-export function peekValue<V, M>(cache: Cache<V>, key: string, miss: M): V | M {
-  const value = peekCache(cache as Cache, key) as V | typeof ABSENT | typeof NOT_AT_HAND;
-  return value === ABSENT || value === NOT_AT_HAND ? miss : value;
-}
-
-let peekCache: (cache: Cache, key: string) => unknown;
+export const PEEK: unique symbol = Symbol.for("cachetory.peek");
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
@@ -58,10 +48,8 @@ export interface CacheOptions<V> extends CacheOptionsBase<V> {
  * ```
  */
 export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements AsyncDisposable {
-  /** The synchronous store behind an in-process backend whose `get` is not overridden, read at once. */
+  /** The backend's `synchronous` capability (an in-process store): read and written without a promise. */
   readonly #inProcess: SyncBackend | undefined;
-  /** The same for `set`. */
-  readonly #inProcessWrites: SyncBackend | undefined;
   /** With a serializer that encodes off the event loop: keeps the operations on a key in issue order. */
   readonly #order: KeyOrder | undefined;
 
@@ -69,14 +57,23 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   constructor(options: CacheOptions<V>) {
     checkCacheOptions(options, "Cache");
     super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
-    this.#inProcess = this.backend.get === ADAPTER_GET ? syncBackendOf(this.backend) : undefined;
-    this.#inProcessWrites = this.backend.set === ADAPTER_SET ? syncBackendOf(this.backend) : undefined;
+    this.#inProcess = this.backend.capabilities?.synchronous;
     this.#order = this.core.serializesAsync ? new KeyOrder() : undefined;
   }
 
   static {
-    peekCache = (cache, key) => cache.#peek(key);
     Object.defineProperty(this.prototype, CACHE_FLAVOUR, { value: "async" });
+  }
+
+  /**
+   * The value of `key` when the backend is in-process, holds it and it decodes, else `miss` (absent,
+   * remote or failed: the caller then takes the promise path, which reports and decides by the policy).
+   *
+   * @internal
+   */
+  [PEEK]<M>(key: string, miss: M): V | M {
+    const value = this.#peek(key);
+    return value === ABSENT || value === NOT_AT_HAND ? miss : value;
   }
 
   /**
@@ -101,7 +98,8 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   #peek(key: string): V | typeof ABSENT | typeof NOT_AT_HAND {
     const local = this.#inProcess;
-    // A compressing serializer may move large values off the event loop: that needs the promise path.
+    // A compressing serializer may move large values off the event loop: decoding needs the promise path.
+    // (Its writes still use the synchronous store: by then the value is encoded.)
     if (local === undefined || typeof key !== "string" || this.core.closed || this.core.serializesAsync) {
       return NOT_AT_HAND;
     }
@@ -209,8 +207,8 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   /** The backend write of `set`, as one promise chain (this path runs for every Redis write). */
   #store(key: string, backendKey: string, wire: unknown, setOptions: BackendSetOptions): Promise<boolean> {
     let written: Promise<boolean>;
-    // An in-process backend whose `set` is not overridden writes at once, without a promise per layer.
-    const local = this.#inProcessWrites;
+    // An in-process backend writes at once, without a promise per layer.
+    const local = this.#inProcess;
     try {
       if (local !== undefined) return Promise.resolve(local.set(backendKey, wire, setOptions));
       written = this.backend.set(backendKey, wire, setOptions);

@@ -1,4 +1,4 @@
-import { type Cache, peekValue } from "../caches/cache.js";
+import { type Cache, PEEK } from "../caches/cache.js";
 import { requireFlavour } from "../caches/cache-core.js";
 import { type Duration, toMilliseconds, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
@@ -172,7 +172,7 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
         if (chosen === null) return original.apply(self, args);
         const key = plan.makeKey.call(self, memoized, args);
         // A hit in an in-process backend is answered at once: no flight, no promise per layer.
-        const hit = peekValue(chosen, key, MISS);
+        const hit = chosen[PEEK](key, MISS);
         if (hit !== MISS) return Promise.resolve(hit);
         let flight = flights.get(chosen);
         if (flight === undefined) flights.set(chosen, (flight = new SingleFlight<V>(waitTimeout)));

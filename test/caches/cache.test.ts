@@ -288,7 +288,10 @@ describe("Cache construction", () => {
   });
 
   it("wraps a failing backend's error in a BackendError naming the operation and key", async () => {
-    const failing = new SyncBackendAdapter(SyncCache.memory().backend) as unknown as AsyncBackend;
+    // Its operations are replaced, so it is no longer what a synchronous view would read: no capabilities.
+    const failing = Object.assign(new SyncBackendAdapter(SyncCache.memory().backend), {
+      capabilities: {},
+    }) as unknown as AsyncBackend;
     failing.get = async () => {
       throw new Error("connection lost");
     };
@@ -304,7 +307,10 @@ describe("Cache construction", () => {
   });
 
   it('answers failed reads as misses with failedReads: "miss", and still rejects failed writes', async () => {
-    const failing = new SyncBackendAdapter(SyncCache.memory().backend) as unknown as AsyncBackend;
+    // Its operations are replaced, so it is no longer what a synchronous view would read: no capabilities.
+    const failing = Object.assign(new SyncBackendAdapter(SyncCache.memory().backend), {
+      capabilities: {},
+    }) as unknown as AsyncBackend;
     for (const operation of ["get", "getMany", "has", "set", "delete"] as const) {
       (failing as unknown as Record<string, () => Promise<never>>)[operation] = async () => {
         throw new Error("connection lost");

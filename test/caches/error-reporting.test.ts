@@ -17,7 +17,8 @@ import { cached } from "../../src/memoize/cached.js";
 function failingBackend(): AsyncBackend {
   const backend = new MemoryBackend();
   const fail = (): Promise<never> => Promise.reject(new Error("store down"));
-  return Object.assign(backend, { get: fail, set: fail, getMany: fail, delete: fail });
+  // It no longer is the store its synchronous view would read: it declares no capabilities.
+  return Object.assign(backend, { capabilities: {}, get: fail, set: fail, getMany: fail, delete: fail });
 }
 
 /** The CachetoryWarnings emitted while `run` runs (and one turn after it). */
@@ -41,7 +42,10 @@ describe("failure reporting", () => {
     const script = `
       import { Cache } from "./src/caches/cache.ts";
       import { MemoryBackend } from "./src/backends/memory.ts";
-      const backend = Object.assign(new MemoryBackend(), { get: () => Promise.reject(new Error("store down")) });
+      const backend = Object.assign(new MemoryBackend(), {
+        capabilities: {},
+        get: () => Promise.reject(new Error("store down")),
+      });
       const warnings = [];
       process.on("warning", (warning) => warnings.push(warning.name + ": " + warning.message));
       const cache = new Cache({

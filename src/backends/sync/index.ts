@@ -1,4 +1,4 @@
-export type { BackendOperations, BackendSetOptions, SyncBackend } from "../backend.js";
+export type { BackendCapabilities, BackendOperations, BackendSetOptions, SyncBackend } from "../backend.js";
 export { DummyBackend } from "./dummy.js";
 export { MemoryBackend } from "./memory.js";
 export { RedisBackend, type SyncRedisBackendOptions } from "./redis.js";

@@ -73,6 +73,11 @@ function workerUrl(): URL {
  * ```
  */
 export class RedisBackend implements SyncBackend<RedisWireValue> {
+  /** Bytes only; `setMany` atomic (one `MSET` or `MULTI`/`EXEC`). */
+  readonly capabilities: { readonly bytesOnly: true; readonly atomicBatches: "all" } = {
+    bytesOnly: true,
+    atomicBatches: "all",
+  };
   readonly #url: string;
   readonly #timings: Partial<RedisTimings>;
   readonly #replyBudget: number;

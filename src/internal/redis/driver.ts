@@ -20,6 +20,8 @@ export interface RedisDriver extends GuardedConnection {
   send(command: RedisCommand, key: string | undefined): Promise<unknown>;
   /** Runs commands in one MULTI/EXEC (their keys share a slot) and returns their replies in order. */
   transaction(commands: readonly RedisCommand[], key: string | undefined): Promise<unknown[]>;
+  /** Whether this is a Redis Cluster (batches then split by hash slot, and are atomic per slot). */
+  readonly isCluster: boolean;
   /** Splits keys into groups that one multi-key command may carry: one group unless this is a cluster. */
   groupKeys(keys: readonly string[]): string[][];
   /**

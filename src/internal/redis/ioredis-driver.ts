@@ -168,6 +168,10 @@ export class IoRedisDriver implements RedisDriver {
     });
   }
 
+  get isCluster(): boolean {
+    return this.#slotOf !== undefined;
+  }
+
   groupKeys(keys: readonly string[]): string[][] {
     return this.#slotOf === undefined ? [[...keys]] : groupBySlot(keys, this.#slotOf);
   }

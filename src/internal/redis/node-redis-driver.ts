@@ -286,6 +286,8 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
     return (await multi.exec()) as unknown[];
   }
 
+  readonly isCluster = false;
+
   groupKeys(keys: readonly string[]): string[][] {
     return [[...keys]];
   }
@@ -367,6 +369,8 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
     for (const command of commands) multi.addCommand(key, false, command);
     return (await multi.exec()) as unknown[];
   }
+
+  readonly isCluster = true;
 
   groupKeys(keys: readonly string[]): string[][] {
     return groupBySlot(keys, this.#slotOf);
