@@ -51,6 +51,10 @@ const API = {
     ],
     pending: {},
   },
+  "cachetory/testing": {
+    names: ["backendConformance", "serializerConformance"],
+    pending: {},
+  },
 };
 
 describe("package entry points", () => {

@@ -110,3 +110,110 @@ for (const url of ["msgpack://", "json+zstd://"]) {
     );
   });
 });
+
+describe("cachetory/testing from the packed tarball", () => {
+  before(() => {
+    project = mkdtempSync(join(tmpdir(), "cachetory-kit-"));
+    const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], {
+      cwd: root,
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n")
+      .pop();
+    writeFileSync(
+      join(project, "package.json"),
+      JSON.stringify({ name: "third-party", private: true, type: "module" }),
+    );
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(project, packed)], {
+      cwd: project,
+      stdio: "pipe",
+    });
+    // A third party's own backend: a Map with expiry times, nothing of cachetory's inside.
+    writeFileSync(
+      join(project, "map-backend.mjs"),
+      `export class MapBackend {
+  #entries = new Map();
+  #live(key) {
+    const entry = this.#entries.get(key);
+    if (entry && entry.expires !== undefined && entry.expires <= Date.now()) this.#entries.delete(key);
+    return this.#entries.get(key);
+  }
+  async get(key) { return this.#live(key)?.value; }
+  async getMany(keys) {
+    const found = new Map();
+    for (const key of keys) { const entry = this.#live(key); if (entry) found.set(key, entry.value); }
+    return found;
+  }
+  async set(key, value, { timeToLive, ifNotExists } = {}) {
+    if (ifNotExists && this.#live(key)) return false;
+    this.#entries.set(key, { value, expires: timeToLive === undefined ? undefined : Date.now() + timeToLive });
+    return true;
+  }
+  async setMany(entries, timeToLive) { for (const [key, value] of entries) await this.set(key, value, { timeToLive }); }
+  async expireIn(key, timeToLive) {
+    const entry = this.#live(key);
+    if (!entry) return false;
+    entry.expires = timeToLive === undefined ? undefined : Date.now() + timeToLive;
+    return true;
+  }
+  async delete(key) { const had = this.#live(key) !== undefined; this.#entries.delete(key); return had; }
+  async deleteMany(keys) { let count = 0; for (const key of new Set(keys)) if (await this.delete(key)) count++; return count; }
+  async has(key) { return this.#live(key) !== undefined; }
+  async clear(prefix) { for (const key of [...this.#entries.keys()]) if (key.startsWith(prefix)) this.#entries.delete(key); }
+  async close() {}
+}
+// The same, with one defect: ifNotExists is ignored.
+export class BrokenBackend extends MapBackend {
+  async set(key, value, options = {}) { return super.set(key, value, { ...options, ifNotExists: false }); }
+}
+`,
+    );
+    for (const name of ["MapBackend", "BrokenBackend"]) {
+      writeFileSync(
+        join(project, `${name}.test.mjs`),
+        `import { it } from "node:test";
+import { backendConformance, serializerConformance } from "cachetory/testing";
+import { JsonSerializer } from "cachetory/serializers";
+import { ${name} } from "./map-backend.mjs";
+for (const { name, skip, run } of backendConformance(() => new ${name}())) it(name, { skip }, run);
+for (const { name, skip, run } of serializerConformance(() => new JsonSerializer())) it("json: " + name, { skip }, run);
+`,
+      );
+    }
+  });
+
+  after(() => {
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  const runSuite = (file) => {
+    // A test run inside a test run reports to its parent unless told it is on its own.
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    try {
+      const output = execFileSync(process.execPath, ["--test", "--test-reporter=tap", file], {
+        cwd: project,
+        encoding: "utf8",
+        env,
+      });
+      return { passed: true, output };
+    } catch (error) {
+      return { passed: false, output: String(error.stdout) };
+    }
+  };
+
+  it("passes a correct third-party backend", () => {
+    const { passed, output } = runSuite("MapBackend.test.mjs");
+    assert.ok(passed, output);
+    assert.match(output, /# pass (1[5-9]|[2-9]\d)/);
+    assert.match(output, /# fail 0/);
+  });
+
+  it("fails a broken one, naming the case", () => {
+    const { passed, output } = runSuite("BrokenBackend.test.mjs");
+    assert.equal(passed, false);
+    assert.match(output, /not ok \d+ - overwrites, and ifNotExists stores only when absent/);
+    assert.match(output, /# fail 1\b/);
+  });
+});

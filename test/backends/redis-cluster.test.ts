@@ -5,7 +5,7 @@ import { createClient, createCluster } from "redis";
 import { RedisBackend } from "../../src/backends/redis.js";
 import { fromUrl } from "../../src/backends/registry.js";
 import { loadSlotFunction } from "../../src/internal/redis/driver.js";
-import { backendConformance } from "../conformance/backend.js";
+import { runBackendConformance } from "../support/conformance.js";
 import { RedisCluster } from "../support/redis-cluster.js";
 import { redisUnavailableReason } from "../support/redis-server.js";
 
@@ -15,37 +15,46 @@ after(async () => {
   await cluster?.stop();
 });
 
-const realTime = {
-  advance: (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds)),
-};
-const capabilities = { stores: true, returnsBytes: true, timeScale: 3 } as const;
+const onCluster = { timeScale: 3 } as const;
 
 if (cluster === undefined) {
   it("Redis Cluster backend", { skip: unavailable }, () => {});
 } else {
   const seeds = cluster.nodes.map((node) => ({ socket: { host: "127.0.0.1", port: node.port } }));
 
-  backendConformance("redis+cluster:// (from a URL)", capabilities, async () => {
-    const backend = fromUrl(cluster.url());
-    await backend.clear("");
-    return { backend, ...realTime };
-  });
+  runBackendConformance(
+    "redis+cluster:// (from a URL)",
+    async () => {
+      const backend = fromUrl(cluster.url());
+      await backend.clear("");
+      return backend;
+    },
+    onCluster,
+  );
 
-  backendConformance("redis+cluster:// (an injected node-redis cluster)", capabilities, async () => {
-    const backend = new RedisBackend({ client: createCluster({ rootNodes: seeds }), closeClient: true });
-    await backend.clear("");
-    return { backend, ...realTime };
-  });
+  runBackendConformance(
+    "redis+cluster:// (an injected node-redis cluster)",
+    async () => {
+      const backend = new RedisBackend({ client: createCluster({ rootNodes: seeds }), closeClient: true });
+      await backend.clear("");
+      return backend;
+    },
+    onCluster,
+  );
 
-  backendConformance("redis+cluster:// (an injected ioredis cluster)", capabilities, async () => {
-    const client = new IoRedisCluster(
-      cluster.nodes.map((node) => ({ host: "127.0.0.1", port: node.port })),
-      { lazyConnect: true },
-    );
-    const backend = new RedisBackend({ client, closeClient: true });
-    await backend.clear("");
-    return { backend, ...realTime };
-  });
+  runBackendConformance(
+    "redis+cluster:// (an injected ioredis cluster)",
+    async () => {
+      const client = new IoRedisCluster(
+        cluster.nodes.map((node) => ({ host: "127.0.0.1", port: node.port })),
+        { lazyConnect: true },
+      );
+      const backend = new RedisBackend({ client, closeClient: true });
+      await backend.clear("");
+      return backend;
+    },
+    onCluster,
+  );
 
   describe("clear() as the first operation of a new cluster backend", () => {
     const url = cluster.url();

@@ -9,7 +9,7 @@ import { after, describe, it } from "node:test";
 import { SyncCache } from "../../dist/esm/index.js";
 import { RedisBackend } from "../../dist/esm/backends/sync/index.js";
 import { SyncBackendAdapter } from "../../src/internal/sync-backend-adapter.js";
-import { backendConformance } from "../conformance/backend.js";
+import { runBackendConformance } from "../support/conformance.js";
 import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 
 const unavailable = redisUnavailableReason();
@@ -38,14 +38,15 @@ function timed(call: () => unknown): { ms: number; outcome: string } {
 if (server === undefined) {
   it("sync Redis backend", { skip: unavailable }, () => {});
 } else {
-  backendConformance("redis:// (sync, worker thread)", { stores: true, returnsBytes: true, timeScale: 3 }, () => {
-    const backend = new RedisBackend({ url: url(6) });
-    backend.clear("");
-    return {
-      backend: new SyncBackendAdapter(backend),
-      advance: (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds)),
-    };
-  });
+  runBackendConformance(
+    "redis:// (sync, worker thread)",
+    () => {
+      const backend = new RedisBackend({ url: url(6) });
+      backend.clear("");
+      return new SyncBackendAdapter(backend);
+    },
+    { timeScale: 3 },
+  );
 
   describe("sync Redis backend", () => {
     it("serves a SyncCache built from a redis:// URL", () => {

@@ -11,7 +11,7 @@ import { RedisBackend } from "../../src/backends/redis.js";
 import { fromUrl } from "../../src/backends/registry.js";
 import { Cache } from "../../src/caches/cache.js";
 import { BackendError, ConfigurationError } from "../../src/errors.js";
-import { backendConformance } from "../conformance/backend.js";
+import { runBackendConformance } from "../support/conformance.js";
 import { freePort, redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 
 const unavailable = redisUnavailableReason();
@@ -44,33 +44,42 @@ async function commandCalls(client: RawClient): Promise<Map<string, number>> {
 
 type RawClient = Awaited<ReturnType<typeof inspector>>;
 
-const redisCapabilities = { stores: true, returnsBytes: true, timeScale: 3 } as const;
-const realTime = {
-  advance: (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds)),
-};
+const onRedis = { timeScale: 3 } as const;
 
 if (server === undefined) {
   it("Redis backend conformance", skip, () => {});
 } else {
-  backendConformance("redis:// (from a URL)", redisCapabilities, async () => {
-    const backend = fromUrl(serverUrl(1));
-    await backend.clear("");
-    return { backend, ...realTime };
-  });
+  runBackendConformance(
+    "redis:// (from a URL)",
+    async () => {
+      const backend = fromUrl(serverUrl(1));
+      await backend.clear("");
+      return backend;
+    },
+    onRedis,
+  );
 
-  backendConformance("redis:// (an injected node-redis client)", redisCapabilities, async () => {
-    const client = createClient({ url: serverUrl(2) });
-    const backend = new RedisBackend({ client, closeClient: true });
-    await backend.clear("");
-    return { backend, ...realTime };
-  });
+  runBackendConformance(
+    "redis:// (an injected node-redis client)",
+    async () => {
+      const client = createClient({ url: serverUrl(2) });
+      const backend = new RedisBackend({ client, closeClient: true });
+      await backend.clear("");
+      return backend;
+    },
+    onRedis,
+  );
 
-  backendConformance("redis:// (an injected ioredis client)", redisCapabilities, async () => {
-    const client = new IoRedis({ port: server.port, host: "127.0.0.1", db: 3, lazyConnect: true });
-    const backend = new RedisBackend({ client, closeClient: true });
-    await backend.clear("");
-    return { backend, ...realTime };
-  });
+  runBackendConformance(
+    "redis:// (an injected ioredis client)",
+    async () => {
+      const client = new IoRedis({ port: server.port, host: "127.0.0.1", db: 3, lazyConnect: true });
+      const backend = new RedisBackend({ client, closeClient: true });
+      await backend.clear("");
+      return backend;
+    },
+    onRedis,
+  );
 }
 
 describe("Redis backend", skip, () => {
