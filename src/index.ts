@@ -1,6 +1,8 @@
 export { Cache, type CacheOptions } from "./caches/cache.js";
 export type {
+  CacheBase,
   CacheEntries,
+  CacheStats,
   CacheErrorEvent,
   CacheOptionsBase,
   SetManyOptions,
@@ -8,7 +10,7 @@ export type {
 } from "./caches/cache-core.js";
 export { dummyCache, memoryCache } from "./caches/shortcuts.js";
 export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions } from "./caches/sync-cache.js";
-export { type Duration, toMilliseconds } from "./duration.js";
+export { type Duration, type DurationPart, type DurationUnit, toMilliseconds } from "./duration.js";
 export {
   BackendError,
   CacheClosedError,
@@ -38,4 +40,4 @@ export {
   type SyncCacheChoice,
 } from "./memoize/cached-sync.js";
 export { type MakeKey, makeDefaultHashedKey, makeDefaultKey } from "./memoize/keys.js";
-export { purgeCached } from "./memoize/purge-cached.js";
+export { type MethodName, type MethodParameters, purgeCached, type PurgeResult } from "./memoize/purge-cached.js";

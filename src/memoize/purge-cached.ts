@@ -4,10 +4,10 @@ import { ConfigurationError } from "../errors.js";
 export type MethodName<T> = { [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T];
 
 /** The parameters of method `K` of `T`. */
-type MethodParameters<T, K extends keyof T> = T[K] extends (...args: infer A) => unknown ? A : never;
+export type MethodParameters<T, K extends keyof T> = T[K] extends (...args: infer A) => unknown ? A : never;
 
 /** What purging method `K` of `T` returns: a promise for an async method (`cached`), a boolean for `cachedSync`. */
-type PurgeResult<T, K extends keyof T> = T[K] extends (...args: never[]) => PromiseLike<unknown>
+export type PurgeResult<T, K extends keyof T> = T[K] extends (...args: never[]) => PromiseLike<unknown>
   ? Promise<boolean>
   : boolean;
 

@@ -6,6 +6,9 @@ export {
   DEFAULT_MAX_DECOMPRESSED_SIZE,
   DEFAULT_OFF_THREAD_BYTES,
   type LevelRange,
+  NodeZlibCompressor,
+  type NodeZlibFormat,
+  type ZlibCallbackFunction,
 } from "./compressors/compressor.js";
 export { GzipCompressor } from "./compressors/gzip.js";
 export { ZlibCompressor } from "./compressors/zlib.js";
@@ -17,5 +20,5 @@ export { DEFAULT_PICKLE_PROTOCOL, PickleSerializer, type PickleSerializerOptions
 export { fromUrl, registerSerializer, serializerSchemes } from "./registry.js";
 export type { Serializer, WireValue } from "./serializer.js";
 export { V8Serializer } from "./v8.js";
-export type { CacheUrl, IntegerParameter, UrlParameters } from "../internal/cache-url.js";
+export type { CacheUrl, IntegerParameter, UrlCredentials, UrlParameters } from "../internal/cache-url.js";
 export type { RegisterOptions, SchemeFactory } from "../internal/scheme-registry.js";

@@ -5,5 +5,7 @@ export { RedisBackend, type SyncRedisBackendOptions } from "./redis.js";
 export type { RedisWireValue } from "../redis.js";
 export { type Clock, DEFAULT_MAX_ENTRIES, type MemoryBackendOptions } from "../memory-store.js";
 export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
-export type { CacheUrl, IntegerParameter, UrlParameters } from "../../internal/cache-url.js";
+export type { CacheUrl, IntegerParameter, UrlCredentials, UrlParameters } from "../../internal/cache-url.js";
+export type { MemoryStore } from "../memory-store.js";
+export type { RedisTimings } from "../../internal/redis/connection-options.js";
 export type { RegisterOptions, SchemeFactory } from "../../internal/scheme-registry.js";

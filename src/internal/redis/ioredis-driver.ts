@@ -8,8 +8,6 @@ import {
   Readiness,
 } from "./driver.js";
 
-type Listener = (...parameters: unknown[]) => void;
-
 /**
  * An `ioredis` (or `iovalkey`) client or cluster, as many applications already hold for BullMQ.
  *
@@ -36,8 +34,8 @@ export interface IoRedisLike {
   disconnect(): void;
   /** The master nodes of a cluster. */
   nodes?(role: "master"): IoRedisLike[];
-  on(event: string, listener: Listener): unknown;
-  off(event: string, listener: Listener): unknown;
+  on(event: string, listener: (...parameters: unknown[]) => void): unknown;
+  off(event: string, listener: (...parameters: unknown[]) => void): unknown;
   /** The options it was made with (ioredis and iovalkey keep them here). */
   readonly options?: IoRedisOptions;
   /** A new client with the same options plus `override` (a cluster takes its start nodes first). */
@@ -45,7 +43,7 @@ export interface IoRedisLike {
 }
 
 /** The options of an ioredis client or cluster that decide whether it may send a command late. */
-interface IoRedisOptions {
+export interface IoRedisOptions {
   readonly keyPrefix?: string | undefined;
   readonly enableOfflineQueue?: boolean | undefined;
   readonly autoResendUnfulfilledCommands?: boolean | undefined;

@@ -11,16 +11,14 @@ import {
   reconnectDelay,
 } from "./driver.js";
 
-type Listener = (...parameters: unknown[]) => void;
-
 /** The event-emitter part of a node-redis client or cluster. */
-interface NodeRedisEmitter {
+export interface NodeRedisEmitter {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   connect(): Promise<unknown>;
   destroy(): void;
-  on(event: string, listener: Listener): unknown;
-  off(event: string, listener: Listener): unknown;
+  on(event: string, listener: (...parameters: unknown[]) => void): unknown;
+  off(event: string, listener: (...parameters: unknown[]) => void): unknown;
 }
 
 /**
