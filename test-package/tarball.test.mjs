@@ -15,21 +15,27 @@ function node(file, source) {
   return execFileSync(process.execPath, [file], { cwd: project, encoding: "utf8" });
 }
 
+/** Packs the library and installs the tarball into a new empty project; returns the project's folder. */
+function installPackedInto(prefix, name) {
+  const folder = mkdtempSync(join(tmpdir(), prefix));
+  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", folder], {
+    cwd: root,
+    encoding: "utf8",
+  })
+    .trim()
+    .split("\n")
+    .pop();
+  writeFileSync(join(folder, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(folder, packed)], {
+    cwd: folder,
+    stdio: "pipe",
+  });
+  return folder;
+}
+
 describe("the packed tarball without optional peers", () => {
   before(() => {
-    project = mkdtempSync(join(tmpdir(), "cachetory-tarball-"));
-    const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], {
-      cwd: root,
-      encoding: "utf8",
-    })
-      .trim()
-      .split("\n")
-      .pop();
-    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(project, packed)], {
-      cwd: project,
-      stdio: "pipe",
-    });
+    project = installPackedInto("cachetory-tarball-", "consumer");
   });
 
   after(() => {
@@ -113,22 +119,7 @@ for (const url of ["msgpack://", "json+zstd://"]) {
 
 describe("cachetory/testing from the packed tarball", () => {
   before(() => {
-    project = mkdtempSync(join(tmpdir(), "cachetory-kit-"));
-    const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", project], {
-      cwd: root,
-      encoding: "utf8",
-    })
-      .trim()
-      .split("\n")
-      .pop();
-    writeFileSync(
-      join(project, "package.json"),
-      JSON.stringify({ name: "third-party", private: true, type: "module" }),
-    );
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(project, packed)], {
-      cwd: project,
-      stdio: "pipe",
-    });
+    project = installPackedInto("cachetory-kit-", "third-party");
     // A third party's own backend: a Map with expiry times, nothing of cachetory's inside.
     writeFileSync(
       join(project, "map-backend.mjs"),
