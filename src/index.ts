@@ -1,4 +1,4 @@
-export { Cache, type CacheOptions } from "./caches/cache.js";
+export { Cache, type CacheOptions } from "./cache/cache.js";
 export type {
   CacheBase,
   CacheEntries,
@@ -7,9 +7,9 @@ export type {
   CacheOptionsBase,
   SetManyOptions,
   SetOptions,
-} from "./caches/cache-core.js";
-export { dummyCache, memoryCache } from "./caches/shortcuts.js";
-export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions } from "./caches/sync-cache.js";
+} from "./cache/cache-core.js";
+export { dummyCache, memoryCache } from "./cache/shortcuts.js";
+export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions } from "./cache/sync-cache.js";
 export { type Duration, type DurationPart, type DurationUnit, toMilliseconds } from "./duration.js";
 export {
   BackendError,
@@ -21,9 +21,9 @@ export {
   ConfigurationError,
   SerializationError,
 } from "./errors.js";
-export type { AsyncBackend, BackendOperations, BackendSetOptions, SyncBackend } from "./backends/backend.js";
-export type { Clock, MemoryBackendOptions } from "./backends/memory-store.js";
-export type { Serializer, WireValue } from "./serializers/serializer.js";
+export type { AsyncBackend, BackendOperations, BackendSetOptions, SyncBackend } from "./backends/contract.js";
+export type { Clock, MemoryBackendOptions } from "./backends/memory/store.js";
+export type { Serializer, WireValue } from "./serializers/contract.js";
 export { redactUrl } from "./internal/cache-url.js";
 export {
   type CacheChoice,

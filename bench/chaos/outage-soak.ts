@@ -6,8 +6,8 @@
  *
  *   npm run bench:chaos            (OUTAGE_SECONDS=30 by default)
  */
-import { RedisBackend } from "../../src/backends/redis.js";
-import { Cache } from "../../src/caches/cache.js";
+import { RedisBackend } from "../../src/backends/redis/backend.js";
+import { Cache } from "../../src/cache/cache.js";
 import { RedisServer } from "../../test/support/redis-server.js";
 
 const outageSeconds = Number(process.env["OUTAGE_SECONDS"] ?? 30);

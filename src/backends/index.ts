@@ -1,8 +1,8 @@
-export type { AsyncBackend, BackendCapabilities, BackendOperations, BackendSetOptions } from "./backend.js";
-export { SyncBackendAdapter } from "../internal/sync-backend-adapter.js";
-export { DummyBackend } from "./dummy.js";
-export { MemoryBackend } from "./memory.js";
-export { type Clock, DEFAULT_MAX_ENTRIES, type MemoryBackendOptions } from "./memory-store.js";
+export type { AsyncBackend, BackendCapabilities, BackendOperations, BackendSetOptions } from "./contract.js";
+export { SyncBackendAdapter } from "./sync-adapter.js";
+export { DummyBackend } from "./dummy/backend.js";
+export { MemoryBackend } from "./memory/backend.js";
+export { type Clock, DEFAULT_MAX_ENTRIES, type MemoryBackendOptions } from "./memory/store.js";
 export {
   type IoRedisLike,
   type NodeRedisClientLike,
@@ -11,12 +11,12 @@ export {
   type RedisBackendOptions,
   type RedisClientLike,
   type RedisWireValue,
-} from "./redis.js";
+} from "./redis/backend.js";
 export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
-export type { CircuitState } from "../internal/circuit-breaker.js";
-export type { RedisTimings } from "../internal/redis/connection-options.js";
-export type { RedisArgument, RedisCommand } from "../internal/redis/driver.js";
-export type { IoRedisOptions } from "../internal/redis/ioredis-driver.js";
-export type { NodeRedisEmitter } from "../internal/redis/node-redis-driver.js";
+export type { CircuitState } from "../layers/circuit-breaker.js";
+export type { RedisTimings } from "./redis/url.js";
+export type { RedisArgument, RedisCommand } from "./redis/drivers/driver.js";
+export type { IoRedisOptions } from "./redis/drivers/ioredis.js";
+export type { NodeRedisEmitter } from "./redis/drivers/node-redis.js";
 export type { CacheUrl, IntegerParameter, UrlCredentials, UrlParameters } from "../internal/cache-url.js";
 export type { RegisterOptions, SchemeFactory } from "../internal/scheme-registry.js";

@@ -5,11 +5,11 @@ import {
   type SchemeFactory,
   SchemeRegistry,
 } from "../internal/scheme-registry.js";
-import type { AsyncBackend } from "./backend.js";
-import { DummyBackend } from "./dummy.js";
-import { MemoryBackend } from "./memory.js";
-import { memoryOptionsFromUrl } from "./memory-store.js";
-import { RedisBackend, redisSettingsFromUrl } from "./redis.js";
+import type { AsyncBackend } from "./contract.js";
+import { DummyBackend } from "./dummy/backend.js";
+import { MemoryBackend } from "./memory/backend.js";
+import { memoryOptionsFromUrl } from "./memory/store.js";
+import { RedisBackend, redisSettingsFromUrl } from "./redis/backend.js";
 
 /** Checks a Redis URL (reading its parameters) and builds the backend, which connects on first use. */
 const redisFactory: SchemeFactory<AsyncBackend> = (url, parameters) => {

@@ -1,5 +1,5 @@
-import { requireFlavour } from "../caches/cache-core.js";
-import type { SyncCache } from "../caches/sync-cache.js";
+import { requireFlavour } from "../cache/cache-core.js";
+import type { SyncCache } from "../cache/sync-cache.js";
 import type { Duration } from "../duration.js";
 import { isSerializationError, memoizePlan, wrapOrDecorate } from "./cached.js";
 import type { MakeKey } from "./keys.js";

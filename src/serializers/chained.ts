@@ -1,4 +1,4 @@
-import type { Serializer } from "./serializer.js";
+import type { Serializer } from "./contract.js";
 
 /**
  * Applies several serializers in turn: left to right on `serialize`, right to left on `deserialize`.

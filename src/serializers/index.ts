@@ -12,13 +12,13 @@ export {
 } from "./compressors/compressor.js";
 export { GzipCompressor } from "./compressors/gzip.js";
 export { ZlibCompressor } from "./compressors/zlib.js";
-export { ZstdCompressor, type ZstdCompressorOptions } from "./compressors/zstd.js";
+export { ZstdCompressor, type ZstdCompressorOptions } from "./compressors/zstd/compressor.js";
 export { JsonSerializer } from "./json.js";
 export { MsgpackSerializer } from "./msgpack.js";
 export { NoopSerializer } from "./noop.js";
-export { DEFAULT_PICKLE_PROTOCOL, PickleSerializer, type PickleSerializerOptions } from "./pickle.js";
+export { DEFAULT_PICKLE_PROTOCOL, PickleSerializer, type PickleSerializerOptions } from "./pickle/serializer.js";
 export { fromUrl, registerSerializer, serializerSchemes } from "./registry.js";
-export type { Serializer, WireValue } from "./serializer.js";
+export type { Serializer, WireValue } from "./contract.js";
 export { V8Serializer } from "./v8.js";
 export type { CacheUrl, IntegerParameter, UrlCredentials, UrlParameters } from "../internal/cache-url.js";
 export type { RegisterOptions, SchemeFactory } from "../internal/scheme-registry.js";

@@ -1,7 +1,7 @@
 import { toText } from "../internal/bytes.js";
 import { SerializationError } from "../errors.js";
 import { typedFailure } from "./failure.js";
-import type { Serializer, WireValue } from "./serializer.js";
+import type { Serializer, WireValue } from "./contract.js";
 
 /**
  * JSON text (`json://`), as Python cachetory's `json://` stores it: readable in `redis-cli`, and

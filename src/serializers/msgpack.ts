@@ -2,7 +2,7 @@ import type * as Msgpackr from "msgpackr";
 import { toBytes } from "../internal/bytes.js";
 import { loadOptional } from "../internal/load-optional.js";
 import { typedFailure } from "./failure.js";
-import type { Serializer, WireValue } from "./serializer.js";
+import type { Serializer, WireValue } from "./contract.js";
 
 let sharedPackr: Msgpackr.Packr | undefined;
 let mapPackr: Msgpackr.Packr | undefined;

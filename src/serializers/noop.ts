@@ -1,4 +1,4 @@
-import type { Serializer } from "./serializer.js";
+import type { Serializer } from "./contract.js";
 
 /**
  * How `undefined` travels through {@link NoopSerializer}: backends read an `undefined` wire value as

@@ -6,12 +6,12 @@ import { BrotliCompressor, BROTLI_LEVELS } from "./compressors/brotli.js";
 import { compressorOptionsFromUrl } from "./compressors/compressor.js";
 import { GzipCompressor } from "./compressors/gzip.js";
 import { ZLIB_LEVELS, ZlibCompressor } from "./compressors/zlib.js";
-import { ZSTD_LEVELS, ZstdCompressor } from "./compressors/zstd.js";
+import { ZSTD_LEVELS, ZstdCompressor } from "./compressors/zstd/compressor.js";
 import { JsonSerializer } from "./json.js";
 import { MsgpackSerializer } from "./msgpack.js";
-import { DEFAULT_PICKLE_PROTOCOL, PickleSerializer } from "./pickle.js";
+import { DEFAULT_PICKLE_PROTOCOL, PickleSerializer } from "./pickle/serializer.js";
 import { NoopSerializer } from "./noop.js";
-import type { Serializer } from "./serializer.js";
+import type { Serializer } from "./contract.js";
 import { V8Serializer } from "./v8.js";
 
 type AnySerializer = Serializer;

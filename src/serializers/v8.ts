@@ -1,6 +1,6 @@
 import { deserialize, serialize } from "node:v8";
 import { typedFailure } from "./failure.js";
-import type { Serializer } from "./serializer.js";
+import type { Serializer } from "./contract.js";
 
 /**
  * Node's structured-clone format (`v8://`): keeps `Date`, `Map`, `Set`, `BigInt`, typed arrays,

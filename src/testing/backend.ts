@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { AsyncBackend } from "../backends/backend.js";
+import type { AsyncBackend } from "../backends/contract.js";
 import { type ConformanceCase, conformanceCase } from "./conformance-case.js";
 
 /** What a backend under test does not do; each case that needs it is skipped, saying why. */

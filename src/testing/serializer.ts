@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Serializer } from "../serializers/serializer.js";
+import type { Serializer } from "../serializers/contract.js";
 import { type ConformanceCase, conformanceCase } from "./conformance-case.js";
 
 /** Options of {@link serializerConformance}. */

@@ -1,12 +1,12 @@
 /** The cache and the memoizer decide by what a backend declares in `capabilities`, never by its class or methods. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions, SyncBackend } from "../../src/backends/backend.js";
-import { MemoryBackend } from "../../src/backends/memory.js";
-import { RedisBackend } from "../../src/backends/redis.js";
-import { MemoryBackend as SyncMemoryBackend } from "../../src/backends/sync/memory.js";
-import { Cache } from "../../src/caches/cache.js";
-import { SyncBackendAdapter } from "../../src/internal/sync-backend-adapter.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions, SyncBackend } from "../../src/backends/contract.js";
+import { MemoryBackend } from "../../src/backends/memory/backend.js";
+import { RedisBackend } from "../../src/backends/redis/backend.js";
+import { MemoryBackend as SyncMemoryBackend } from "../../src/backends/memory/sync-backend.js";
+import { Cache } from "../../src/cache/cache.js";
+import { SyncBackendAdapter } from "../../src/backends/sync-adapter.js";
 import { cached } from "../../src/memoize/cached.js";
 
 /** A third-party async backend over a sync store: it declares what it is given, and counts its async calls. */

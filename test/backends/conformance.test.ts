@@ -1,8 +1,8 @@
-import { DummyBackend } from "../../src/backends/dummy.js";
-import { MemoryBackend } from "../../src/backends/memory.js";
-import { DummyBackend as SyncDummyBackend } from "../../src/backends/sync/dummy.js";
-import { MemoryBackend as SyncMemoryBackend } from "../../src/backends/sync/memory.js";
-import { SyncBackendAdapter } from "../../src/internal/sync-backend-adapter.js";
+import { DummyBackend } from "../../src/backends/dummy/backend.js";
+import { MemoryBackend } from "../../src/backends/memory/backend.js";
+import { DummyBackend as SyncDummyBackend } from "../../src/backends/dummy/sync-backend.js";
+import { MemoryBackend as SyncMemoryBackend } from "../../src/backends/memory/sync-backend.js";
+import { SyncBackendAdapter } from "../../src/backends/sync-adapter.js";
 import { runBackendConformance } from "../support/conformance.js";
 
 // Real time, as a third party runs it; scaled up so that a busy machine's scheduler cannot fail a margin.

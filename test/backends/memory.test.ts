@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { MemoryBackend } from "../../src/backends/memory.js";
+import { MemoryBackend } from "../../src/backends/memory/backend.js";
 import { fromUrl } from "../../src/backends/registry.js";
-import { SWEEP_SLICE } from "../../src/backends/memory-store.js";
-import { MemoryBackend as SyncMemoryBackend } from "../../src/backends/sync/memory.js";
+import { SWEEP_SLICE } from "../../src/backends/memory/store.js";
+import { MemoryBackend as SyncMemoryBackend } from "../../src/backends/memory/sync-backend.js";
 import { BackendError, ConfigurationError } from "../../src/errors.js";
 import { ManualClock } from "../support/clock.js";
 
@@ -97,7 +97,7 @@ describe("memory backend", () => {
     // service makes them, with turns of the event loop between batches (one synchronous loop of 100 000
     // would be a backlog of its own making). The bound is the same: nothing left 2 × TTL after the last.
     const script = `
-      import { MemoryBackend } from "./src/backends/sync/memory.ts";
+      import { MemoryBackend } from "./src/backends/memory/sync-backend.ts";
       const backend = new MemoryBackend({ maxEntries: 200_000 });
       const value = new Uint8Array(64);
       for (let index = 0; index < 100_000; index++) {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "redis";
-import { RedisBackend } from "../../src/backends/redis.js";
+import { RedisBackend } from "../../src/backends/redis/backend.js";
 import { needsRedis, RedisServer } from "../support/redis-server.js";
 
 describe("coalesced reads", needsRedis(), () => {

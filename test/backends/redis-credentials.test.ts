@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { inspect } from "node:util";
 import { Cache, ConfigurationError, redactUrl } from "../../src/index.js";
-import { RedisBackend } from "../../src/backends/redis.js";
+import { RedisBackend } from "../../src/backends/redis/backend.js";
 import { RedisBackend as BuiltSyncRedisBackend } from "../../dist/esm/backends/sync/index.js";
 import { CacheUrl } from "../../src/internal/cache-url.js";
-import { redisEndpointFromUrl } from "../../src/internal/redis/connection-options.js";
+import { redisEndpointFromUrl } from "../../src/backends/redis/url.js";
 import { freePort, needsRedis, RedisServer } from "../support/redis-server.js";
 
 /** Text that must never appear anywhere once it is part of a password. */

@@ -12,8 +12,8 @@ import { createServer, type Socket } from "node:net";
 import { inspect } from "node:util";
 import { afterEach, describe, it } from "node:test";
 import { createClient } from "redis";
-import { RedisBackend } from "../../src/backends/redis.js";
-import { Cache } from "../../src/caches/cache.js";
+import { RedisBackend } from "../../src/backends/redis/backend.js";
+import { Cache } from "../../src/cache/cache.js";
 import { CallLog, ProcessFaultGuard, sleep } from "../support/fault-guard.js";
 import { freePort, needsRedis, RedisServer } from "../support/redis-server.js";
 
@@ -392,7 +392,7 @@ describe("Redis faults", requirement, () => {
   it("a process that closes its cache while the first connection is being made exits by itself (no socket left behind)", async () => {
     const server = await startServer();
     const script = `
-      import { Cache } from "./src/caches/cache.ts";
+      import { Cache } from "./src/cache/cache.ts";
       for (let round = 0; round < 20; round++) {
         const cache = new Cache({ backend: "${server.url(0)}", serializer: "json://" });
         const writes = Array.from({ length: 2000 }, (_, index) => cache.set("k" + index, round).catch((error) => error.name));
@@ -460,7 +460,7 @@ describe("Redis faults", requirement, () => {
   it("F14/S5: a process that used a Redis cache exits by itself after close(), even mid-outage and with nobody listening", async () => {
     const server = await startServer();
     const script = `
-      import { Cache } from "./src/caches/cache.ts";
+      import { Cache } from "./src/cache/cache.ts";
       const cache = new Cache({ backend: "${server.url(0)}?timeout=200", serializer: "json://" });
       await cache.set("k", "v");
       process.kill(${String(server.pid)}, "SIGKILL");

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { Cluster as IoRedisCluster, Redis as IoRedis } from "ioredis";
 import { createClient } from "redis";
-import { RedisBackend } from "../../src/backends/redis.js";
+import { RedisBackend } from "../../src/backends/redis/backend.js";
 import { sleep } from "../support/fault-guard.js";
 import { needsRedis, RedisServer } from "../support/redis-server.js";
 

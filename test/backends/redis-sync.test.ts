@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { SyncCache } from "../../dist/esm/index.js";
 import { RedisBackend } from "../../dist/esm/backends/sync/index.js";
-import { SyncBackendAdapter } from "../../src/internal/sync-backend-adapter.js";
+import { SyncBackendAdapter } from "../../src/backends/sync-adapter.js";
 import { runBackendConformance } from "../support/conformance.js";
 import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 

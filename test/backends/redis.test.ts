@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis as IoRedis } from "ioredis";
 import { createClient } from "redis";
-import { RedisBackend } from "../../src/backends/redis.js";
+import { RedisBackend } from "../../src/backends/redis/backend.js";
 import { fromUrl } from "../../src/backends/registry.js";
-import { Cache } from "../../src/caches/cache.js";
+import { Cache } from "../../src/cache/cache.js";
 import { BackendError, ConfigurationError } from "../../src/errors.js";
 import { runBackendConformance } from "../support/conformance.js";
 import { freePort, redisUnavailableReason, RedisServer } from "../support/redis-server.js";
@@ -335,7 +335,7 @@ describe("Redis over TLS (rediss://)", skip, () => {
       });
       // Node reads extra CAs only at start-up, hence a child process per case.
       const script = `
-        import { Cache } from "./src/caches/cache.ts";
+        import { Cache } from "./src/cache/cache.ts";
         const cache = new Cache({ backend: "rediss://127.0.0.1:${String(tlsPort)}/0?timeout=1000", serializer: "json://" });
         try { await cache.set("k", { tls: true }); console.log(JSON.stringify(await cache.get("k"))); }
         catch (error) { console.log(error.name + ": " + error.message); }

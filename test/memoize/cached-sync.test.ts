@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 // The sync Redis backend runs in a worker thread, which starts from the build (see redis-sync.test.ts).
 import * as built from "../../dist/esm/index.js";
-import { Cache } from "../../src/caches/cache.js";
-import { SyncCache } from "../../src/caches/sync-cache.js";
+import { Cache } from "../../src/cache/cache.js";
+import { SyncCache } from "../../src/cache/sync-cache.js";
 import { cached } from "../../src/memoize/cached.js";
 import { ConfigurationError } from "../../src/errors.js";
 import { cachedSync } from "../../src/memoize/cached-sync.js";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { serialize as v8Serialize } from "node:v8";
-import { Cache } from "../../src/caches/cache.js";
+import { Cache } from "../../src/cache/cache.js";
 import { SerializationError } from "../../src/errors.js";
 import { fromUrl } from "../../src/serializers/registry.js";
 

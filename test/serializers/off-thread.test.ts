@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { deflateSync } from "node:zlib";
 // The built zstd compressor, whose worker file is JavaScript (tsx cannot start a .ts worker on Node 20).
-import { zstdWorkerStatus } from "../../dist/esm/internal/zstd-off-thread.js";
+import { zstdWorkerStatus } from "../../dist/esm/serializers/compressors/zstd/off-thread.js";
 import { ZstdCompressor as BuiltZstdCompressor } from "../../dist/esm/serializers/index.js";
-import { Cache } from "../../src/caches/cache.js";
+import { Cache } from "../../src/cache/cache.js";
 import type { SerializationError } from "../../src/errors.js";
 import { fromUrl } from "../../src/serializers/registry.js";
 import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { Cache } from "../../src/caches/cache.js";
+import { Cache } from "../../src/cache/cache.js";
 import { ConfigurationError, SerializationError } from "../../src/errors.js";
-import { PickleSerializer } from "../../src/serializers/pickle.js";
+import { PickleSerializer } from "../../src/serializers/pickle/serializer.js";
 import { fromUrl } from "../../src/serializers/registry.js";
 
 const serializer = new PickleSerializer();
@@ -177,7 +177,7 @@ describe("pickle:// on large values: linear time, bounded memory, limits before 
   it("reads 128 MB of text with a lone surrogate (the process ran out of memory before)", { timeout: 120_000 }, () => {
     // In a child, so that the abort of an engine out of memory would be a failed test, not a dead runner.
     const script = `
-      import { PickleSerializer } from "./src/serializers/pickle.ts";
+      import { PickleSerializer } from "./src/serializers/pickle/serializer.ts";
       // 128 MB of text with one lone surrogate in it, at the end: the whole text takes the slow path.
       const payload = Buffer.alloc(128 * 1024 * 1024, 0x61);
       payload.set([0xed, 0xa0, 0x80], payload.length - 3);

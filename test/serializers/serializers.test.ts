@@ -8,7 +8,7 @@ import { ConfigurationError } from "../../src/errors.js";
 import { ChainedSerializer } from "../../src/serializers/chained.js";
 import { BrotliCompressor } from "../../src/serializers/compressors/brotli.js";
 import { ZlibCompressor } from "../../src/serializers/compressors/zlib.js";
-import { ZstdCompressor } from "../../src/serializers/compressors/zstd.js";
+import { ZstdCompressor } from "../../src/serializers/compressors/zstd/compressor.js";
 import { JsonSerializer } from "../../src/serializers/json.js";
 import { NoopSerializer } from "../../src/serializers/noop.js";
 import { fromUrl, registerSerializer, serializerSchemes } from "../../src/serializers/registry.js";

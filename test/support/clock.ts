@@ -1,4 +1,4 @@
-import type { Clock } from "../../src/backends/memory-store.js";
+import type { Clock } from "../../src/backends/memory/store.js";
 
 /** A clock that moves only when told to, so expiry tests never sleep. */
 export class ManualClock implements Clock {

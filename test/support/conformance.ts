@@ -1,7 +1,7 @@
 /** Runs the published conformance suites (cachetory/testing) under node:test, as a third party would. */
 import { describe, it } from "node:test";
-import type { AsyncBackend } from "../../src/backends/backend.js";
-import type { Serializer } from "../../src/serializers/serializer.js";
+import type { AsyncBackend } from "../../src/backends/contract.js";
+import type { Serializer } from "../../src/serializers/contract.js";
 import { type BackendConformanceOptions, backendConformance } from "../../src/testing/backend.js";
 import type { ConformanceCase } from "../../src/testing/conformance-case.js";
 import { type SerializerConformanceOptions, serializerConformance } from "../../src/testing/serializer.js";

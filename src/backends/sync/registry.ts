@@ -5,12 +5,12 @@ import {
   type SchemeFactory,
   SchemeRegistry,
 } from "../../internal/scheme-registry.js";
-import type { SyncBackend } from "../backend.js";
-import { memoryOptionsFromUrl } from "../memory-store.js";
-import { redisSettingsFromUrl } from "../redis.js";
-import { DummyBackend } from "./dummy.js";
-import { MemoryBackend } from "./memory.js";
-import { RedisBackend } from "./redis.js";
+import type { SyncBackend } from "../contract.js";
+import { memoryOptionsFromUrl } from "../memory/store.js";
+import { redisSettingsFromUrl } from "../redis/backend.js";
+import { DummyBackend } from "../dummy/sync-backend.js";
+import { MemoryBackend } from "../memory/sync-backend.js";
+import { RedisBackend } from "../redis/sync/backend.js";
 
 /** Builds the worker-backed Redis backend; it checks the URL itself and starts its worker on first use. */
 const redisFactory: SchemeFactory<SyncBackend> = (url, parameters) => {

@@ -2,7 +2,7 @@ import { ConfigurationError } from "../../errors.js";
 import { toBytes } from "../../internal/bytes.js";
 import type { UrlParameters } from "../../internal/cache-url.js";
 import { typedFailure } from "../failure.js";
-import type { Serializer, WireValue } from "../serializer.js";
+import type { Serializer, WireValue } from "../contract.js";
 
 /** 128 MiB: what one cache entry may inflate to unless `maxDecompressedSize` says otherwise. */
 export const DEFAULT_MAX_DECOMPRESSED_SIZE: number = 128 * 1024 * 1024;

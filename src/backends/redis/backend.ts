@@ -1,0 +1,474 @@
+import { createHash } from "node:crypto";
+import { BackendError, ConfigurationError, SerializationError } from "../../errors.js";
+import { CacheUrl, type UrlParameters } from "../../internal/cache-url.js";
+import type { CircuitState } from "../../layers/circuit-breaker.js";
+import { DeadlineGuard } from "../../layers/guarded.js";
+import { hasLoneSurrogate } from "../../internal/bytes.js";
+import { asError } from "../../internal/error-kinds.js";
+import { checkConfiguration } from "../../internal/options.js";
+import { quoteKey } from "../../internal/quote-key.js";
+import {
+  checkPositiveIntegers,
+  DEFAULT_REDIS_TIMINGS,
+  DEFAULT_REDIS_URL,
+  REDIS_TIMING_NAMES,
+  type RedisEndpoint,
+  type RedisTimings,
+  redisEndpointFromUrl,
+  redisTimingsFromUrl,
+} from "./url.js";
+import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
+import { GetCoalescer, KeyFailure, readEach } from "../../layers/coalesced.js";
+import { IoRedisDriver, type IoRedisLike, isIoRedis } from "./drivers/ioredis.js";
+import {
+  isNodeRedis,
+  isNodeRedisCluster,
+  type NodeRedisClientLike,
+  NodeRedisClusterDriver,
+  NodeRedisDriver,
+  type NodeRedisClusterLike,
+} from "./drivers/node-redis.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../contract.js";
+
+export type { IoRedisLike } from "./drivers/ioredis.js";
+export type { NodeRedisClientLike, NodeRedisClusterLike } from "./drivers/node-redis.js";
+
+/** A Redis client that {@link RedisBackend} can use: node-redis (client or cluster), ioredis or iovalkey. */
+export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisLike;
+
+/** What Redis stores and returns: bytes (strings are stored as UTF-8 and come back as bytes). */
+export type RedisWireValue = string | Uint8Array;
+
+/** Options of {@link RedisBackend}; every time is in milliseconds. */
+export interface RedisBackendOptions extends Partial<RedisTimings> {
+  /**
+   * Where Redis is: `redis://[user:password@]host:port/db`, `rediss://…` (TLS),
+   * `redis+unix:///path.sock?db=N` or `redis+cluster://host:port,host:port`. Its query may set
+   * `timeout`, `connect-timeout`, `max-in-flight`, `reconnect-max-delay`, `breaker-threshold` and
+   * `breaker-duration`; options given here win.
+   * Default `redis://127.0.0.1:6379/0`.
+   */
+  readonly url?: string;
+  /** A client you already have, used instead of creating one from `url`. */
+  readonly client?: RedisClientLike;
+  /** Whether `close()` disconnects an injected `client` (default `false`: it is yours). */
+  readonly closeClient?: boolean;
+}
+
+const SCAN_BATCH = 1000;
+
+/** KEYS[1] is unlinked only while the SHA-1 of its string value is ARGV[1]. */
+const DELETE_IF_UNCHANGED = `local held = redis.call("GET", KEYS[1])
+if held and redis.sha1hex(held) == ARGV[1] then return redis.call("UNLINK", KEYS[1]) end
+return 0`;
+
+/** Redis glob metacharacters, escaped so that `clear()` matches the prefix literally (B14). */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}
+
+function isRedisClient(value: object): value is RedisClientLike {
+  return isNodeRedis(value) || isIoRedis(value);
+}
+
+/** Parses a Redis URL into its endpoint and timings, reading every parameter it understands. */
+export function redisSettingsFromUrl(
+  url: CacheUrl,
+  parameters: UrlParameters,
+): { endpoint: RedisEndpoint; timings: RedisTimings } {
+  return { endpoint: redisEndpointFromUrl(url, parameters), timings: redisTimingsFromUrl(parameters) };
+}
+
+function createDriver(endpoint: RedisEndpoint, timings: RedisTimings): RedisDriver {
+  return endpoint.transport === "cluster"
+    ? NodeRedisClusterDriver.create(endpoint, timings)
+    : NodeRedisDriver.create(endpoint, timings);
+}
+
+function wrapClient(client: RedisClientLike, owned: boolean, timings: RedisTimings): RedisDriver {
+  if (isIoRedis(client)) return new IoRedisDriver(client, owned);
+  if (isNodeRedisCluster(client)) return new NodeRedisClusterDriver(client, owned, timings.reconnectMaxDelay);
+  if (isNodeRedis(client)) return new NodeRedisDriver(client, owned);
+  throw new ConfigurationError("RedisBackend needs a node-redis, ioredis or iovalkey client");
+}
+
+/**
+ * The Redis backend (`redis://`, `rediss://`, `redis+unix://`, `redis+cluster://`) for the async
+ * `Cache`, on the official `redis` client (an optional peer: `npm install redis`). The client is
+ * created and connected on first use, so building the backend never waits.
+ *
+ * Every operation settles within `timeout` (default 500 ms) even when the server hangs; at most
+ * `maxInFlight` operations wait at once; while disconnected, operations wait for the reconnection
+ * (capped, jittered backoff, forever) instead of piling up in a queue. `getMany` is one `MGET`,
+ * `setMany` one `MSET` or one `MULTI`/`EXEC` (per hash slot on a cluster). Values come back as bytes.
+ *
+ * @example
+ * ```ts
+ * const cache = new Cache<User>({ backend: "redis://127.0.0.1:6379/1?timeout=250", serializer: "msgpack://" });
+ * // or with a client you already have (it stays open when the cache closes):
+ * const shared = new Cache<User>({ backend: new RedisBackend(createClient({ url })), serializer: "json://" });
+ * ```
+ */
+export class RedisBackend implements AsyncBackend<RedisWireValue> {
+  readonly #driver: RedisDriver;
+  readonly #guard: DeadlineGuard;
+  readonly #reads: GetCoalescer;
+  /** Bytes only; `setMany` atomic as a whole, or per hash slot on a cluster. */
+  readonly capabilities: BackendCapabilities<RedisWireValue>;
+  /** The longest value the server takes (its `proto-max-bulk-len`; 512 MiB until it has said). */
+  #bulkLimit = 512 * 1024 * 1024;
+  #askedBulkLimit = false;
+
+  /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
+  constructor(clientOrOptions: RedisClientLike | RedisBackendOptions = {}) {
+    const options: RedisBackendOptions = isRedisClient(clientOrOptions) ? { client: clientOrOptions } : clientOrOptions;
+    checkConfiguration(options, {
+      what: "RedisBackend",
+      known: ["url", "client", "closeClient", ...REDIS_TIMING_NAMES],
+      example: '{ url: "redis://127.0.0.1:6379/0", timeout: 500 }',
+    });
+    let timings: RedisTimings = DEFAULT_REDIS_TIMINGS;
+    let target = "Redis";
+    if (options.client === undefined) {
+      const url = new CacheUrl(options.url ?? DEFAULT_REDIS_URL);
+      const settings = redisSettingsFromUrl(url, url.parametersFor(url.scheme));
+      url.rejectUnreadParameters();
+      timings = { ...settings.timings, ...definedTimings(options) };
+      checkPositiveIntegers({ ...timings });
+      this.#driver = createDriver(settings.endpoint, timings);
+      target = `Redis at ${settings.endpoint.redacted}`;
+    } else {
+      if (options.url !== undefined) throw new ConfigurationError("give RedisBackend a url or a client, not both");
+      timings = { ...timings, ...definedTimings(options) };
+      checkPositiveIntegers({ ...timings });
+      this.#driver = wrapClient(options.client, options.closeClient ?? false, timings);
+    }
+    this.#reads = new GetCoalescer(this.#driver);
+    this.capabilities = { bytesOnly: true, atomicBatches: this.#driver.isCluster ? "per-slot" : "all" };
+    this.#guard = new DeadlineGuard(this.#driver, {
+      timeout: timings.timeout,
+      maxInFlight: timings.maxInFlight,
+      target,
+      breaker: { threshold: timings.breakerThreshold, duration: timings.breakerDuration },
+    });
+  }
+
+  /** Operations sent and not yet answered (or waiting for the connection), for monitoring. */
+  get inFlight(): number {
+    return this.#guard.inFlight;
+  }
+
+  /**
+   * Where the circuit breaker stands: `"closed"` (calls go through), `"open"` (after `breakerThreshold`
+   * timeouts in a row, calls are refused at once for `breakerDuration`) or `"half-open"` (one probe may go).
+   */
+  get circuit(): CircuitState {
+    return this.#guard.circuit;
+  }
+
+  /** Whether the client is connected and ready now. */
+  get connected(): boolean {
+    return this.#driver.ready;
+  }
+
+  get(key: string): Promise<RedisWireValue | undefined> {
+    return this.#run("get", key, () => this.#reads.get(key), true);
+  }
+
+  getMany(keys: readonly string[]): Promise<Map<string, RedisWireValue>> {
+    if (keys.length === 0) return Promise.resolve(new Map<string, RedisWireValue>());
+    return this.#runMany(
+      "getMany",
+      keys,
+      async () => {
+        const groups = this.#driver.groupKeys(keys);
+        const found = new Map<string, RedisWireValue>();
+        await Promise.all(
+          groups.map(async (group) => {
+            const replies = await readEach(this.#driver, group);
+            group.forEach((key, index) => {
+              const reply = replies[index];
+              if (reply instanceof KeyFailure) throw reply.error;
+              if (reply !== null && reply !== undefined) found.set(key, reply);
+            });
+          }),
+        );
+        if (groups.length === 1) return found;
+        // Slots answer in any order: hand the entries back in the order they were asked for.
+        const ordered = new Map<string, RedisWireValue>();
+        for (const key of keys) {
+          const value = found.get(key);
+          if (value !== undefined) ordered.set(key, value);
+        }
+        return ordered;
+      },
+      true,
+    );
+  }
+
+  set(key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
+    let command: RedisArgument[];
+    try {
+      command = ["SET", key, this.#sendable(key, toArgument(key, value))];
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    if (options.timeToLive !== undefined) command.push("PX", String(options.timeToLive));
+    if (options.ifNotExists === true) command.push("NX");
+    return this.#run("set", key, () => this.#driver.send(command, key).then((reply) => reply !== null));
+  }
+
+  /**
+   * Atomic on one server: one `MSET`, or one `MULTI`/`EXEC` of `SET … PX` with a time to live. On a
+   * cluster, atomic per hash slot (fully atomic when the keys share a `{hash tag}`).
+   */
+  setMany(entries: readonly (readonly [string, unknown])[], timeToLive: number | undefined): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    let values: Map<string, RedisArgument>;
+    try {
+      // Later duplicates win, as in a Map.
+      values = new Map(entries.map(([key, value]) => [key, this.#sendable(key, toArgument(key, value))]));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    const keys = [...values.keys()];
+    return this.#runMany("setMany", keys, async () => {
+      await Promise.all(
+        this.#driver.groupKeys(keys).map((group) =>
+          // Atomic per slot, so not split while the slot migrates: sent again until it settles.
+          untilNotTryAgain(async () => {
+            if (timeToLive === undefined) {
+              await this.#driver.send(
+                ["MSET", ...group.flatMap((key) => [key, values.get(key) as RedisArgument])],
+                group[0],
+              );
+            } else {
+              const ttl = String(timeToLive);
+              await this.#transaction(
+                group.map((key) => ["SET", key, values.get(key) as RedisArgument, "PX", ttl]),
+                group[0],
+              );
+            }
+          }),
+        ),
+      );
+    });
+  }
+
+  expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
+    if (timeToLive !== undefined) {
+      return this.#run("expireIn", key, () =>
+        this.#driver.send(["PEXPIRE", key, String(timeToLive)], key).then((reply) => reply === 1),
+      );
+    }
+    // PERSIST answers 0 both for an absent key and for one without expiry: ask EXISTS in the same MULTI.
+    return this.#run("expireIn", key, () =>
+      this.#transaction(
+        [
+          ["EXISTS", key],
+          ["PERSIST", key],
+        ],
+        key,
+      ).then(([exists]) => exists === 1),
+    );
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.#run("delete", key, () => this.#driver.send(["UNLINK", key], key).then((reply) => reply === 1));
+  }
+
+  deleteMany(keys: readonly string[]): Promise<number> {
+    const distinct = [...new Set(keys)];
+    if (distinct.length === 0) return Promise.resolve(0);
+    return this.#runMany("deleteMany", distinct, async () => {
+      const counts = await Promise.all(this.#driver.groupKeys(distinct).map((group) => this.#unlink(group)));
+      return counts.reduce<number>((sum, count) => sum + count, 0);
+    });
+  }
+
+  /** `UNLINK` of keys of one slot; while the slot migrates (`TRYAGAIN`), one key at a time. */
+  async #unlink(keys: readonly string[]): Promise<number> {
+    try {
+      return Number(await this.#driver.send(["UNLINK", ...keys], keys[0]));
+    } catch (error) {
+      if (keys.length === 1 || redisErrorCode(error) !== "TRYAGAIN") throw error;
+      const counts = await Promise.all(keys.map((key) => this.#driver.send(["UNLINK", key], key)));
+      return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+    }
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#run("has", key, () => this.#driver.send(["EXISTS", key], key).then((reply) => reply === 1), true);
+  }
+
+  /**
+   * One script that compares the SHA-1 of what the key holds with the one of `value` and unlinks only
+   * on a match: the value itself (possibly megabytes) need not travel back to the server.
+   */
+  deleteIfUnchanged(key: string, value: unknown): Promise<boolean> {
+    let digest: string;
+    try {
+      digest = createHash("sha1").update(toArgument(key, value)).digest("hex");
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return this.#run("delete", key, () =>
+      this.#driver.send(["EVAL", DELETE_IF_UNCHANGED, "1", key, digest], key).then((reply) => reply === 1),
+    );
+  }
+
+  /**
+   * With a prefix, deletes the keys under it (`SCAN MATCH` with the prefix's glob characters escaped,
+   * then `UNLINK` in batches; each round trip has the deadline). Without one, `FLUSHDB` on every master.
+   */
+  async clear(prefix: string): Promise<void> {
+    // Listing the masters is a guarded step of its own: it waits for the connection (a cluster knows no
+    // master before it), within the deadline, and finding none is a failure, never an empty success.
+    const masters = await this.#guard.run("clear", undefined, async () => {
+      const found = await this.#driver.masters();
+      if (found.length === 0) throw new BackendError("the cluster reported no master to clear");
+      return found;
+    });
+    if (prefix === "") {
+      await this.#guard.run("clear", undefined, () => Promise.all(masters.map((send) => send(["FLUSHDB"]))));
+      return;
+    }
+    const pattern = `${escapeGlob(prefix)}*`;
+    await Promise.all(
+      masters.map(async (send) => {
+        let cursor = "0";
+        do {
+          const [next, keys] = (await this.#guard.run("clear", undefined, () =>
+            send(["SCAN", cursor, "MATCH", pattern, "COUNT", String(SCAN_BATCH)]),
+          )) as [Buffer | string, (Buffer | string)[]];
+          cursor = next.toString();
+          const names = keys.map((key) => key.toString());
+          if (names.length > 0) await this.deleteMany(names);
+        } while (cursor !== "0");
+      }),
+    );
+  }
+
+  /**
+   * Rejects with `CacheClosedError` what was not sent yet and the reads in flight, waits for the writes
+   * already sent (each within its deadline: their outcome is then known), then disconnects the client
+   * we created.
+   */
+  async close(): Promise<void> {
+    await this.#guard.close();
+    await this.#driver.close();
+  }
+
+  /**
+   * The argument, when the server will take it: a bulk string longer than its `proto-max-bulk-len`
+   * (512 MiB unless the server says otherwise) is refused before it is sent. Sent, it would make the
+   * server drop the connection, and fail the other calls on it too.
+   *
+   * @throws BackendError naming the key, the size and the limit.
+   */
+  #sendable(key: string, argument: RedisArgument): RedisArgument {
+    if (!this.#askedBulkLimit) this.#askBulkLimit();
+    const limit = this.#bulkLimit;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most strings need no count of their bytes.
+    if (typeof argument === "string" ? argument.length * 3 <= limit : argument.byteLength <= limit) return argument;
+    const size = typeof argument === "string" ? Buffer.byteLength(argument) : argument.byteLength;
+    if (size <= limit) return argument;
+    throw new BackendError(
+      `the value of key ${quoteKey(key)} is ${String(size)} bytes, over the ${String(limit)} bytes Redis takes in one value (proto-max-bulk-len); nothing was sent`,
+      { key },
+    );
+  }
+
+  /** Asks the server for its `proto-max-bulk-len` once, in the background (a server that refuses CONFIG keeps the default). */
+  #askBulkLimit(): void {
+    this.#askedBulkLimit = true;
+    this.#guard
+      .run("config", undefined, () => this.#driver.send(["CONFIG", "GET", "proto-max-bulk-len"], undefined))
+      .then(
+        (reply) => {
+          // RESP2 answers [name, value]; RESP3 (node-redis 6) a map, which node-redis gives as an object.
+          const value: unknown = Array.isArray(reply)
+            ? reply[1]
+            : reply instanceof Map
+              ? reply.get("proto-max-bulk-len")
+              : (reply as Record<string, unknown> | null)?.["proto-max-bulk-len"];
+          const limit = Number(String(value));
+          if (Number.isSafeInteger(limit) && limit > 0) this.#bulkLimit = limit;
+        },
+        () => undefined,
+      );
+  }
+
+  /** @param idempotent - A read, which may be sent again if its connection drops under it. */
+  #run<T>(operation: string, key: string, send: () => Promise<T>, idempotent = false): Promise<T> {
+    const refusal = refuseKey(operation, key);
+    return refusal ?? this.#guard.run(operation, key, send, idempotent);
+  }
+
+  #runMany<T>(operation: string, keys: readonly string[], send: () => Promise<T>, idempotent = false): Promise<T> {
+    for (const key of keys) {
+      const refusal = refuseKey(operation, key);
+      if (refusal !== undefined) return refusal;
+    }
+    return this.#guard.run(operation, keys.length === 1 ? keys[0] : undefined, send, idempotent);
+  }
+
+  async #transaction(commands: readonly RedisCommand[], key: string | undefined): Promise<unknown[]> {
+    const replies = await this.#driver.transaction(commands, key);
+    if (!Array.isArray(replies)) throw new BackendError("the transaction was aborted (EXEC returned nil)");
+    return replies;
+  }
+}
+
+/**
+ * Runs `send` again while the server answers `TRYAGAIN` (a multi-key command in a slot that is being
+ * migrated, which node-redis does not retry): up to 8 times, 5 ms to 100 ms apart, about 0.5 s in all.
+ * A `TRYAGAIN` means nothing was done, so a write is safe to send again; the caller's deadline still
+ * bounds the wait.
+ */
+async function untilNotTryAgain<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= 8 || !isTryAgain(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 100)));
+    }
+  }
+}
+
+/** `TRYAGAIN` as a reply, or inside the error of a transaction that carries the replies. */
+function isTryAgain(error: unknown): boolean {
+  if (redisErrorCode(error) === "TRYAGAIN") return true;
+  const replies = (error as { replies?: unknown } | null)?.replies;
+  return Array.isArray(replies) && replies.some((reply) => redisErrorCode(reply) === "TRYAGAIN");
+}
+
+function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
+  const timings: { -readonly [Name in keyof RedisTimings]?: number } = {};
+  for (const name of REDIS_TIMING_NAMES) {
+    const value = options[name];
+    if (value !== undefined) timings[name] = value;
+  }
+  return timings;
+}
+
+/** A rejection for a key Redis cannot hold distinctly, or `undefined` for a good key. */
+function refuseKey(operation: string, key: string): Promise<never> | undefined {
+  let problem: string | undefined;
+  if (typeof key !== "string") problem = `keys are strings, got ${typeof key}`;
+  // A lone surrogate has no UTF-8 form: it would be stored as U+FFFD and collide with other keys (B7).
+  else if (hasLoneSurrogate(key)) problem = "it contains a lone UTF-16 surrogate, which has no UTF-8 form";
+  if (problem === undefined) return undefined;
+  return Promise.reject(new BackendError(`${operation} of key ${quoteKey(key)} refused: ${problem}`, { key }));
+}
+
+/** A wire value as a command argument: strings and Buffers as they are, other bytes without copying. */
+function toArgument(key: string, value: unknown): RedisArgument {
+  if (typeof value === "string" || Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new SerializationError(
+    `Redis stores strings and bytes, but the value of key ${quoteKey(key)} is a ${typeof value}: use a serializer such as json:// or msgpack://`,
+    { key },
+  );
+}

@@ -1,0 +1,259 @@
+import { receiveMessageOnPort, MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import {
+  BackendError,
+  CacheClosedError,
+  type CacheError,
+  ConfigurationError,
+  SerializationError,
+} from "../../../errors.js";
+import { CacheUrl } from "../../../internal/cache-url.js";
+import { checkConfiguration } from "../../../internal/options.js";
+import { requireInstalled } from "../../../internal/load-optional.js";
+import { moduleLocation } from "../../../internal/module-location.js";
+import { checkPositiveIntegers, DEFAULT_REDIS_URL, REDIS_TIMING_NAMES, type RedisTimings } from "../url.js";
+import { HANDING_OVER, REPLIES, type WorkerReply, type WorkerRequest, type WorkerSetup } from "./protocol.js";
+import { quoteKey } from "../../../internal/quote-key.js";
+import type { BackendSetOptions, SyncBackend } from "../../contract.js";
+import { redisSettingsFromUrl, type RedisWireValue } from "../backend.js";
+
+/** Options of the synchronous {@link RedisBackend}; every time is in milliseconds. */
+export interface SyncRedisBackendOptions extends Partial<RedisTimings> {
+  /** As for the async backend: `redis://`, `rediss://` or `redis+unix://`. */
+  readonly url?: string;
+  /** How long the first call may wait for the worker thread to start (default 10 000). */
+  readonly workerStartTimeout?: number;
+  /** How long `clear()` may block, over all its round trips (default 30 000). */
+  readonly clearTimeout?: number;
+}
+
+/** The caller waits this much longer than the worker's own deadline, so the worker's answer wins. */
+const REPLY_SLACK_MS = 50;
+
+const ERROR_CLASSES: Readonly<
+  Record<string, new (message: string, options: { key?: string | undefined }) => CacheError>
+> = {
+  CACHETORY_BACKEND: BackendError,
+  CACHETORY_CACHE_CLOSED: CacheClosedError,
+  CACHETORY_CONFIGURATION: ConfigurationError,
+  CACHETORY_SERIALIZATION: SerializationError,
+};
+
+/** The worker file next to this module, with this module's extension (`.js` when built, `.ts` in tests). */
+function workerUrl(): URL {
+  const extension = /\.[cm]?[jt]s$/.exec(moduleLocation)?.[0] ?? ".js";
+  return new URL(`../backends/redis/sync/worker${extension}`, moduleLocation);
+}
+
+/**
+ * The Redis backend for `SyncCache` (`redis://`, `rediss://`, `redis+unix://`).
+ * Node has no synchronous sockets, so a worker thread runs the async Redis backend and each call
+ * **blocks the calling thread** (`Atomics.wait`) until the worker answers, at most `timeout` (default
+ * 500 ms) plus a few milliseconds. Meant for scripts and CLIs; servers should use the async `Cache`.
+ *
+ * If the worker stops answering (it crashed or was terminated), the call fails with a `BackendError`
+ * and the next call starts a fresh worker. Values come back as bytes. An existing client cannot be
+ * passed: clients do not cross threads.
+ *
+ * @example
+ * ```ts
+ * const cache = new SyncCache<number>({ backend: "redis://127.0.0.1:6379/0", serializer: "json://" });
+ * cache.set("answer", 42);
+ * cache.get("answer"); // 42
+ * ```
+ */
+export class RedisBackend implements SyncBackend<RedisWireValue> {
+  /** Bytes only; `setMany` atomic (one `MSET` or `MULTI`/`EXEC`). */
+  readonly capabilities: { readonly bytesOnly: true; readonly atomicBatches: "all" } = {
+    bytesOnly: true,
+    atomicBatches: "all",
+  };
+  readonly #url: string;
+  readonly #timings: Partial<RedisTimings>;
+  readonly #replyBudget: number;
+  readonly #startBudget: number;
+  readonly #clearBudget: number;
+  readonly #signal = new Int32Array(new SharedArrayBuffer(8));
+  #worker: Worker | undefined;
+  #port: MessagePort | undefined;
+  #started = false;
+  #nextId = 1;
+  #closed = false;
+
+  /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
+  constructor(options: SyncRedisBackendOptions = {}) {
+    checkConfiguration(options, {
+      what: "the synchronous RedisBackend",
+      known: ["url", "workerStartTimeout", "clearTimeout", ...REDIS_TIMING_NAMES],
+      example: '{ url: "redis://127.0.0.1:6379/0", timeout: 500 }',
+    });
+    if ("sendCommand" in options || "callBuffer" in options) {
+      throw new ConfigurationError(
+        "the synchronous RedisBackend cannot use an existing client (clients do not cross threads): give it a url",
+      );
+    }
+    this.#url = options.url ?? DEFAULT_REDIS_URL;
+    // Parse now, so that a bad URL fails here rather than in the worker.
+    const url = new CacheUrl(this.#url);
+    if (url.scheme === "redis+cluster") {
+      throw new ConfigurationError("the synchronous RedisBackend does not offer redis+cluster://; use the async Cache");
+    }
+    const timings = { ...redisSettingsFromUrl(url, url.parametersFor(url.scheme)).timings };
+    url.rejectUnreadParameters();
+    requireInstalled("redis", `${url.scheme}://`);
+    const { workerStartTimeout = 10_000, clearTimeout = 30_000, url: _url, ...overrides } = options;
+    this.#timings = overrides;
+    const timeout = overrides.timeout ?? timings.timeout;
+    checkPositiveIntegers({ ...overrides, timeout, workerStartTimeout, clearTimeout });
+    this.#replyBudget = timeout + REPLY_SLACK_MS;
+    this.#startBudget = workerStartTimeout;
+    this.#clearBudget = clearTimeout;
+  }
+
+  /** The worker thread that runs the client (for monitoring); `undefined` before the first call. */
+  get worker(): Worker | undefined {
+    return this.#worker;
+  }
+
+  get(key: string): RedisWireValue | undefined {
+    return asBuffer(this.#call({ id: 0, operation: "get", arguments: [key] }, key)) as Buffer | undefined;
+  }
+
+  getMany(keys: readonly string[]): Map<string, RedisWireValue> {
+    if (keys.length === 0) return new Map();
+    const found = this.#call({ id: 0, operation: "getMany", arguments: [keys] }) as Map<string, Uint8Array>;
+    for (const [key, value] of found) found.set(key, asBuffer(value) as Buffer);
+    return found;
+  }
+
+  set(key: string, value: unknown, options: BackendSetOptions): boolean {
+    return this.#call({ id: 0, operation: "set", arguments: [key, value, options] }, key) as boolean;
+  }
+
+  setMany(entries: readonly (readonly [string, unknown])[], timeToLive: number | undefined): void {
+    if (entries.length === 0) return;
+    this.#call({ id: 0, operation: "setMany", arguments: [entries, timeToLive] });
+  }
+
+  expireIn(key: string, timeToLive: number | undefined): boolean {
+    return this.#call({ id: 0, operation: "expireIn", arguments: [key, timeToLive] }, key) as boolean;
+  }
+
+  delete(key: string): boolean {
+    return this.#call({ id: 0, operation: "delete", arguments: [key] }, key) as boolean;
+  }
+
+  deleteMany(keys: readonly string[]): number {
+    if (keys.length === 0) return 0;
+    return this.#call({ id: 0, operation: "deleteMany", arguments: [keys] }) as number;
+  }
+
+  deleteIfUnchanged(key: string, value: RedisWireValue): boolean {
+    return this.#call({ id: 0, operation: "deleteIfUnchanged", arguments: [key, value] }, key) as boolean;
+  }
+
+  has(key: string): boolean {
+    return this.#call({ id: 0, operation: "has", arguments: [key] }, key) as boolean;
+  }
+
+  /** As the async backend's `clear`; blocks at most `clearTimeout` (default 30 s) in all. */
+  clear(prefix: string): void {
+    this.#call({ id: 0, operation: "clear", arguments: [prefix] }, undefined, this.#clearBudget);
+  }
+
+  /** Closes the client in the worker (waiting at most `timeout`) and stops the worker. */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#worker !== undefined) {
+      try {
+        this.#call({ id: 0, operation: "close", arguments: [] });
+      } catch {
+        // The worker is stopped below either way.
+      }
+    }
+    this.#closed = true;
+    this.#stopWorker();
+  }
+
+  #call(request: WorkerRequest, key?: string, budget = this.#replyBudget): unknown {
+    if (this.#closed) throw new CacheClosedError("the Redis backend is closed", { key });
+    const port = this.#ensureWorker();
+    const id = this.#nextId++;
+    // The budget starts before the request is copied to the worker: the caller waits for all of it.
+    const started = performance.now();
+    const until = started + budget + (this.#started ? 0 : this.#startBudget);
+    port.postMessage({ ...request, id });
+    const reply = this.#waitForReply(id, until);
+    if (reply === undefined) {
+      const what = `${request.operation}${key === undefined ? "" : ` of key ${quoteKey(key)}`}`;
+      const waited = (performance.now() - started).toFixed(0);
+      if (Atomics.load(this.#signal, HANDING_OVER) === id) {
+        // The worker has the answer and is handing it over (a large value): alive, so it is kept.
+        throw new BackendError(
+          `${what} gave up after ${waited} ms (timeout ${String(budget - REPLY_SLACK_MS)} ms): the Redis worker thread had the answer but was still handing it over; the answer is dropped`,
+          { key },
+        );
+      }
+      // The worker's own deadline is shorter than ours: no answer means it is gone or stuck.
+      this.#stopWorker();
+      throw new BackendError(
+        `${what} got no answer from the Redis worker thread in ${waited} ms (timeout ${String(budget - REPLY_SLACK_MS)} ms); a fresh worker will be started`,
+        { key },
+      );
+    }
+    if (reply.ok) return reply.value;
+    const ErrorClass = ERROR_CLASSES[reply.error.code ?? ""] ?? BackendError;
+    throw new ErrorClass(reply.error.message, { key: reply.error.key });
+  }
+
+  #waitForReply(id: number, until: number): WorkerReply | undefined {
+    const port = this.#port as MessagePort;
+    for (;;) {
+      // Read the counter first: a reply posted after this read changes it, so the wait cannot miss it.
+      const seen = Atomics.load(this.#signal, REPLIES);
+      for (let message = receiveMessageOnPort(port); message !== undefined; message = receiveMessageOnPort(port)) {
+        const reply = message.message as WorkerReply;
+        if (reply.id === 0) this.#started = true;
+        // Replies to calls that already gave up are dropped.
+        if (reply.id === id) return reply;
+      }
+      const remaining = until - performance.now();
+      if (remaining <= 0) return undefined;
+      Atomics.wait(this.#signal, REPLIES, seen, remaining);
+    }
+  }
+
+  #ensureWorker(): MessagePort {
+    if (this.#worker !== undefined && this.#port !== undefined) return this.#port;
+    const { port1, port2 } = new MessageChannel();
+    const setup: WorkerSetup = { url: this.#url, timings: this.#timings, port: port2, signal: this.#signal };
+    const worker = new Worker(workerUrl(), { workerData: setup, transferList: [port2] });
+    // Neither the worker nor the port may keep the process alive, and a worker error must not crash it.
+    worker.unref();
+    port1.unref();
+    worker.on("error", () => {
+      if (this.#worker === worker) this.#stopWorker();
+    });
+    worker.on("exit", () => {
+      if (this.#worker === worker) this.#stopWorker();
+    });
+    this.#worker = worker;
+    this.#port = port1;
+    this.#started = false;
+    return port1;
+  }
+
+  #stopWorker(): void {
+    const worker = this.#worker;
+    this.#port?.close();
+    this.#worker = undefined;
+    this.#port = undefined;
+    if (worker !== undefined) void worker.terminate();
+  }
+}
+
+/** Bytes from the worker arrive as plain `Uint8Array`s; hand out `Buffer`s, as the async backend does. */
+function asBuffer(value: unknown): unknown {
+  return value instanceof Uint8Array && !Buffer.isBuffer(value)
+    ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    : value;
+}

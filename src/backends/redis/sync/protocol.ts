@@ -1,0 +1,62 @@
+import type { MessagePort } from "node:worker_threads";
+import type { RedisTimings } from "../url.js";
+import type { RedisBackend } from "../backend.js";
+
+/** What the sync Redis backend hands its worker. */
+export interface WorkerSetup {
+  readonly url: string;
+  readonly timings: Partial<RedisTimings>;
+  readonly port: MessagePort;
+  /**
+   * Slot {@link REPLIES}: bumped by the worker after each reply; the caller waits on it with
+   * `Atomics.wait`. Slot {@link HANDING_OVER}: the id of the reply the worker is posting right now (0
+   * when none), so that a caller whose deadline passes meanwhile knows the worker is alive and busy.
+   */
+  readonly signal: Int32Array;
+}
+
+type Operation =
+  "get" | "getMany" | "set" | "setMany" | "expireIn" | "delete" | "deleteMany" | "deleteIfUnchanged" | "has" | "clear";
+
+/** The slot of {@link WorkerSetup.signal} that counts the replies posted. */
+export const REPLIES = 0;
+/** The slot of {@link WorkerSetup.signal} that holds the id of the reply being posted (0: none). */
+export const HANDING_OVER = 1;
+
+/**
+ * What a reply's postMessage may move instead of copying: the memory of a large byte array that owns
+ * its whole ArrayBuffer (a 100 MB value is then handed over at once, not copied twice). Small ones
+ * may sit in Node's shared pool, which must never be detached, so they are copied.
+ */
+export function transferables(value: unknown): ArrayBuffer[] {
+  const found: ArrayBuffer[] = [];
+  const consider = (item: unknown): void => {
+    if (
+      item instanceof Uint8Array &&
+      item.byteLength > 64 * 1024 &&
+      item.byteOffset === 0 &&
+      item.buffer instanceof ArrayBuffer &&
+      item.byteLength === item.buffer.byteLength &&
+      !found.includes(item.buffer)
+    ) {
+      found.push(item.buffer);
+    }
+  };
+  if (value instanceof Map) for (const item of value.values()) consider(item);
+  else consider(value);
+  return found;
+}
+
+/** One request: an operation of the async backend and its arguments. */
+export type WorkerRequest =
+  | { [Name in Operation]: { id: number; operation: Name; arguments: Parameters<RedisBackend[Name]> } }[Operation]
+  | { id: number; operation: "close"; arguments: [] };
+
+/** What the worker sends back; errors travel as their parts and are rebuilt on the caller's side. */
+export type WorkerReply =
+  | { id: number; ok: true; value: unknown }
+  | {
+      id: number;
+      ok: false;
+      error: { name: string; message: string; code: string | undefined; key: string | undefined };
+    };

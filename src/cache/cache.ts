@@ -1,0 +1,355 @@
+import type { AsyncBackend, BackendSetOptions, SyncBackend } from "../backends/contract.js";
+import { fromUrl as backendFromUrl } from "../backends/registry.js";
+import { type Duration, toTimeToLive } from "../duration.js";
+import { asError } from "../internal/error-kinds.js";
+import {
+  CACHE_FLAVOUR,
+  backendSetOptions,
+  CacheBase,
+  checkCacheOptions,
+  entryPairs,
+  setManyTimeToLive,
+  type CacheEntries,
+  UNDECODABLE,
+  type CacheOptionsBase,
+  type SetManyOptions,
+  type SetOptions,
+} from "./cache-core.js";
+import { KeyOrder } from "./key-order.js";
+
+const ABSENT: unique symbol = Symbol("cachetory.absent");
+const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
+
+/**
+ * The key of {@link Cache}'s method that answers a read at once when it can, for `cached`: a protocol
+ * between cachetory's own modules, kept out of the published types.
+ *
+ * @internal
+ */
+export const PEEK: unique symbol = Symbol.for("cachetory.peek");
+
+/** Options of {@link Cache}. */
+export interface CacheOptions<V> extends CacheOptionsBase<V> {
+  /** An async backend, or its URL (`"memory://"`, `"dummy://"`). */
+  readonly backend: AsyncBackend | string;
+}
+
+/**
+ * The asynchronous cache: one API over any backend and any serializer chain, both configurable from
+ * URLs. Every operation returns a promise; failures reject with a `CacheError` subclass.
+ *
+ * @typeParam V - The type of the cached values.
+ * @example
+ * ```ts
+ * await using cache = new Cache<number>({ backend: "memory://", serializer: "json://", prefix: "app:" });
+ * await cache.set("answer", 42, { timeToLive: "5m" });
+ * await cache.get("answer");     // 42
+ * await cache.get("absent", 0);  // 0
+ * ```
+ */
+export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements AsyncDisposable {
+  /** The backend's `synchronous` capability (an in-process store): read and written without a promise. */
+  readonly #inProcess: SyncBackend | undefined;
+  /** With a serializer that encodes off the event loop: keeps the operations on a key in issue order. */
+  readonly #order: KeyOrder | undefined;
+
+  /** @throws ConfigurationError for a bad backend or serializer URL. */
+  constructor(options: CacheOptions<V>) {
+    checkCacheOptions(options, "Cache");
+    super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
+    this.#inProcess = this.backend.capabilities?.synchronous;
+    this.#order = this.core.serializesAsync ? new KeyOrder() : undefined;
+  }
+
+  static {
+    Object.defineProperty(this.prototype, CACHE_FLAVOUR, { value: "async" });
+  }
+
+  /**
+   * The value of `key` when the backend is in-process, holds it and it decodes, else `miss` (absent,
+   * remote or failed: the caller then takes the promise path, which reports and decides by the policy).
+   *
+   * @internal
+   */
+  [PEEK]<M>(key: string, miss: M): V | M {
+    const value = this.#peek(key);
+    return value === ABSENT || value === NOT_AT_HAND ? miss : value;
+  }
+
+  /**
+   * The value of `key`, or `fallback` (default `undefined`) when it is absent or expired.
+   *
+   * @throws BackendError when the store fails (unless `failedReads: "miss"`); SerializationError when the
+   *   stored bytes cannot be decoded and `undecodableValues` is `"throw"` (otherwise that is a miss).
+   */
+  get(key: string): Promise<V | undefined>;
+  get<D>(key: string, fallback: D): Promise<V | D>;
+  get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
+    const value = this.#peek(key);
+    if (value === ABSENT) return Promise.resolve(fallback);
+    if (value === NOT_AT_HAND) return this.#getSlowly(key, fallback);
+    return Promise.resolve(value);
+  }
+
+  /**
+   * Reads `key` from an in-process backend without a promise: its value, `ABSENT`, or `NOT_AT_HAND`
+   * when the backend is remote or anything went wrong (the promise path then reads again, and reports
+   * and decides by the policy).
+   */
+  #peek(key: string): V | typeof ABSENT | typeof NOT_AT_HAND {
+    const local = this.#inProcess;
+    // A compressing serializer may move large values off the event loop: decoding needs the promise path.
+    // (Its writes still use the synchronous store: by then the value is encoded.)
+    if (local === undefined || typeof key !== "string" || this.core.closed || this.core.serializesAsync) {
+      return NOT_AT_HAND;
+    }
+    let wire: unknown;
+    try {
+      wire = local.get(this.core.prefix + key);
+    } catch {
+      return NOT_AT_HAND;
+    }
+    if (wire === undefined) return ABSENT;
+    const value = this.core.decodeQuietly(wire);
+    return value === UNDECODABLE ? NOT_AT_HAND : value;
+  }
+
+  /** A backend `get` as one promise chain (this path runs for every Redis read). */
+  #getSlowly<D>(key: string, fallback: D | undefined): Promise<V | D | undefined> {
+    let backendKey: string;
+    let read: Promise<unknown>;
+    try {
+      backendKey = this.core.backendKey(key);
+      read = this.#inOrder([backendKey], () => this.backend.get(backendKey));
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return read.then(
+      (wire) => {
+        if (wire === undefined) return fallback;
+        if (this.core.serializesAsync) {
+          return this.core
+            .decodeStoredAsync(key, wire)
+            .then((value) => this.#decoded(value, backendKey, wire, key, fallback));
+        }
+        return this.#decoded(this.core.decodeStored(key, wire), backendKey, wire, key, fallback);
+      },
+      (cause: unknown) => {
+        const error = this.core.readFailed("get", cause, key);
+        if (error !== undefined) throw error;
+        return fallback;
+      },
+    );
+  }
+
+  #decoded<D>(
+    value: V | typeof UNDECODABLE,
+    backendKey: string,
+    wire: unknown,
+    key: string,
+    fallback: D | undefined,
+  ): V | D | undefined | Promise<D | undefined> {
+    if (value !== UNDECODABLE) return value;
+    return this.#deleteUndecodable([[backendKey, wire]], key).then(() => fallback);
+  }
+
+  /**
+   * The present entries among `keys`, keyed by your keys (without the prefix), in one backend call.
+   *
+   * @example
+   * ```ts
+   * const found = await cache.getMany("a", "b", "c"); // Map { "a" => 1, "c" => 3 }
+   * ```
+   */
+  async getMany(...keys: string[]): Promise<Map<string, V>> {
+    const backendKeys = this.core.backendKeys(keys);
+    if (backendKeys.length === 0) return new Map();
+    const found = await this.#read(
+      "getMany",
+      undefined,
+      () => this.#inOrder(backendKeys, () => this.backend.getMany(backendKeys)),
+      new Map(),
+    );
+    const { values, undecodable } = await this.core.decodeManyAsync(keys, backendKeys, found);
+    if (undecodable.length > 0) await this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
+    return values;
+  }
+
+  /**
+   * Stores `value` under `key`; `false` only when `ifNotExists` found the key present.
+   *
+   * @throws RangeError for an invalid `timeToLive`; SerializationError when the value cannot be encoded
+   *   (nothing is written then).
+   * @example
+   * ```ts
+   * await cache.set("lock", 1, { timeToLive: "30s", ifNotExists: true }); // true, then false until it expires
+   * ```
+   */
+  set(key: string, value: V, options?: SetOptions): Promise<boolean> {
+    try {
+      const backendKey = this.core.backendKey(key);
+      const setOptions = backendSetOptions(options);
+      const order = this.#order;
+      if (order === undefined) return this.#store(key, backendKey, this.core.encode(key, value), setOptions);
+      // Encoded off the event loop: the write goes out once its value and every earlier write of the key have.
+      const keys = [backendKey];
+      return order.defer(
+        keys,
+        order
+          .after(keys, this.core.encodeAsync(key, value))
+          .then((wire) => ({ outcome: this.#store(key, backendKey, wire, setOptions) })),
+      );
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  /** The backend write of `set`, as one promise chain (this path runs for every Redis write). */
+  #store(key: string, backendKey: string, wire: unknown, setOptions: BackendSetOptions): Promise<boolean> {
+    let written: Promise<boolean>;
+    // An in-process backend writes at once, without a promise per layer.
+    const local = this.#inProcess;
+    try {
+      if (local !== undefined) return Promise.resolve(local.set(backendKey, wire, setOptions));
+      written = this.backend.set(backendKey, wire, setOptions);
+    } catch (cause) {
+      return Promise.reject(this.core.writeFailed("set", cause, key));
+    }
+    return written.then(undefined, (cause: unknown) => {
+      throw this.core.writeFailed("set", cause, key);
+    });
+  }
+
+  /**
+   * Stores several entries with one expiry, atomically where the backend can. Every value is encoded
+   * before anything is written, so one unencodable value writes nothing.
+   *
+   * @example
+   * ```ts
+   * await cache.setMany({ a: 1, b: 2 }, { timeToLive: "1h" });
+   * await cache.setMany(new Map([["c", 3]]));
+   * ```
+   */
+  async setMany(entries: CacheEntries<V>, options?: SetManyOptions): Promise<void> {
+    const timeToLive = setManyTimeToLive(options);
+    const order = this.#order;
+    if (order === undefined) {
+      const encoded = this.core.encodeMany(entries);
+      if (encoded.length === 0) return;
+      await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
+      return;
+    }
+    const pairs = entryPairs(entries);
+    const keys = this.core.backendKeys(pairs.map(([key]) => key));
+    await order.defer(
+      keys,
+      order.after(keys, this.core.encodeManyAsync(pairs)).then((encoded) => ({
+        outcome:
+          encoded.length === 0
+            ? Promise.resolve()
+            : this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive)),
+      })),
+    );
+  }
+
+  /**
+   * Sets how long `key` lives from now, or with no duration makes it permanent; `false` when the key
+   * is absent.
+   *
+   * @example
+   * ```ts
+   * await cache.expireIn("session", "15m");
+   * await cache.expireIn("session"); // never expires
+   * ```
+   */
+  async expireIn(key: string, timeToLive?: Duration | null): Promise<boolean> {
+    const backendKey = this.core.backendKey(key);
+    const milliseconds = toTimeToLive(timeToLive);
+    return await this.#call("expireIn", key, () =>
+      this.#inOrder([backendKey], () => this.backend.expireIn(backendKey, milliseconds)),
+    );
+  }
+
+  /** Removes `key`; whether it was present. */
+  async delete(key: string): Promise<boolean> {
+    const backendKey = this.core.backendKey(key);
+    return await this.#call("delete", key, () => this.#inOrder([backendKey], () => this.backend.delete(backendKey)));
+  }
+
+  /** Removes several keys; how many distinct keys were present. */
+  async deleteMany(...keys: string[]): Promise<number> {
+    const backendKeys = this.core.backendKeys(keys);
+    if (backendKeys.length === 0) return 0;
+    return await this.#call("deleteMany", undefined, () =>
+      this.#inOrder(backendKeys, () => this.backend.deleteMany(backendKeys)),
+    );
+  }
+
+  /** Whether `key` is present, without transferring or decoding its value. */
+  async has(key: string): Promise<boolean> {
+    const backendKey = this.core.backendKey(key);
+    return await this.#read("has", key, () => this.#inOrder([backendKey], () => this.backend.has(backendKey)), false);
+  }
+
+  /**
+   * With a prefix, deletes this cache's keys only; without one, empties the backend (for Redis: the
+   * selected database).
+   */
+  async clear(): Promise<void> {
+    this.core.assertOpen();
+    await this.#call("clear", undefined, () => this.#inOrder(undefined, () => this.backend.clear(this.core.prefix)));
+  }
+
+  /** Closes the backend; idempotent. Later operations reject with `CacheClosedError`. */
+  async close(): Promise<void> {
+    if (this.core.markClosed()) await this.backend.close();
+  }
+
+  /**
+   * Sends a backend call at once, or, when an earlier write of one of `keys` (every key, for
+   * `undefined`) still waits for its off-thread encoding, right after that write has been sent.
+   */
+  #inOrder<T>(keys: readonly string[] | undefined, send: () => Promise<T>): Promise<T> {
+    return this.#order === undefined ? send() : this.#order.run(keys, send);
+  }
+
+  /** Runs one write or delete, turning its failure into a reported `BackendError` that names it. */
+  async #call<T>(operation: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      throw this.core.writeFailed(operation, cause, key);
+    }
+  }
+
+  /** Runs one read; a failure is reported, then thrown or (with `failedReads: "miss"`) answered by `miss`. */
+  async #read<T>(operation: string, key: string | undefined, run: () => Promise<T>, miss: T): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      const error = this.core.readFailed(operation, cause, key);
+      if (error !== undefined) throw error;
+      return miss;
+    }
+  }
+
+  /**
+   * Deletes entries that did not decode (when the policy says so), each only while it still holds the
+   * bytes that failed: another writer may have stored a good value since we read. A backend that cannot
+   * compare and delete keeps them. A failure is reported, not thrown.
+   */
+  async #deleteUndecodable(entries: (readonly [string, unknown])[], key?: string): Promise<void> {
+    const deleteIfUnchanged = this.backend.deleteIfUnchanged?.bind(this.backend);
+    if (!this.core.deletesUndecodable || deleteIfUnchanged === undefined) return;
+    try {
+      await Promise.all(entries.map(([backendKey, wire]) => deleteIfUnchanged(backendKey, wire)));
+    } catch (cause) {
+      this.core.writeFailed("delete of an undecodable value", cause, key, false);
+    }
+  }
+
+  /** `await using cache = new Cache(…)` closes the cache at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,230 @@
+import type { SyncBackend } from "../backends/contract.js";
+import type { MemoryBackendOptions } from "../backends/memory/store.js";
+import { DummyBackend } from "../backends/dummy/sync-backend.js";
+import { MemoryBackend } from "../backends/memory/sync-backend.js";
+import { fromUrl as syncBackendFromUrl } from "../backends/sync/registry.js";
+import { type Duration, toTimeToLive } from "../duration.js";
+import { quoteKey } from "../internal/quote-key.js";
+import { CacheMissError } from "../errors.js";
+import { NoopSerializer } from "../serializers/noop.js";
+import {
+  CACHE_FLAVOUR,
+  backendSetOptions,
+  CacheBase,
+  checkCacheOptions,
+  setManyTimeToLive,
+  type CacheEntries,
+  type CacheOptionsBase,
+  type SetManyOptions,
+  type SetOptions,
+  UNDECODABLE,
+} from "./cache-core.js";
+
+/** Options of {@link SyncCache}. */
+export interface SyncCacheOptions<V> extends CacheOptionsBase<V> {
+  /** A sync backend, or its URL (`"memory://"`, `"dummy://"`). */
+  readonly backend: SyncBackend | string;
+}
+
+/** Options of the {@link SyncCache.memory} shortcut. */
+export interface MemoryCacheOptions extends MemoryBackendOptions {
+  /** Prepended to every key. */
+  readonly prefix?: string;
+}
+
+/**
+ * The synchronous cache: the same operations as `Cache`, returning values instead of promises. Meant
+ * for in-process backends, scripts and CLIs.
+ *
+ * @typeParam V - The type of the cached values.
+ * @example
+ * ```ts
+ * using cache = SyncCache.memory<number>();
+ * cache.set("answer", 42);
+ * cache.get("answer");        // 42
+ * cache.getOrThrow("absent"); // throws CacheMissError
+ * ```
+ */
+export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements Disposable {
+  static {
+    Object.defineProperty(this.prototype, CACHE_FLAVOUR, { value: "sync" });
+  }
+
+  /** @throws ConfigurationError for a bad backend or serializer URL. */
+  constructor(options: SyncCacheOptions<V>) {
+    checkCacheOptions(options, "SyncCache");
+    super(options, typeof options.backend === "string" ? syncBackendFromUrl(options.backend) : options.backend);
+  }
+
+  /**
+   * A cache over a new memory backend that stores values as they are (`noop://`).
+   *
+   * @example
+   * ```ts
+   * const cache = SyncCache.memory<User>({ maxEntries: 1000 });
+   * ```
+   */
+  static memory<V = unknown>(options: MemoryCacheOptions = {}): SyncCache<V> {
+    const { prefix, ...backendOptions } = options;
+    return new SyncCache<V>({
+      backend: new MemoryBackend(backendOptions),
+      serializer: new NoopSerializer<V>(),
+      ...(prefix === undefined ? {} : { prefix }),
+    });
+  }
+
+  /**
+   * A cache that stores nothing: caching switched off.
+   *
+   * @example
+   * ```ts
+   * const cache = process.env.NO_CACHE ? SyncCache.dummy<User>() : SyncCache.memory<User>();
+   * ```
+   */
+  static dummy<V = unknown>(): SyncCache<V> {
+    return new SyncCache<V>({ backend: new DummyBackend(), serializer: new NoopSerializer<V>() });
+  }
+
+  /**
+   * The value of `key`, or `fallback` (default `undefined`) when it is absent or expired.
+   *
+   * @throws BackendError when the store fails (unless `failedReads: "miss"`); SerializationError when the
+   *   stored value cannot be decoded and `undecodableValues` is `"throw"` (otherwise that is a miss).
+   */
+  get(key: string): V | undefined;
+  get<D>(key: string, fallback: D): V | D;
+  get<D>(key: string, fallback?: D): V | D | undefined {
+    const backendKey = this.core.backendKey(key);
+    const wire = this.#read("get", key, () => this.backend.get(backendKey), undefined);
+    if (wire === undefined) return fallback;
+    const value = this.core.decodeStored(key, wire);
+    if (value !== UNDECODABLE) return value;
+    this.#deleteUndecodable([[backendKey, wire]], key);
+    return fallback;
+  }
+
+  /**
+   * The value of `key` (the seed's `cache[key]`).
+   *
+   * @throws CacheMissError when the key is absent.
+   */
+  getOrThrow(key: string): V {
+    const backendKey = this.core.backendKey(key);
+    // getMany tells a stored `undefined` (noop://) from an absent key.
+    const found = this.#read("getOrThrow", key, () => this.backend.getMany([backendKey]), new Map<string, unknown>());
+    const value = found.has(backendKey) ? this.core.decodeStored(key, found.get(backendKey)) : UNDECODABLE;
+    if (value !== UNDECODABLE) return value;
+    if (found.has(backendKey)) this.#deleteUndecodable([[backendKey, found.get(backendKey)]], key);
+    throw new CacheMissError(`no value for key ${quoteKey(key)}`, { key });
+  }
+
+  /** The present entries among `keys`, keyed by your keys (without the prefix). */
+  getMany(...keys: string[]): Map<string, V> {
+    const backendKeys = this.core.backendKeys(keys);
+    if (backendKeys.length === 0) return new Map();
+    const found = this.#read("getMany", undefined, () => this.backend.getMany(backendKeys), new Map<string, unknown>());
+    const { values, undecodable } = this.core.decodeMany(keys, backendKeys, found);
+    if (undecodable.length > 0) this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
+    return values;
+  }
+
+  /**
+   * Stores `value` under `key`; `false` only when `ifNotExists` found the key present.
+   *
+   * @throws RangeError for an invalid `timeToLive`; SerializationError when the value cannot be encoded.
+   */
+  set(key: string, value: V, options?: SetOptions): boolean {
+    const backendKey = this.core.backendKey(key);
+    const setOptions = backendSetOptions(options);
+    const wire = this.core.encode(key, value);
+    return this.#call("set", key, () => this.backend.set(backendKey, wire, setOptions));
+  }
+
+  /** Stores several entries with one expiry; every value is encoded before anything is written. */
+  setMany(entries: CacheEntries<V>, options?: SetManyOptions): void {
+    const timeToLive = setManyTimeToLive(options);
+    const encoded = this.core.encodeMany(entries);
+    if (encoded.length === 0) return;
+    this.#call("setMany", undefined, () => {
+      this.backend.setMany(encoded, timeToLive);
+    });
+  }
+
+  /** Sets how long `key` lives from now, or with no duration makes it permanent; `false` when absent. */
+  expireIn(key: string, timeToLive?: Duration | null): boolean {
+    const backendKey = this.core.backendKey(key);
+    const milliseconds = toTimeToLive(timeToLive);
+    return this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
+  }
+
+  /** Removes `key`; whether it was present. */
+  delete(key: string): boolean {
+    const backendKey = this.core.backendKey(key);
+    return this.#call("delete", key, () => this.backend.delete(backendKey));
+  }
+
+  /** Removes several keys; how many distinct keys were present. */
+  deleteMany(...keys: string[]): number {
+    const backendKeys = this.core.backendKeys(keys);
+    if (backendKeys.length === 0) return 0;
+    return this.#call("deleteMany", undefined, () => this.backend.deleteMany(backendKeys));
+  }
+
+  /** Whether `key` is present, without decoding its value. */
+  has(key: string): boolean {
+    const backendKey = this.core.backendKey(key);
+    return this.#read("has", key, () => this.backend.has(backendKey), false);
+  }
+
+  /** With a prefix, deletes this cache's keys only; without one, empties the backend. */
+  clear(): void {
+    this.core.assertOpen();
+    this.#call("clear", undefined, () => {
+      this.backend.clear(this.core.prefix);
+    });
+  }
+
+  /** Closes the backend; idempotent. Later operations throw `CacheClosedError`. */
+  close(): void {
+    if (this.core.markClosed()) this.backend.close();
+  }
+
+  /** Runs one write or delete, turning its failure into a reported `BackendError` that names it. */
+  #call<T>(operation: string, key: string | undefined, run: () => T): T {
+    try {
+      return run();
+    } catch (cause) {
+      throw this.core.writeFailed(operation, cause, key);
+    }
+  }
+
+  /** Runs one read; a failure is reported, then thrown or (with `failedReads: "miss"`) answered by `miss`. */
+  #read<T>(operation: string, key: string | undefined, run: () => T, miss: T): T {
+    try {
+      return run();
+    } catch (cause) {
+      const error = this.core.readFailed(operation, cause, key);
+      if (error !== undefined) throw error;
+      return miss;
+    }
+  }
+
+  /**
+   * Deletes entries that did not decode (when the policy says so), each only while it still holds the
+   * bytes that failed (as `Cache` does). A failure is reported, not thrown.
+   */
+  #deleteUndecodable(entries: (readonly [string, unknown])[], key?: string): void {
+    const backend = this.backend;
+    if (!this.core.deletesUndecodable || backend.deleteIfUnchanged === undefined) return;
+    try {
+      for (const [backendKey, wire] of entries) backend.deleteIfUnchanged(backendKey, wire);
+    } catch (cause) {
+      this.core.writeFailed("delete of an undecodable value", cause, key, false);
+    }
+  }
+
+  /** `using cache = SyncCache.memory()` closes the cache at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
