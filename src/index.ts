@@ -1,13 +1,7 @@
 export { Cache, type CacheOptions } from "./cache/cache.js";
-export type {
-  CacheBase,
-  CacheEntries,
-  CacheStats,
-  CacheErrorEvent,
-  CacheOptionsBase,
-  SetManyOptions,
-  SetOptions,
-} from "./cache/cache-core.js";
+export type { CacheBase } from "./cache/cache-core.js";
+export type { CacheStats } from "./cache/failure-policy.js";
+export type { CacheEntries, CacheErrorEvent, CacheOptionsBase, SetManyOptions, SetOptions } from "./cache/options.js";
 export { dummyCache, memoryCache } from "./cache/shortcuts.js";
 export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions } from "./cache/sync-cache.js";
 export { type Duration, type DurationPart, type DurationUnit, toMilliseconds } from "./duration.js";

@@ -2,19 +2,19 @@ import type { AsyncBackend, BackendSetOptions, SyncBackend } from "../backends/c
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { asError } from "../internal/error-kinds.js";
+import { CacheBase } from "./cache-core.js";
+import { UNDECODABLE } from "./codec.js";
+import { CACHE_FLAVOUR } from "./flavour.js";
 import {
-  CACHE_FLAVOUR,
   backendSetOptions,
-  CacheBase,
   checkCacheOptions,
   entryPairs,
   setManyTimeToLive,
   type CacheEntries,
-  UNDECODABLE,
   type CacheOptionsBase,
   type SetManyOptions,
   type SetOptions,
-} from "./cache-core.js";
+} from "./options.js";
 import { KeyOrder } from "./key-order.js";
 
 const ABSENT: unique symbol = Symbol("cachetory.absent");
@@ -110,7 +110,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       return NOT_AT_HAND;
     }
     if (wire === undefined) return ABSENT;
-    const value = this.core.decodeQuietly(wire);
+    const value = this.core.codec.decodeQuietly(wire);
     return value === UNDECODABLE ? NOT_AT_HAND : value;
   }
 
@@ -135,7 +135,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
         return this.#decoded(this.core.decodeStored(key, wire), backendKey, wire, key, fallback);
       },
       (cause: unknown) => {
-        const error = this.core.readFailed("get", cause, key);
+        const error = this.core.policy.readFailed("get", cause, key);
         if (error !== undefined) throw error;
         return fallback;
       },
@@ -190,13 +190,13 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       const backendKey = this.core.backendKey(key);
       const setOptions = backendSetOptions(options);
       const order = this.#order;
-      if (order === undefined) return this.#store(key, backendKey, this.core.encode(key, value), setOptions);
+      if (order === undefined) return this.#store(key, backendKey, this.core.codec.encode(key, value), setOptions);
       // Encoded off the event loop: the write goes out once its value and every earlier write of the key have.
       const keys = [backendKey];
       return order.defer(
         keys,
         order
-          .after(keys, this.core.encodeAsync(key, value))
+          .after(keys, this.core.codec.encodeAsync(key, value))
           .then((wire) => ({ outcome: this.#store(key, backendKey, wire, setOptions) })),
       );
     } catch (error) {
@@ -213,10 +213,10 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       if (local !== undefined) return Promise.resolve(local.set(backendKey, wire, setOptions));
       written = this.backend.set(backendKey, wire, setOptions);
     } catch (cause) {
-      return Promise.reject(this.core.writeFailed("set", cause, key));
+      return Promise.reject(this.core.policy.writeFailed("set", cause, key));
     }
     return written.then(undefined, (cause: unknown) => {
-      throw this.core.writeFailed("set", cause, key);
+      throw this.core.policy.writeFailed("set", cause, key);
     });
   }
 
@@ -318,7 +318,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     try {
       return await run();
     } catch (cause) {
-      throw this.core.writeFailed(operation, cause, key);
+      throw this.core.policy.writeFailed(operation, cause, key);
     }
   }
 
@@ -327,7 +327,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     try {
       return await run();
     } catch (cause) {
-      const error = this.core.readFailed(operation, cause, key);
+      const error = this.core.policy.readFailed(operation, cause, key);
       if (error !== undefined) throw error;
       return miss;
     }
@@ -340,11 +340,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async #deleteUndecodable(entries: (readonly [string, unknown])[], key?: string): Promise<void> {
     const deleteIfUnchanged = this.backend.deleteIfUnchanged?.bind(this.backend);
-    if (!this.core.deletesUndecodable || deleteIfUnchanged === undefined) return;
+    if (!this.core.policy.deletesUndecodable || deleteIfUnchanged === undefined) return;
     try {
       await Promise.all(entries.map(([backendKey, wire]) => deleteIfUnchanged(backendKey, wire)));
     } catch (cause) {
-      this.core.writeFailed("delete of an undecodable value", cause, key, false);
+      this.core.policy.writeFailed("delete of an undecodable value", cause, key, false);
     }
   }
 

@@ -7,18 +7,18 @@ import { type Duration, toTimeToLive } from "../duration.js";
 import { quoteKey } from "../internal/quote-key.js";
 import { CacheMissError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
+import { CacheBase } from "./cache-core.js";
+import { UNDECODABLE } from "./codec.js";
+import { CACHE_FLAVOUR } from "./flavour.js";
 import {
-  CACHE_FLAVOUR,
   backendSetOptions,
-  CacheBase,
   checkCacheOptions,
   setManyTimeToLive,
   type CacheEntries,
   type CacheOptionsBase,
   type SetManyOptions,
   type SetOptions,
-  UNDECODABLE,
-} from "./cache-core.js";
+} from "./options.js";
 
 /** Options of {@link SyncCache}. */
 export interface SyncCacheOptions<V> extends CacheOptionsBase<V> {
@@ -136,7 +136,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   set(key: string, value: V, options?: SetOptions): boolean {
     const backendKey = this.core.backendKey(key);
     const setOptions = backendSetOptions(options);
-    const wire = this.core.encode(key, value);
+    const wire = this.core.codec.encode(key, value);
     return this.#call("set", key, () => this.backend.set(backendKey, wire, setOptions));
   }
 
@@ -194,7 +194,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     try {
       return run();
     } catch (cause) {
-      throw this.core.writeFailed(operation, cause, key);
+      throw this.core.policy.writeFailed(operation, cause, key);
     }
   }
 
@@ -203,7 +203,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     try {
       return run();
     } catch (cause) {
-      const error = this.core.readFailed(operation, cause, key);
+      const error = this.core.policy.readFailed(operation, cause, key);
       if (error !== undefined) throw error;
       return miss;
     }
@@ -215,11 +215,11 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
    */
   #deleteUndecodable(entries: (readonly [string, unknown])[], key?: string): void {
     const backend = this.backend;
-    if (!this.core.deletesUndecodable || backend.deleteIfUnchanged === undefined) return;
+    if (!this.core.policy.deletesUndecodable || backend.deleteIfUnchanged === undefined) return;
     try {
       for (const [backendKey, wire] of entries) backend.deleteIfUnchanged(backendKey, wire);
     } catch (cause) {
-      this.core.writeFailed("delete of an undecodable value", cause, key, false);
+      this.core.policy.writeFailed("delete of an undecodable value", cause, key, false);
     }
   }
 

@@ -11,3 +11,8 @@ export function isCachetoryError(error: unknown): error is Error & { code: strin
   const code = (error as { code?: unknown } | null)?.code;
   return error instanceof Error && typeof code === "string" && code.startsWith("CACHETORY_");
 }
+
+/** The cause's own message, for appending to ours. */
+export function causeMessage(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,6 +1,6 @@
 import { BackendError, CacheClosedError } from "../errors.js";
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.js";
-import { asError, isCachetoryError } from "../internal/error-kinds.js";
+import { asError, causeMessage, isCachetoryError } from "../internal/error-kinds.js";
 import { quoteKey } from "../internal/quote-key.js";
 
 /** What the guard needs to know about the connection it protects. */
@@ -243,8 +243,10 @@ export class DeadlineGuard {
 
   #failure(operation: string, key: string | undefined, cause: unknown): Error {
     if (isCachetoryError(cause)) return cause;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    return new BackendError(`${operation}${describeKey(key)} on ${this.#target} failed: ${reason}`, { key, cause });
+    return new BackendError(`${operation}${describeKey(key)} on ${this.#target} failed: ${causeMessage(cause)}`, {
+      key,
+      cause,
+    });
   }
 
   #armTimer(): void {

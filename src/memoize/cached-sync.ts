@@ -1,4 +1,4 @@
-import { requireFlavour } from "../cache/cache-core.js";
+import { requireFlavour } from "../cache/flavour.js";
 import type { SyncCache } from "../cache/sync-cache.js";
 import type { Duration } from "../duration.js";
 import { isSerializationError, memoizePlan, wrapOrDecorate } from "./cached.js";

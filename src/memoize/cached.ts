@@ -1,5 +1,5 @@
 import { type Cache, PEEK } from "../cache/cache.js";
-import { requireFlavour } from "../cache/cache-core.js";
+import { requireFlavour } from "../cache/flavour.js";
 import { type Duration, toMilliseconds, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
 import { asError } from "../internal/error-kinds.js";

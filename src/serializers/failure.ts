@@ -1,4 +1,5 @@
 import { CacheError, SerializationError } from "../errors.js";
+import { causeMessage } from "../internal/error-kinds.js";
 
 /**
  * Runs one encode or decode of a built-in serializer, so that whatever it throws reaches the caller as a
@@ -7,7 +8,7 @@ import { CacheError, SerializationError } from "../errors.js";
  */
 export function typedFailure(scheme: string, action: "encode" | "decode", cause: unknown): CacheError {
   if (cause instanceof CacheError) return cause;
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = causeMessage(cause);
   return new SerializationError(
     `${scheme} cannot ${action} ${action === "encode" ? "the value" : "these bytes"}: ${message}`,
     {

@@ -5,7 +5,8 @@ import type { AsyncBackend } from "../../src/backends/contract.js";
 import { MemoryBackend } from "../../src/backends/memory/backend.js";
 import { Cache } from "../../src/cache/cache.js";
 import { dummyCache, memoryCache } from "../../src/cache/shortcuts.js";
-import type { CacheErrorEvent, CacheStats } from "../../src/cache/cache-core.js";
+import type { CacheStats } from "../../src/cache/failure-policy.js";
+import type { CacheErrorEvent } from "../../src/cache/options.js";
 import { SyncCache } from "../../src/cache/sync-cache.js";
 import {
   BackendError,

@@ -5,7 +5,7 @@ import ts from "typescript";
 import { createClient } from "redis";
 import { RedisBackend } from "../../src/backends/redis/backend.js";
 import { Cache } from "../../src/cache/cache.js";
-import type { CacheErrorEvent } from "../../src/cache/cache-core.js";
+import type { CacheErrorEvent } from "../../src/cache/options.js";
 import { CacheTimeoutError, ConfigurationError } from "../../src/errors.js";
 import { cached } from "../../src/memoize/cached.js";
 import { type MakeKey, makeDefaultHashedKey, makeDefaultKey } from "../../src/memoize/keys.js";

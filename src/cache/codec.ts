@@ -1,0 +1,118 @@
+import { ConfigurationError, SerializationError } from "../errors.js";
+import { causeMessage } from "../internal/error-kinds.js";
+import { quoteKey } from "../internal/quote-key.js";
+import type { Serializer } from "../serializers/contract.js";
+import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
+
+/** Returned for a value that did not decode and counts as a miss. */
+export const UNDECODABLE: unique symbol = Symbol("cachetory.undecodable");
+
+/**
+ * Turns a cache's values into what its backend stores and back, sync and async, with errors that name the
+ * key and the serializer, and the `maxValueBytes` cap on what is written.
+ */
+export class Codec<V> {
+  readonly serializer: Serializer<V>;
+  readonly #serializerName: string;
+  readonly #maxValueBytes: number;
+
+  /** @throws ConfigurationError for a bad serializer URL or `maxValueBytes`. */
+  constructor(serializer: Serializer<V> | string, maxValueBytes: number | undefined) {
+    const limit = maxValueBytes ?? Number.POSITIVE_INFINITY;
+    if (!(limit >= 1) || (Number.isFinite(limit) && !Number.isSafeInteger(limit))) {
+      throw new ConfigurationError(`maxValueBytes must be a positive integer, got ${String(maxValueBytes)}`);
+    }
+    this.#maxValueBytes = limit;
+    if (typeof serializer === "string") {
+      this.serializer = serializerFromUrl<V>(serializer);
+      this.#serializerName = serializer.split("?")[0] ?? serializer;
+    } else {
+      this.serializer = serializer;
+      this.#serializerName = serializer.constructor.name;
+    }
+  }
+
+  /** @throws SerializationError naming the key when the value cannot be encoded or is over `maxValueBytes`. */
+  encode(key: string, value: V): unknown {
+    let wire: unknown;
+    try {
+      wire = this.serializer.serialize(value);
+    } catch (cause) {
+      throw this.#unencodable(key, cause);
+    }
+    return this.#checkSize(key, wire);
+  }
+
+  /** Whether the serializer can work off the event loop (a chain with a compressor). */
+  get serializesAsync(): boolean {
+    return this.serializer.serializeAsync !== undefined;
+  }
+
+  /** As {@link CacheCore.encode}, through the serializer's `serializeAsync` when it has one. */
+  async encodeAsync(key: string, value: V): Promise<unknown> {
+    if (this.serializer.serializeAsync === undefined) return this.encode(key, value);
+    let wire: unknown;
+    try {
+      wire = await this.serializer.serializeAsync(value);
+    } catch (cause) {
+      throw this.#unencodable(key, cause);
+    }
+    return this.#checkSize(key, wire);
+  }
+
+  #unencodable(key: string, cause: unknown): SerializationError {
+    return new SerializationError(
+      `cannot serialize the value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
+      { key, cause },
+    );
+  }
+
+  #checkSize(key: string, wire: unknown): unknown {
+    if (this.#maxValueBytes !== Number.POSITIVE_INFINITY) {
+      const size =
+        typeof wire === "string" ? Buffer.byteLength(wire) : wire instanceof Uint8Array ? wire.byteLength : 0;
+      if (size > this.#maxValueBytes) {
+        throw new SerializationError(
+          `the value of key ${quoteKey(key)} is ${String(size)} bytes serialized, over maxValueBytes (${String(this.#maxValueBytes)}); nothing was written`,
+          { key },
+        );
+      }
+    }
+    return wire;
+  }
+
+  /** @throws SerializationError naming the key when the stored value does not decode. */
+  decode(key: string, wire: unknown): V {
+    try {
+      return this.serializer.deserialize(wire);
+    } catch (cause) {
+      throw this.#undecodable(key, cause);
+    }
+  }
+
+  /** As {@link Codec.decode}, through the serializer's `deserializeAsync` when it has one. */
+  async decodeAsync(key: string, wire: unknown): Promise<V> {
+    if (this.serializer.deserializeAsync === undefined) return this.decode(key, wire);
+    try {
+      return await this.serializer.deserializeAsync(wire);
+    } catch (cause) {
+      throw this.#undecodable(key, cause);
+    }
+  }
+
+  #undecodable(key: string, cause: unknown): SerializationError {
+    return new SerializationError(
+      `cannot deserialize the stored value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
+      { key, cause },
+    );
+  }
+
+  /** Decodes, answering {@link UNDECODABLE} instead of throwing (the caller then takes the reporting path). */
+  decodeQuietly(wire: unknown): V | typeof UNDECODABLE {
+    try {
+      return this.serializer.deserialize(wire);
+    } catch {
+      return UNDECODABLE;
+    }
+  }
+}
