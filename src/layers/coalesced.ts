@@ -1,116 +1,134 @@
-import { type RedisDriver, redisErrorCode } from "../backends/redis/drivers/driver.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../backends/contract.js";
 
-/** Keys per `MGET` at most: bounds one reply's size (64 values of 1 MB are one 64 MB reply). */
-const MAX_BATCH = 64;
+/** Options of {@link CoalescedBackend}. */
+export interface CoalescedBackendOptions {
+  /** Keys per batch at most: bounds one reply's size (64 values of 1 MB are one 64 MB reply). Default 64. */
+  readonly maxBatch?: number;
+  /**
+   * Whether a failed batch was refused by the store as a whole (a key the ACL forbids, a slot migrating),
+   * so that each key is worth asking on its own; a dropped connection is not (every key would fail the
+   * same). Default: never.
+   */
+  readonly isBatchRefusal?: (error: unknown) => boolean;
+}
 
-type Resolve = (value: Buffer | undefined) => void;
-type Reject = (error: unknown) => void;
+interface Waiting<W> {
+  readonly resolve: (value: W | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /**
- * Sends the `GET`s issued in one tick as one `MGET` (one per hash slot on a cluster). Under load many
- * callers ask in the same tick (every reply that arrives wakes a caller who asks again), and one
- * `MGET` of n keys costs the server and the client far less than n commands: one command to encode,
- * parse and dispatch instead of n. A lone read is an `MGET` of one key too, so that a key holding
- * another type (a hash, say) reads as absent whether or not its read shared a batch (`GET` would fail
- * with `WRONGTYPE` only when alone).
+ * A layer over any backend with a `getMany` that costs one round trip: the `get`s issued in one tick go
+ * out as one `getMany` of their distinct keys. Under load many callers ask in the same tick (every reply
+ * that arrives wakes a caller who asks again), and one multi-key read costs the server and the client far
+ * less than n reads. Each distinct key is asked once however many callers wait for it (32 callers of one
+ * 4 MB key would otherwise make the store send 128 MB). When the store refuses a batch as a whole, each
+ * key is asked on its own, so that one key's trouble is not its batch's. Every other operation passes
+ * through.
  *
- * Keys are gathered until `process.nextTick`, which runs after every promise callback of the current
- * tick and before the client writes to its socket (node-redis writes on `setImmediate`), or until a
- * batch holds 64 keys.
+ * Keys are gathered until `process.nextTick`, which runs after every promise callback of the current tick
+ * and before a client writes to its socket (node-redis writes on `setImmediate`), or until a batch is full.
  *
  * @example
  * ```ts
- * const reads = new GetCoalescer(driver);
- * const [a, b] = await Promise.all([reads.get("a"), reads.get("b")]); // one MGET a b
+ * const backend = new CoalescedBackend(store, { isBatchRefusal: (error) => isServerReply(error) });
+ * const [a, b] = await Promise.all([backend.get("a"), backend.get("b")]); // one getMany(["a", "b"])
  * ```
  */
-export class GetCoalescer {
-  readonly #driver: RedisDriver;
-  #keys: string[] = [];
-  #resolves: Resolve[] = [];
-  #rejects: Reject[] = [];
+export class CoalescedBackend<W> implements AsyncBackend<W> {
+  readonly #inner: AsyncBackend<W>;
+  readonly #maxBatch: number;
+  readonly #isBatchRefusal: (error: unknown) => boolean;
+  #batch = new Map<string, Waiting<W>[]>();
+  #size = 0;
 
-  constructor(driver: RedisDriver) {
-    this.#driver = driver;
+  constructor(inner: AsyncBackend<W>, options: CoalescedBackendOptions = {}) {
+    this.#inner = inner;
+    this.#maxBatch = options.maxBatch ?? 64;
+    this.#isBatchRefusal = options.isBatchRefusal ?? (() => false);
   }
 
-  /** The value of `key` as bytes, or `undefined` when it is absent (or not a string). */
-  get(key: string): Promise<Buffer | undefined> {
+  get capabilities(): BackendCapabilities<W> | undefined {
+    return this.#inner.capabilities;
+  }
+
+  get(key: string): Promise<W | undefined> {
     return new Promise((resolve, reject) => {
-      if (this.#keys.length === 0) process.nextTick(this.#flush);
-      else if (this.#keys.length >= MAX_BATCH) this.#flush();
-      this.#keys.push(key);
-      this.#resolves.push(resolve);
-      this.#rejects.push(reject);
+      if (this.#size === 0) process.nextTick(this.#flush);
+      else if (this.#size >= this.#maxBatch) this.#flush();
+      this.#size++;
+      const waiting = this.#batch.get(key);
+      if (waiting === undefined) this.#batch.set(key, [{ resolve, reject }]);
+      else waiting.push({ resolve, reject });
     });
   }
 
   readonly #flush = (): void => {
-    if (this.#keys.length === 0) return;
-    const keys = this.#keys;
-    const resolves = this.#resolves;
-    const rejects = this.#rejects;
-    this.#keys = [];
-    this.#resolves = [];
-    this.#rejects = [];
-    // Each distinct key is asked once, however many callers wait for it: 32 callers of one 4 MB key
-    // would otherwise make Redis send 128 MB.
-    const waiting = new Map<string, number[]>();
-    keys.forEach((key, index) => {
-      const positions = waiting.get(key);
-      if (positions === undefined) waiting.set(key, [index]);
-      else positions.push(index);
-    });
-    const distinct = waiting.size === keys.length ? keys : [...waiting.keys()];
-    const groups = distinct.length === 1 ? [distinct] : this.#driver.groupKeys(distinct);
-    for (const group of groups) {
-      readEach(this.#driver, group).then(
-        (outcomes) => {
-          group.forEach((key, keyIndex) => {
-            const outcome = outcomes[keyIndex];
-            for (const position of waiting.get(key) ?? []) {
-              if (outcome instanceof KeyFailure) (rejects[position] as Reject)(outcome.error);
-              else (resolves[position] as Resolve)(outcome ?? undefined);
-            }
-          });
-        },
-        (error: unknown) => {
-          for (const key of group) for (const position of waiting.get(key) ?? []) (rejects[position] as Reject)(error);
-        },
-      );
-    }
+    if (this.#size === 0) return;
+    const batch = this.#batch;
+    this.#batch = new Map();
+    this.#size = 0;
+    const keys = [...batch.keys()];
+    this.#inner.getMany(keys).then(
+      (found) => {
+        for (const [key, waiting] of batch) for (const { resolve } of waiting) resolve(found.get(key));
+      },
+      (error: unknown) => {
+        if (keys.length === 1 || !this.#isBatchRefusal(error)) {
+          for (const waiting of batch.values()) for (const { reject } of waiting) reject(error);
+          return;
+        }
+        for (const [key, waiting] of batch) {
+          this.#inner.get(key).then(
+            (value) => {
+              for (const { resolve } of waiting) resolve(value);
+            },
+            (keyError: unknown) => {
+              for (const { reject } of waiting) reject(keyError);
+            },
+          );
+        }
+      },
+    );
   };
-}
 
-/**
- * One `MGET` of `keys` (which share a slot on a cluster). When the server refuses it as a whole (a key
- * the ACL forbids, `MGET` itself forbidden, `TRYAGAIN` while a slot migrates), each key is asked again
- * on its own, so that one key's trouble is not its batch's: that key's entry is then a
- * {@link KeyFailure}. Connection failures are not retried here: the guard resends reads.
- */
-export async function readEach(driver: RedisDriver, keys: readonly string[]): Promise<(Buffer | null | KeyFailure)[]> {
-  try {
-    return (await driver.send(["MGET", ...keys], keys[0])) as (Buffer | null)[];
-  } catch (error) {
-    if (redisErrorCode(error) === undefined) throw error;
-    return Promise.all(keys.map((key) => readAlone(driver, key)));
+  getMany(keys: readonly string[]): Promise<Map<string, W>> {
+    return this.#inner.getMany(keys);
   }
-}
 
-/** `GET key`, where a key of another type reads as absent, as it does in an `MGET`. */
-async function readAlone(driver: RedisDriver, key: string): Promise<Buffer | null | KeyFailure> {
-  try {
-    return (await driver.send(["GET", key], key)) as Buffer | null;
-  } catch (error) {
-    if (redisErrorCode(error) === "WRONGTYPE") return null;
-    return new KeyFailure(error);
+  set(key: string, value: W, options: BackendSetOptions): Promise<boolean> {
+    return this.#inner.set(key, value, options);
   }
-}
 
-/** The failure of one key of a batch, handed to that key's callers only. */
-export class KeyFailure {
-  readonly error: unknown;
-  constructor(error: unknown) {
-    this.error = error;
+  setMany(entries: readonly (readonly [string, W])[], timeToLive: number | undefined): Promise<void> {
+    return this.#inner.setMany(entries, timeToLive);
+  }
+
+  expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
+    return this.#inner.expireIn(key, timeToLive);
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.#inner.delete(key);
+  }
+
+  deleteMany(keys: readonly string[]): Promise<number> {
+    return this.#inner.deleteMany(keys);
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#inner.has(key);
+  }
+
+  deleteIfUnchanged(key: string, value: W): Promise<boolean> {
+    return this.#inner.deleteIfUnchanged?.(key, value) ?? Promise.resolve(false);
+  }
+
+  clear(prefix: string): Promise<void> {
+    return this.#inner.clear(prefix);
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
   }
 }

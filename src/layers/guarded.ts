@@ -1,288 +1,93 @@
-import { BackendError, CacheClosedError } from "../errors.js";
-import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.js";
-import { asError, causeMessage, isCachetoryError } from "../internal/error-kinds.js";
-import { quoteKey } from "../internal/quote-key.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../backends/contract.js";
+import type { DeadlineGuard } from "./deadline-guard.js";
 
-/** What the guard needs to know about the connection it protects. */
-export interface GuardedConnection {
-  /** Whether commands can be sent now. */
-  readonly ready: boolean;
-  /** Settles when the connection is ready (starting it on first use). Never rejects. */
-  whenReady(): Promise<void>;
-  /** Why the connection is not ready, for messages ("connect ECONNREFUSED 127.0.0.1:6390"). */
-  readonly lastErrorMessage: string | undefined;
-  /** Why the server refused the connection, while that stands (calls then fail at once); else `undefined`. */
-  readonly refusal: string | undefined;
-}
-
-interface PendingOperation {
-  readonly deadline: number;
-  readonly reject: (error: Error) => void;
-  readonly operation: string;
-  readonly key: string | undefined;
-  /** Whether this is the one call let through a half-open circuit. */
-  readonly probe: boolean;
-  /** A read, which `close()` may cut short: it changes nothing. */
-  readonly idempotent: boolean;
-  /** Whether it has been handed to the client (and so may reach the server). */
-  sent: boolean;
-  settled: boolean;
+/** Options of {@link GuardedBackend}. */
+export interface GuardedBackendOptions {
+  /**
+   * Whether `clear` guards each of its round trips itself, through the same guard (a store that clears by
+   * scanning, where the whole may take longer than one deadline). Default `false`: `clear` is one guarded call.
+   */
+  readonly clearGuardsItsSteps?: boolean;
 }
 
 /**
- * Gives every operation of a remote backend a deadline that we enforce ourselves (Redis clients do not
- * time out a command once it is written) and bounds the work outstanding, so that a hung or absent
- * server costs the caller at most the deadline and the process a bounded amount of memory.
+ * A layer over any remote backend: every operation goes through a {@link DeadlineGuard}, so that it is
+ * admitted or refused at once (bounded in-flight work, an open circuit, a server that refused the
+ * connection), waits for the connection instead of queueing inside the client, and settles within the
+ * deadline. Reads (`get`, `getMany`, `has`) may be sent once more when their connection drops under them;
+ * writes never are. Closing rejects what was not sent and waits for the writes already sent.
  *
- * Operations wait for the connection instead of being queued inside the client, so nothing is sent
- * after its caller has been told it failed. One timer serves all operations: they share one timeout,
- * so they expire in the order they started. A circuit breaker stops calls to a server that keeps
- * failing to answer, so that they cost nothing until a probe finds it back.
+ * @example
+ * ```ts
+ * const guard = new DeadlineGuard(connection, { timeout: 500, maxInFlight: 10_000, target: "memcached at host", breaker });
+ * const backend = new GuardedBackend(store, guard);
+ * ```
  */
-export class DeadlineGuard {
-  readonly #timeout: number;
-  readonly #maxInFlight: number;
-  readonly #connection: GuardedConnection;
-  readonly #target: string;
-  /**
-   * Operations in the order they started, which is also the order of their deadlines (one timeout for
-   * all). Settled ones stay until the head passes them: cheaper per call than removing them at once.
-   */
-  #pending: (PendingOperation | undefined)[] = [];
-  #head = 0;
-  #inFlight = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #closed = false;
-  #whenDrained: { promise: Promise<void>; resolve: () => void } | undefined;
-  readonly #breaker: CircuitBreaker;
+export class GuardedBackend<W> implements AsyncBackend<W> {
+  readonly #inner: AsyncBackend<W>;
+  readonly #guard: DeadlineGuard;
+  readonly #clearGuardsItsSteps: boolean;
 
-  constructor(
-    connection: GuardedConnection,
-    options: { timeout: number; maxInFlight: number; target: string; breaker: CircuitBreakerOptions },
-  ) {
-    this.#connection = connection;
-    this.#timeout = options.timeout;
-    this.#maxInFlight = options.maxInFlight;
-    this.#target = options.target;
-    this.#breaker = new CircuitBreaker(options.breaker);
+  constructor(inner: AsyncBackend<W>, guard: DeadlineGuard, options: GuardedBackendOptions = {}) {
+    this.#inner = inner;
+    this.#guard = guard;
+    this.#clearGuardsItsSteps = options.clearGuardsItsSteps ?? false;
   }
 
-  /** Where the circuit breaker stands. */
-  get circuit(): CircuitState {
-    return this.#breaker.state;
+  get capabilities(): BackendCapabilities<W> | undefined {
+    return this.#inner.capabilities;
   }
 
-  /** Operations started and not yet answered by the server (including those waiting to connect). */
-  get inFlight(): number {
-    return this.#inFlight;
+  get(key: string): Promise<W | undefined> {
+    return this.#guard.run("get", key, () => this.#inner.get(key), true);
   }
 
-  /**
-   * Runs `send` once the connection is ready, settling within the deadline.
-   *
-   * @param operation - For messages: `"get"`.
-   * @param key - For messages and `error.key`.
-   * @param idempotent - A read: when its connection drops under it, it is sent once more on the next
-   *   connection (within the same deadline). Writes never are: they may have been applied.
-   */
-  run<T>(operation: string, key: string | undefined, send: () => Promise<T>, idempotent = false): Promise<T> {
-    if (this.#closed) return Promise.reject(new CacheClosedError(`the Redis backend is closed`, { key }));
-    if (this.#inFlight >= this.#maxInFlight) {
-      return Promise.reject(
-        new BackendError(
-          `${operation}${describeKey(key)} refused: ${String(this.#inFlight)} operations are already waiting for ${this.#target} (max-in-flight ${String(this.#maxInFlight)})`,
-          { key },
-        ),
-      );
-    }
-    const refusal = this.#connection.ready ? undefined : this.#connection.refusal;
-    if (refusal !== undefined) {
-      return Promise.reject(
-        new BackendError(
-          `${operation}${describeKey(key)} refused at once: ${this.#target} refused the connection: ${refusal}`,
-          {
-            key,
-          },
-        ),
-      );
-    }
-    const admission = this.#breaker.admit();
-    if (admission === "refuse") {
-      return Promise.reject(
-        new BackendError(
-          `${operation}${describeKey(key)} refused at once: the circuit to ${this.#target} is open after ${String(this.#breaker.failuresInARow)} failures in a row (next try in ${String(this.#breaker.retryIn)} ms${this.#connectionProblem()})`,
-          { key },
-        ),
-      );
-    }
-    this.#inFlight++;
-    return new Promise<T>((resolve, reject) => {
-      const pending: PendingOperation = {
-        deadline: performance.now() + this.#timeout,
-        reject,
-        operation,
-        key,
-        probe: admission === "probe",
-        idempotent,
-        sent: false,
-        settled: false,
-      };
-      this.#pending.push(pending);
-      if (this.#timer === undefined) this.#armTimer();
-      let resent = false;
-      const start = (): void => {
-        if (pending.settled) {
-          this.#inFlight--;
-          return;
-        }
-        let sent: Promise<T>;
-        pending.sent = true;
-        try {
-          sent = send();
-        } catch (cause) {
-          sent = Promise.reject(asError(cause));
-        }
-        sent.then(
-          (value) => {
-            this.#inFlight--;
-            this.#breaker.succeeded(pending.probe);
-            if (this.#settle(pending)) resolve(value);
-            if (this.#closed) this.#finishClosing();
-          },
-          (cause: unknown) => {
-            this.#inFlight--;
-            // An error reply means the server answered. A command cut off by a lost connection says
-            // nothing yet: the calls that wait for the reconnection time out if it does not come.
-            if (this.#connection.ready) this.#breaker.succeeded(pending.probe);
-            else {
-              this.#breaker.released(pending.probe);
-              if (idempotent && !resent && !pending.settled) {
-                resent = true;
-                this.#inFlight++;
-                void this.#connection.whenReady().then(start);
-                return;
-              }
-            }
-            if (this.#settle(pending)) reject(this.#failure(operation, key, cause));
-            if (this.#closed) this.#finishClosing();
-          },
-        );
-      };
-      if (this.#connection.ready) start();
-      else void this.#connection.whenReady().then(start);
-    });
+  getMany(keys: readonly string[]): Promise<Map<string, W>> {
+    return this.#guard.run("getMany", onlyKey(keys), () => this.#inner.getMany(keys), true);
   }
 
-  /**
-   * Refuses new operations and ends the pending ones: those not yet sent, and reads, are rejected with
-   * `CacheClosedError` at once (nothing was sent, or nothing changes); writes already sent are waited
-   * for, each within its own deadline, so that none is reported failed although it was applied.
-   *
-   * @returns A promise that settles once every sent write has settled.
-   */
-  close(): Promise<void> {
-    this.#closed = true;
-    for (const pending of this.#pending.slice(this.#head)) {
-      if (pending === undefined || pending.settled || (pending.sent && !pending.idempotent)) continue;
-      pending.settled = true;
-      pending.reject(
-        new CacheClosedError(`${describe(pending)} was cut short: the Redis backend was closed`, { key: pending.key }),
-      );
-    }
-    if (this.#oldest() !== undefined && this.#whenDrained === undefined) {
-      let resolve = (): void => undefined;
-      const promise = new Promise<void>((settle) => (resolve = settle));
-      this.#whenDrained = { promise, resolve };
-    }
-    const drained = this.#whenDrained?.promise ?? Promise.resolve();
-    this.#finishClosing();
-    return drained;
+  set(key: string, value: W, options: BackendSetOptions): Promise<boolean> {
+    return this.#guard.run("set", key, () => this.#inner.set(key, value, options));
   }
 
-  /** Once closed: when no sent write is left, stops the timer and settles the promise of `close()`. */
-  #finishClosing(): void {
-    if (this.#oldest() !== undefined) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#whenDrained?.resolve();
+  setMany(entries: readonly (readonly [string, W])[], timeToLive: number | undefined): Promise<void> {
+    const key = entries.length === 1 ? entries[0]?.[0] : undefined;
+    return this.#guard.run("setMany", key, () => this.#inner.setMany(entries, timeToLive));
   }
 
-  /** `"; not connected: <why>"` while the connection is down, else `""`. */
-  #connectionProblem(): string {
-    if (this.#connection.ready) return "";
-    const why = this.#connection.lastErrorMessage;
-    return `; not connected${why === undefined ? "" : `: ${why}`}`;
+  expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
+    return this.#guard.run("expireIn", key, () => this.#inner.expireIn(key, timeToLive));
   }
 
-  #settle(pending: PendingOperation): boolean {
-    if (pending.settled) return false;
-    pending.settled = true;
-    // Replies come in the order of the commands, so the settled one is usually the oldest.
-    if (this.#pending[this.#head] === pending) this.#oldest();
-    return true;
+  delete(key: string): Promise<boolean> {
+    return this.#guard.run("delete", key, () => this.#inner.delete(key));
   }
 
-  /** The first operation still waiting (dropping settled ones from the head), or `undefined`. */
-  #oldest(): PendingOperation | undefined {
-    const pending = this.#pending;
-    let head = this.#head;
-    while (head < pending.length && (pending[head] as PendingOperation).settled) pending[head++] = undefined;
-    if (head === pending.length) {
-      pending.length = 0;
-      this.#head = 0;
-      return undefined;
-    }
-    // Drop the cleared prefix now and then, so the array does not grow with the traffic.
-    if (head > 1024 && head * 2 > pending.length) {
-      this.#pending = pending.slice(head);
-      head = 0;
-    }
-    this.#head = head;
-    return this.#pending[head];
+  deleteMany(keys: readonly string[]): Promise<number> {
+    return this.#guard.run("deleteMany", onlyKey(keys), () => this.#inner.deleteMany(keys));
   }
 
-  #failure(operation: string, key: string | undefined, cause: unknown): Error {
-    if (isCachetoryError(cause)) return cause;
-    return new BackendError(`${operation}${describeKey(key)} on ${this.#target} failed: ${causeMessage(cause)}`, {
-      key,
-      cause,
-    });
+  has(key: string): Promise<boolean> {
+    return this.#guard.run("has", key, () => this.#inner.has(key), true);
   }
 
-  #armTimer(): void {
-    if (this.#timer !== undefined) return;
-    const first = this.#oldest();
-    if (first === undefined) return;
-    const wait = Math.max(0, Math.ceil(first.deadline - performance.now()));
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#expire();
-    }, wait);
+  deleteIfUnchanged(key: string, value: W): Promise<boolean> {
+    return this.#guard.run("delete", key, () => this.#inner.deleteIfUnchanged?.(key, value) ?? Promise.resolve(false));
   }
 
-  #expire(): void {
-    const now = performance.now();
-    for (let pending = this.#oldest(); pending !== undefined && pending.deadline <= now; pending = this.#oldest()) {
-      pending.settled = true;
-      this.#breaker.failed(pending.probe);
-      const problem = this.#connectionProblem();
-      pending.reject(
-        new BackendError(
-          `${describe(pending)} timed out after ${String(this.#timeout)} ms waiting for ${this.#target}${problem === "" ? "" : ` (${problem.slice(2)})`}`,
-          { key: pending.key },
-        ),
-      );
-    }
-    this.#armTimer();
-    if (this.#closed) this.#finishClosing();
+  clear(prefix: string): Promise<void> {
+    if (this.#clearGuardsItsSteps) return this.#inner.clear(prefix);
+    return this.#guard.run("clear", undefined, () => this.#inner.clear(prefix));
+  }
+
+  /** Settles what the guard holds (see {@link DeadlineGuard.close}), then closes the wrapped backend. */
+  async close(): Promise<void> {
+    await this.#guard.close();
+    await this.#inner.close();
   }
 }
 
-/** `get of key "a"`, for messages. */
-function describe(pending: PendingOperation): string {
-  return `${pending.operation}${describeKey(pending.key)}`;
-}
-
-function describeKey(key: string | undefined): string {
-  return key === undefined ? "" : ` of key ${quoteKey(key)}`;
+/** The key of a batch of one, for messages and `error.key`. */
+function onlyKey(keys: readonly string[]): string | undefined {
+  return keys.length === 1 ? keys[0] : undefined;
 }

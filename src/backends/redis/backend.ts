@@ -1,8 +1,9 @@
-import { createHash } from "node:crypto";
 import { BackendError, ConfigurationError, SerializationError } from "../../errors.js";
 import { CacheUrl, type UrlParameters } from "../../internal/cache-url.js";
 import type { CircuitState } from "../../layers/circuit-breaker.js";
-import { DeadlineGuard } from "../../layers/guarded.js";
+import { CoalescedBackend } from "../../layers/coalesced.js";
+import { DeadlineGuard } from "../../layers/deadline-guard.js";
+import { GuardedBackend } from "../../layers/guarded.js";
 import { hasLoneSurrogate } from "../../internal/bytes.js";
 import { asError } from "../../internal/error-kinds.js";
 import { checkConfiguration } from "../../internal/options.js";
@@ -17,8 +18,8 @@ import {
   redisEndpointFromUrl,
   redisTimingsFromUrl,
 } from "./url.js";
-import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
-import { GetCoalescer, KeyFailure, readEach } from "../../layers/coalesced.js";
+import { type RedisArgument, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
+import { RedisStore } from "./store.js";
 import { IoRedisDriver, type IoRedisLike, isIoRedis } from "./drivers/ioredis.js";
 import {
   isNodeRedis,
@@ -53,18 +54,6 @@ export interface RedisBackendOptions extends Partial<RedisTimings> {
   readonly client?: RedisClientLike;
   /** Whether `close()` disconnects an injected `client` (default `false`: it is yours). */
   readonly closeClient?: boolean;
-}
-
-const SCAN_BATCH = 1000;
-
-/** KEYS[1] is unlinked only while the SHA-1 of its string value is ARGV[1]. */
-const DELETE_IF_UNCHANGED = `local held = redis.call("GET", KEYS[1])
-if held and redis.sha1hex(held) == ARGV[1] then return redis.call("UNLINK", KEYS[1]) end
-return 0`;
-
-/** Redis glob metacharacters, escaped so that `clear()` matches the prefix literally (B14). */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, "\\$&");
 }
 
 function isRedisClient(value: object): value is RedisClientLike {
@@ -112,7 +101,8 @@ function wrapClient(client: RedisClientLike, owned: boolean, timings: RedisTimin
 export class RedisBackend implements AsyncBackend<RedisWireValue> {
   readonly #driver: RedisDriver;
   readonly #guard: DeadlineGuard;
-  readonly #reads: GetCoalescer;
+  /** The store's commands under the layers: deadline and admission, over reads coalesced per tick. */
+  readonly #layers: AsyncBackend<RedisWireValue>;
   /** Bytes only; `setMany` atomic as a whole, or per hash slot on a cluster. */
   readonly capabilities: BackendCapabilities<RedisWireValue>;
   /** The longest value the server takes (its `proto-max-bulk-len`; 512 MiB until it has said). */
@@ -143,14 +133,17 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       checkPositiveIntegers({ ...timings });
       this.#driver = wrapClient(options.client, options.closeClient ?? false, timings);
     }
-    this.#reads = new GetCoalescer(this.#driver);
-    this.capabilities = { bytesOnly: true, atomicBatches: this.#driver.isCluster ? "per-slot" : "all" };
     this.#guard = new DeadlineGuard(this.#driver, {
       timeout: timings.timeout,
       maxInFlight: timings.maxInFlight,
       target,
       breaker: { threshold: timings.breakerThreshold, duration: timings.breakerDuration },
     });
+    const store = new RedisStore(this.#driver, this.#guard);
+    this.capabilities = store.capabilities;
+    // A batch the server refused as a whole (an error reply: NOPERM, TRYAGAIN…) is asked again key by key.
+    const coalesced = new CoalescedBackend(store, { isBatchRefusal: (error) => redisErrorCode(error) !== undefined });
+    this.#layers = new GuardedBackend(coalesced, this.#guard, { clearGuardsItsSteps: true });
   }
 
   /** Operations sent and not yet answered (or waiting for the connection), for monitoring. */
@@ -172,50 +165,24 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   }
 
   get(key: string): Promise<RedisWireValue | undefined> {
-    return this.#run("get", key, () => this.#reads.get(key), true);
+    return refuseKey("get", key) ?? this.#layers.get(key);
   }
 
   getMany(keys: readonly string[]): Promise<Map<string, RedisWireValue>> {
     if (keys.length === 0) return Promise.resolve(new Map<string, RedisWireValue>());
-    return this.#runMany(
-      "getMany",
-      keys,
-      async () => {
-        const groups = this.#driver.groupKeys(keys);
-        const found = new Map<string, RedisWireValue>();
-        await Promise.all(
-          groups.map(async (group) => {
-            const replies = await readEach(this.#driver, group);
-            group.forEach((key, index) => {
-              const reply = replies[index];
-              if (reply instanceof KeyFailure) throw reply.error;
-              if (reply !== null && reply !== undefined) found.set(key, reply);
-            });
-          }),
-        );
-        if (groups.length === 1) return found;
-        // Slots answer in any order: hand the entries back in the order they were asked for.
-        const ordered = new Map<string, RedisWireValue>();
-        for (const key of keys) {
-          const value = found.get(key);
-          if (value !== undefined) ordered.set(key, value);
-        }
-        return ordered;
-      },
-      true,
-    );
+    return refuseKeys("getMany", keys) ?? this.#layers.getMany(keys);
   }
 
   set(key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
-    let command: RedisArgument[];
+    const refusal = refuseKey("set", key);
+    if (refusal !== undefined) return refusal;
+    let argument: RedisArgument;
     try {
-      command = ["SET", key, this.#sendable(key, toArgument(key, value))];
+      argument = this.#sendable(key, toArgument(key, value));
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    if (options.timeToLive !== undefined) command.push("PX", String(options.timeToLive));
-    if (options.ifNotExists === true) command.push("NX");
-    return this.#run("set", key, () => this.#driver.send(command, key).then((reply) => reply !== null));
+    return this.#layers.set(key, argument, options);
   }
 
   /**
@@ -231,122 +198,44 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    const keys = [...values.keys()];
-    return this.#runMany("setMany", keys, async () => {
-      await Promise.all(
-        this.#driver.groupKeys(keys).map((group) =>
-          // Atomic per slot, so not split while the slot migrates: sent again until it settles.
-          untilNotTryAgain(async () => {
-            if (timeToLive === undefined) {
-              await this.#driver.send(
-                ["MSET", ...group.flatMap((key) => [key, values.get(key) as RedisArgument])],
-                group[0],
-              );
-            } else {
-              const ttl = String(timeToLive);
-              await this.#transaction(
-                group.map((key) => ["SET", key, values.get(key) as RedisArgument, "PX", ttl]),
-                group[0],
-              );
-            }
-          }),
-        ),
-      );
-    });
+    return refuseKeys("setMany", [...values.keys()]) ?? this.#layers.setMany([...values], timeToLive);
   }
 
   expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
-    if (timeToLive !== undefined) {
-      return this.#run("expireIn", key, () =>
-        this.#driver.send(["PEXPIRE", key, String(timeToLive)], key).then((reply) => reply === 1),
-      );
-    }
-    // PERSIST answers 0 both for an absent key and for one without expiry: ask EXISTS in the same MULTI.
-    return this.#run("expireIn", key, () =>
-      this.#transaction(
-        [
-          ["EXISTS", key],
-          ["PERSIST", key],
-        ],
-        key,
-      ).then(([exists]) => exists === 1),
-    );
+    return refuseKey("expireIn", key) ?? this.#layers.expireIn(key, timeToLive);
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#run("delete", key, () => this.#driver.send(["UNLINK", key], key).then((reply) => reply === 1));
+    return refuseKey("delete", key) ?? this.#layers.delete(key);
   }
 
   deleteMany(keys: readonly string[]): Promise<number> {
     const distinct = [...new Set(keys)];
     if (distinct.length === 0) return Promise.resolve(0);
-    return this.#runMany("deleteMany", distinct, async () => {
-      const counts = await Promise.all(this.#driver.groupKeys(distinct).map((group) => this.#unlink(group)));
-      return counts.reduce<number>((sum, count) => sum + count, 0);
-    });
-  }
-
-  /** `UNLINK` of keys of one slot; while the slot migrates (`TRYAGAIN`), one key at a time. */
-  async #unlink(keys: readonly string[]): Promise<number> {
-    try {
-      return Number(await this.#driver.send(["UNLINK", ...keys], keys[0]));
-    } catch (error) {
-      if (keys.length === 1 || redisErrorCode(error) !== "TRYAGAIN") throw error;
-      const counts = await Promise.all(keys.map((key) => this.#driver.send(["UNLINK", key], key)));
-      return counts.reduce<number>((sum, count) => sum + Number(count), 0);
-    }
+    return refuseKeys("deleteMany", distinct) ?? this.#layers.deleteMany(distinct);
   }
 
   has(key: string): Promise<boolean> {
-    return this.#run("has", key, () => this.#driver.send(["EXISTS", key], key).then((reply) => reply === 1), true);
+    return refuseKey("has", key) ?? this.#layers.has(key);
   }
 
-  /**
-   * One script that compares the SHA-1 of what the key holds with the one of `value` and unlinks only
-   * on a match: the value itself (possibly megabytes) need not travel back to the server.
-   */
+  /** Removes `key` only while it holds `value` (compared by SHA-1 on the server: the value is not sent back). */
   deleteIfUnchanged(key: string, value: unknown): Promise<boolean> {
-    let digest: string;
+    let argument: RedisArgument;
     try {
-      digest = createHash("sha1").update(toArgument(key, value)).digest("hex");
+      argument = toArgument(key, value);
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return this.#run("delete", key, () =>
-      this.#driver.send(["EVAL", DELETE_IF_UNCHANGED, "1", key, digest], key).then((reply) => reply === 1),
-    );
+    return refuseKey("delete", key) ?? this.#layers.deleteIfUnchanged?.(key, argument) ?? Promise.resolve(false);
   }
 
   /**
    * With a prefix, deletes the keys under it (`SCAN MATCH` with the prefix's glob characters escaped,
    * then `UNLINK` in batches; each round trip has the deadline). Without one, `FLUSHDB` on every master.
    */
-  async clear(prefix: string): Promise<void> {
-    // Listing the masters is a guarded step of its own: it waits for the connection (a cluster knows no
-    // master before it), within the deadline, and finding none is a failure, never an empty success.
-    const masters = await this.#guard.run("clear", undefined, async () => {
-      const found = await this.#driver.masters();
-      if (found.length === 0) throw new BackendError("the cluster reported no master to clear");
-      return found;
-    });
-    if (prefix === "") {
-      await this.#guard.run("clear", undefined, () => Promise.all(masters.map((send) => send(["FLUSHDB"]))));
-      return;
-    }
-    const pattern = `${escapeGlob(prefix)}*`;
-    await Promise.all(
-      masters.map(async (send) => {
-        let cursor = "0";
-        do {
-          const [next, keys] = (await this.#guard.run("clear", undefined, () =>
-            send(["SCAN", cursor, "MATCH", pattern, "COUNT", String(SCAN_BATCH)]),
-          )) as [Buffer | string, (Buffer | string)[]];
-          cursor = next.toString();
-          const names = keys.map((key) => key.toString());
-          if (names.length > 0) await this.deleteMany(names);
-        } while (cursor !== "0");
-      }),
-    );
+  clear(prefix: string): Promise<void> {
+    return this.#layers.clear(prefix);
   }
 
   /**
@@ -354,9 +243,8 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
    * already sent (each within its deadline: their outcome is then known), then disconnects the client
    * we created.
    */
-  async close(): Promise<void> {
-    await this.#guard.close();
-    await this.#driver.close();
+  close(): Promise<void> {
+    return this.#layers.close();
   }
 
   /**
@@ -398,50 +286,6 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
         () => undefined,
       );
   }
-
-  /** @param idempotent - A read, which may be sent again if its connection drops under it. */
-  #run<T>(operation: string, key: string, send: () => Promise<T>, idempotent = false): Promise<T> {
-    const refusal = refuseKey(operation, key);
-    return refusal ?? this.#guard.run(operation, key, send, idempotent);
-  }
-
-  #runMany<T>(operation: string, keys: readonly string[], send: () => Promise<T>, idempotent = false): Promise<T> {
-    for (const key of keys) {
-      const refusal = refuseKey(operation, key);
-      if (refusal !== undefined) return refusal;
-    }
-    return this.#guard.run(operation, keys.length === 1 ? keys[0] : undefined, send, idempotent);
-  }
-
-  async #transaction(commands: readonly RedisCommand[], key: string | undefined): Promise<unknown[]> {
-    const replies = await this.#driver.transaction(commands, key);
-    if (!Array.isArray(replies)) throw new BackendError("the transaction was aborted (EXEC returned nil)");
-    return replies;
-  }
-}
-
-/**
- * Runs `send` again while the server answers `TRYAGAIN` (a multi-key command in a slot that is being
- * migrated, which node-redis does not retry): up to 8 times, 5 ms to 100 ms apart, about 0.5 s in all.
- * A `TRYAGAIN` means nothing was done, so a write is safe to send again; the caller's deadline still
- * bounds the wait.
- */
-async function untilNotTryAgain<T>(send: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await send();
-    } catch (error) {
-      if (attempt >= 8 || !isTryAgain(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 100)));
-    }
-  }
-}
-
-/** `TRYAGAIN` as a reply, or inside the error of a transaction that carries the replies. */
-function isTryAgain(error: unknown): boolean {
-  if (redisErrorCode(error) === "TRYAGAIN") return true;
-  const replies = (error as { replies?: unknown } | null)?.replies;
-  return Array.isArray(replies) && replies.some((reply) => redisErrorCode(reply) === "TRYAGAIN");
 }
 
 function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
@@ -451,6 +295,15 @@ function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
     if (value !== undefined) timings[name] = value;
   }
   return timings;
+}
+
+/** The first refusal among `keys` (see {@link refuseKey}), or `undefined` when all are good. */
+function refuseKeys(operation: string, keys: readonly string[]): Promise<never> | undefined {
+  for (const key of keys) {
+    const refusal = refuseKey(operation, key);
+    if (refusal !== undefined) return refusal;
+  }
+  return undefined;
 }
 
 /** A rejection for a key Redis cannot hold distinctly, or `undefined` for a good key. */

@@ -1,5 +1,5 @@
 import { moduleRequire } from "../../../internal/module-require.js";
-import type { GuardedConnection } from "../../../layers/guarded.js";
+import type { GuardedConnection } from "../../../layers/deadline-guard.js";
 
 /** One argument of a Redis command. */
 export type RedisArgument = string | Buffer;

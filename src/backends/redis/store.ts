@@ -1,0 +1,260 @@
+import { createHash } from "node:crypto";
+import { BackendError } from "../../errors.js";
+import type { DeadlineGuard } from "../../layers/deadline-guard.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../contract.js";
+import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
+
+/** What the store is handed (already checked and converted by `RedisBackend`) and what it returns. */
+type StoredValue = string | Uint8Array;
+
+const SCAN_BATCH = 1000;
+
+/** KEYS[1] is unlinked only while the SHA-1 of its string value is ARGV[1]. */
+const DELETE_IF_UNCHANGED = `local held = redis.call("GET", KEYS[1])
+if held and redis.sha1hex(held) == ARGV[1] then return redis.call("UNLINK", KEYS[1]) end
+return 0`;
+
+/** Redis glob metacharacters, escaped so that `clear()` matches the prefix literally (B14). */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}
+
+/**
+ * The backend operations as Redis commands on one driver, and nothing else: no deadline, no admission, no
+ * batching of reads across callers (the layers that wrap it in `RedisBackend` do those). It is the one place
+ * where keys are grouped by hash slot and the replies mapped back. Keys and values arrive checked and
+ * converted to command arguments.
+ */
+export class RedisStore implements AsyncBackend<StoredValue> {
+  readonly #driver: RedisDriver;
+  readonly #guard: DeadlineGuard;
+  /** Bytes only; `setMany` atomic as a whole, or per hash slot on a cluster. */
+  readonly capabilities: BackendCapabilities<StoredValue>;
+
+  /** @param guard - Gives each round trip of `clear` (which takes many) its own deadline. */
+  constructor(driver: RedisDriver, guard: DeadlineGuard) {
+    this.#driver = driver;
+    this.#guard = guard;
+    this.capabilities = { bytesOnly: true, atomicBatches: driver.isCluster ? "per-slot" : "all" };
+  }
+
+  /**
+   * An `MGET` of one key, so that a key holding another type (a hash, say) reads as absent, as it does
+   * when its read shares a batch (`GET` would fail with `WRONGTYPE`); a `GET` when `MGET` is refused.
+   */
+  async get(key: string): Promise<Buffer | undefined> {
+    const [reply] = await readEach(this.#driver, [key]);
+    if (reply instanceof KeyFailure) throw reply.error;
+    return reply ?? undefined;
+  }
+
+  /** One `MGET` per hash slot (one in all on a single server); the entries in the order they were asked. */
+  async getMany(keys: readonly string[]): Promise<Map<string, Buffer>> {
+    const groups = this.#driver.groupKeys(keys);
+    const found = new Map<string, Buffer>();
+    await Promise.all(
+      groups.map(async (group) => {
+        const replies = await readEach(this.#driver, group);
+        group.forEach((key, index) => {
+          const reply = replies[index];
+          if (reply instanceof KeyFailure) throw reply.error;
+          if (reply !== null && reply !== undefined) found.set(key, reply);
+        });
+      }),
+    );
+    if (groups.length === 1) return found;
+    // Slots answer in any order: hand the entries back in the order they were asked for.
+    const ordered = new Map<string, Buffer>();
+    for (const key of keys) {
+      const value = found.get(key);
+      if (value !== undefined) ordered.set(key, value);
+    }
+    return ordered;
+  }
+
+  async set(key: string, value: StoredValue, options: BackendSetOptions): Promise<boolean> {
+    const command: RedisArgument[] = ["SET", key, value as RedisArgument];
+    if (options.timeToLive !== undefined) command.push("PX", String(options.timeToLive));
+    if (options.ifNotExists === true) command.push("NX");
+    return (await this.#driver.send(command, key)) !== null;
+  }
+
+  /**
+   * Atomic on one server: one `MSET`, or one `MULTI`/`EXEC` of `SET … PX` with a time to live. On a
+   * cluster, atomic per hash slot (fully atomic when the keys share a `{hash tag}`). The entries arrive
+   * with distinct keys.
+   */
+  async setMany(entries: readonly (readonly [string, StoredValue])[], timeToLive: number | undefined): Promise<void> {
+    const values = new Map(entries);
+    const keys = [...values.keys()];
+    await Promise.all(
+      this.#driver.groupKeys(keys).map((group) =>
+        // Atomic per slot, so not split while the slot migrates: sent again until it settles.
+        untilNotTryAgain(async () => {
+          if (timeToLive === undefined) {
+            await this.#driver.send(
+              ["MSET", ...group.flatMap((key) => [key, values.get(key) as RedisArgument])],
+              group[0],
+            );
+          } else {
+            const ttl = String(timeToLive);
+            await this.#transaction(
+              group.map((key) => ["SET", key, values.get(key) as RedisArgument, "PX", ttl]),
+              group[0],
+            );
+          }
+        }),
+      ),
+    );
+  }
+
+  async expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
+    if (timeToLive !== undefined) return (await this.#driver.send(["PEXPIRE", key, String(timeToLive)], key)) === 1;
+    // PERSIST answers 0 both for an absent key and for one without expiry: ask EXISTS in the same MULTI.
+    const [exists] = await this.#transaction(
+      [
+        ["EXISTS", key],
+        ["PERSIST", key],
+      ],
+      key,
+    );
+    return exists === 1;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.#driver.send(["UNLINK", key], key)) === 1;
+  }
+
+  /** The keys arrive distinct. */
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    const counts = await Promise.all(this.#driver.groupKeys(keys).map((group) => this.#unlink(group)));
+    return counts.reduce<number>((sum, count) => sum + count, 0);
+  }
+
+  /** `UNLINK` of keys of one slot; while the slot migrates (`TRYAGAIN`), one key at a time. */
+  async #unlink(keys: readonly string[]): Promise<number> {
+    try {
+      return Number(await this.#driver.send(["UNLINK", ...keys], keys[0]));
+    } catch (error) {
+      if (keys.length === 1 || redisErrorCode(error) !== "TRYAGAIN") throw error;
+      const counts = await Promise.all(keys.map((key) => this.#driver.send(["UNLINK", key], key)));
+      return counts.reduce<number>((sum, count) => sum + Number(count), 0);
+    }
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.#driver.send(["EXISTS", key], key)) === 1;
+  }
+
+  /**
+   * One script that compares the SHA-1 of what the key holds with the one of `value` and unlinks only
+   * on a match: the value itself (possibly megabytes) need not travel back to the server.
+   */
+  async deleteIfUnchanged(key: string, value: StoredValue): Promise<boolean> {
+    const digest = createHash("sha1")
+      .update(value as RedisArgument)
+      .digest("hex");
+    return (await this.#driver.send(["EVAL", DELETE_IF_UNCHANGED, "1", key, digest], key)) === 1;
+  }
+
+  /**
+   * With a prefix, deletes the keys under it (`SCAN MATCH` with the prefix's glob characters escaped,
+   * then `UNLINK` in batches); without one, `FLUSHDB` on every master. Each round trip has its own
+   * deadline: the whole may take as long as the keyspace needs.
+   */
+  async clear(prefix: string): Promise<void> {
+    // Listing the masters is a guarded step of its own: it waits for the connection (a cluster knows no
+    // master before it), within the deadline, and finding none is a failure, never an empty success.
+    const masters = await this.#guard.run("clear", undefined, async () => {
+      const found = await this.#driver.masters();
+      if (found.length === 0) throw new BackendError("the cluster reported no master to clear");
+      return found;
+    });
+    if (prefix === "") {
+      await this.#guard.run("clear", undefined, () => Promise.all(masters.map((send) => send(["FLUSHDB"]))));
+      return;
+    }
+    const pattern = `${escapeGlob(prefix)}*`;
+    await Promise.all(
+      masters.map(async (send) => {
+        let cursor = "0";
+        do {
+          const [next, keys] = (await this.#guard.run("clear", undefined, () =>
+            send(["SCAN", cursor, "MATCH", pattern, "COUNT", String(SCAN_BATCH)]),
+          )) as [Buffer | string, (Buffer | string)[]];
+          cursor = next.toString();
+          const names = [...new Set(keys.map((key) => key.toString()))];
+          if (names.length > 0) await this.#guard.run("clear", undefined, () => this.deleteMany(names));
+        } while (cursor !== "0");
+      }),
+    );
+  }
+
+  /** Disconnects a client we created; only detaches from an injected one (unless told to close it). */
+  close(): Promise<void> {
+    return this.#driver.close();
+  }
+
+  async #transaction(commands: readonly RedisCommand[], key: string | undefined): Promise<unknown[]> {
+    const replies = await this.#driver.transaction(commands, key);
+    if (!Array.isArray(replies)) throw new BackendError("the transaction was aborted (EXEC returned nil)");
+    return replies;
+  }
+}
+
+/**
+ * One `MGET` of `keys` (which share a slot on a cluster). When the server refuses it as a whole (a key
+ * the ACL forbids, `MGET` itself forbidden, `TRYAGAIN` while a slot migrates), each key is asked again
+ * on its own, so that one key's trouble is not its batch's: that key's entry is then a
+ * {@link KeyFailure}. Connection failures are not retried here: the deadline guard resends reads.
+ */
+async function readEach(driver: RedisDriver, keys: readonly string[]): Promise<(Buffer | null | KeyFailure)[]> {
+  try {
+    return (await driver.send(["MGET", ...keys], keys[0])) as (Buffer | null)[];
+  } catch (error) {
+    if (redisErrorCode(error) === undefined) throw error;
+    return Promise.all(keys.map((key) => readAlone(driver, key)));
+  }
+}
+
+/** `GET key`, where a key of another type reads as absent, as it does in an `MGET`. */
+async function readAlone(driver: RedisDriver, key: string): Promise<Buffer | null | KeyFailure> {
+  try {
+    return (await driver.send(["GET", key], key)) as Buffer | null;
+  } catch (error) {
+    if (redisErrorCode(error) === "WRONGTYPE") return null;
+    return new KeyFailure(error);
+  }
+}
+
+/** The failure of one key of a batch. */
+class KeyFailure {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/**
+ * Runs `send` again while the server answers `TRYAGAIN` (a multi-key command in a slot that is being
+ * migrated, which node-redis does not retry): up to 8 times, 5 ms to 100 ms apart, about 0.5 s in all.
+ * A `TRYAGAIN` means nothing was done, so a write is safe to send again; the caller's deadline still
+ * bounds the wait.
+ */
+async function untilNotTryAgain<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= 8 || !isTryAgain(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 100)));
+    }
+  }
+}
+
+/** `TRYAGAIN` as a reply, or inside the error of a transaction that carries the replies. */
+function isTryAgain(error: unknown): boolean {
+  if (redisErrorCode(error) === "TRYAGAIN") return true;
+  const replies = (error as { replies?: unknown } | null)?.replies;
+  return Array.isArray(replies) && replies.some((reply) => redisErrorCode(reply) === "TRYAGAIN");
+}
