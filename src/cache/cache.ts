@@ -87,7 +87,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
     const value = this.#peek(key);
     if (value === ABSENT) return Promise.resolve(fallback);
-    if (value === NOT_AT_HAND) return this.#getSlowly(key, fallback);
+    if (value === NOT_AT_HAND) return this.#getThroughBackend(key, fallback);
     return Promise.resolve(value);
   }
 
@@ -115,7 +115,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   }
 
   /** A backend `get` as one promise chain (this path runs for every Redis read). */
-  #getSlowly<D>(key: string, fallback: D | undefined): Promise<V | D | undefined> {
+  #getThroughBackend<D>(key: string, fallback: D | undefined): Promise<V | D | undefined> {
     let backendKey: string;
     let read: Promise<unknown>;
     try {

@@ -208,6 +208,28 @@ if (server === undefined) {
       assert.equal(result.stdout.trim(), "1");
     });
 
+    it("an error in the worker reaches the caller with its class, key and cause", async () => {
+      const full = await RedisServer.start({ arguments: ["--maxmemory", "1mb", "--maxmemory-policy", "noeviction"] });
+      const backend = new RedisBackend({ url: full.url(0) });
+      try {
+        assert.throws(
+          () => backend.set("big", Buffer.alloc(2 * 1024 * 1024), {}),
+          (error: unknown) => {
+            // The built package's class: compared by code.
+            assert.equal((error as { code?: unknown }).code, "CACHETORY_BACKEND");
+            assert.equal((error as { key?: unknown }).key, "big");
+            const cause = (error as Error).cause as Error | undefined;
+            assert.ok(cause instanceof Error, "the cause crossed the thread");
+            assert.match(cause.message, /OOM command not allowed/);
+            return true;
+          },
+        );
+      } finally {
+        backend.close();
+        await full.stop();
+      }
+    });
+
     it("refuses an injected client and redis+cluster://, with a ConfigurationError", () => {
       assert.throws(() => new RedisBackend({ url: "redis+cluster://127.0.0.1:7000" }), /does not offer redis\+cluster/);
       assert.throws(() => new RedisBackend({ url: "redis://127.0.0.1:0/0" }), /port must be an integer 1–65535/);

@@ -1,16 +1,11 @@
 import { receiveMessageOnPort, MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import {
-  BackendError,
-  CacheClosedError,
-  type CacheError,
-  ConfigurationError,
-  SerializationError,
-} from "../../../errors.js";
+import { BackendError, CacheClosedError, ConfigurationError } from "../../../errors.js";
 import { CacheUrl } from "../../../internal/cache-url.js";
 import { checkConfiguration } from "../../../internal/options.js";
 import { requireInstalled } from "../../../internal/load-optional.js";
 import { moduleLocation } from "../../../internal/module-location.js";
 import { checkPositiveIntegers, DEFAULT_REDIS_URL, REDIS_TIMING_NAMES, type RedisTimings } from "../url.js";
+import { errorFromParts } from "./errors-across-threads.js";
 import { HANDING_OVER, REPLIES, type WorkerReply, type WorkerRequest, type WorkerSetup } from "./protocol.js";
 import { quoteKey } from "../../../internal/quote-key.js";
 import type { BackendSetOptions, SyncBackend } from "../../contract.js";
@@ -28,15 +23,6 @@ export interface SyncRedisBackendOptions extends Partial<RedisTimings> {
 
 /** The caller waits this much longer than the worker's own deadline, so the worker's answer wins. */
 const REPLY_SLACK_MS = 50;
-
-const ERROR_CLASSES: Readonly<
-  Record<string, new (message: string, options: { key?: string | undefined }) => CacheError>
-> = {
-  CACHETORY_BACKEND: BackendError,
-  CACHETORY_CACHE_CLOSED: CacheClosedError,
-  CACHETORY_CONFIGURATION: ConfigurationError,
-  CACHETORY_SERIALIZATION: SerializationError,
-};
 
 /** The worker file next to this module, with this module's extension (`.js` when built, `.ts` in tests). */
 function workerUrl(): URL {
@@ -175,7 +161,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
   }
 
   #call(request: WorkerRequest, key?: string, budget = this.#replyBudget): unknown {
-    if (this.#closed) throw new CacheClosedError("the Redis backend is closed", { key });
+    if (this.#closed) throw new CacheClosedError("the synchronous Redis backend is closed", { key });
     const port = this.#ensureWorker();
     const id = this.#nextId++;
     // The budget starts before the request is copied to the worker: the caller waits for all of it.
@@ -201,8 +187,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
       );
     }
     if (reply.ok) return reply.value;
-    const ErrorClass = ERROR_CLASSES[reply.error.code ?? ""] ?? BackendError;
-    throw new ErrorClass(reply.error.message, { key: reply.error.key });
+    throw errorFromParts(reply.error);
   }
 
   #waitForReply(id: number, until: number): WorkerReply | undefined {

@@ -1,6 +1,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { RedisTimings } from "../url.js";
 import type { RedisBackend } from "../backend.js";
+import type { ErrorParts } from "./errors-across-threads.js";
 
 /** What the sync Redis backend hands its worker. */
 export interface WorkerSetup {
@@ -15,8 +16,34 @@ export interface WorkerSetup {
   readonly signal: Int32Array;
 }
 
-type Operation =
-  "get" | "getMany" | "set" | "setMany" | "expireIn" | "delete" | "deleteMany" | "deleteIfUnchanged" | "has" | "clear";
+/** The operations the worker performs: the async backend's, by name. */
+export const WORKER_OPERATIONS: readonly [
+  "get",
+  "getMany",
+  "set",
+  "setMany",
+  "expireIn",
+  "delete",
+  "deleteMany",
+  "deleteIfUnchanged",
+  "has",
+  "clear",
+  "close",
+] = [
+  "get",
+  "getMany",
+  "set",
+  "setMany",
+  "expireIn",
+  "delete",
+  "deleteMany",
+  "deleteIfUnchanged",
+  "has",
+  "clear",
+  "close",
+] as const satisfies readonly (keyof RedisBackend)[];
+
+type Operation = Exclude<(typeof WORKER_OPERATIONS)[number], "close">;
 
 /** The slot of {@link WorkerSetup.signal} that counts the replies posted. */
 export const REPLIES = 0;
@@ -52,11 +79,5 @@ export type WorkerRequest =
   | { [Name in Operation]: { id: number; operation: Name; arguments: Parameters<RedisBackend[Name]> } }[Operation]
   | { id: number; operation: "close"; arguments: [] };
 
-/** What the worker sends back; errors travel as their parts and are rebuilt on the caller's side. */
-export type WorkerReply =
-  | { id: number; ok: true; value: unknown }
-  | {
-      id: number;
-      ok: false;
-      error: { name: string; message: string; code: string | undefined; key: string | undefined };
-    };
+/** What the worker sends back; errors travel as their parts (cause included) and are rebuilt on the caller's side. */
+export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ErrorParts };

@@ -4,10 +4,12 @@
  */
 import { type MessagePort, workerData } from "node:worker_threads";
 import { RedisBackend } from "../backend.js";
+import { errorParts } from "./errors-across-threads.js";
 import {
   HANDING_OVER,
   REPLIES,
   transferables,
+  WORKER_OPERATIONS,
   type WorkerReply,
   type WorkerRequest,
   type WorkerSetup,
@@ -37,30 +39,12 @@ function answer(reply: WorkerReply): void {
 
 async function perform(request: WorkerRequest): Promise<unknown> {
   if (backend === undefined) throw setupError;
-  switch (request.operation) {
-    case "get":
-      return backend.get(...request.arguments);
-    case "getMany":
-      return backend.getMany(...request.arguments);
-    case "set":
-      return backend.set(...request.arguments);
-    case "setMany":
-      return backend.setMany(...request.arguments);
-    case "expireIn":
-      return backend.expireIn(...request.arguments);
-    case "delete":
-      return backend.delete(...request.arguments);
-    case "deleteMany":
-      return backend.deleteMany(...request.arguments);
-    case "deleteIfUnchanged":
-      return backend.deleteIfUnchanged(...request.arguments);
-    case "has":
-      return backend.has(...request.arguments);
-    case "clear":
-      return backend.clear(...request.arguments);
-    case "close":
-      return backend.close();
+  // Only the backend's operations, by name: the caller's side is ours, but a name is checked all the same.
+  if (!(WORKER_OPERATIONS as readonly string[]).includes(request.operation)) {
+    throw new TypeError(`the Redis worker has no operation ${JSON.stringify(request.operation)}`);
   }
+  const operations = backend as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  return operations[request.operation]?.(...request.arguments);
 }
 
 port.on("message", (request: WorkerRequest) => {
@@ -69,12 +53,7 @@ port.on("message", (request: WorkerRequest) => {
       answer({ id: request.id, ok: true, value });
     },
     (error: unknown) => {
-      const { name, message, code, key } = error as { name?: string; message?: string; code?: string; key?: string };
-      answer({
-        id: request.id,
-        ok: false,
-        error: { name: name ?? "Error", message: message ?? String(error), code, key },
-      });
+      answer({ id: request.id, ok: false, error: errorParts(error) });
     },
   );
 });
