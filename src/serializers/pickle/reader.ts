@@ -1,3 +1,4 @@
+import { OP, opcodeName } from "./opcodes.js";
 /**
  * A pickle reader that never runs code: it understands the opcodes that protocols 2–5 use for plain
  * data, and a fixed allow-list of the builtins that protocols 2 and 3 call for bytes and sets. Every
@@ -35,28 +36,16 @@ const ALLOWED_GLOBALS: Readonly<Record<string, AllowedGlobal["name"]>> = {
   "__builtin__.bytes": "bytes",
 };
 
-/** Names of the opcodes we refuse, for messages. */
-const REFUSED_OPCODES: Readonly<Record<number, string>> = {
-  0x62: "BUILD",
-  0x69: "INST",
-  0x6f: "OBJ",
-  0x81: "NEWOBJ",
-  0x92: "NEWOBJ_EX",
-  0x82: "EXT1",
-  0x83: "EXT2",
-  0x84: "EXT4",
-  0x50: "PERSID",
-  0x51: "BINPERSID",
-  0x97: "NEXT_BUFFER",
-  0x98: "READONLY_BUFFER",
-  0x49: "INT (protocol 0)",
-  0x4c: "LONG (protocol 0)",
-  0x46: "FLOAT (protocol 0)",
-  0x53: "STRING (protocol 0)",
-  0x56: "UNICODE (protocol 0)",
-  0x70: "PUT (protocol 0)",
-  0x67: "GET (protocol 0)",
-};
+/** The opcodes of protocols 0 and 1 that protocols 2–5 replaced: refused, named as such. */
+const PROTOCOL_0_OPCODES: ReadonlySet<number> = new Set([
+  OP.INT,
+  OP.LONG,
+  OP.FLOAT,
+  OP.STRING,
+  OP.UNICODE,
+  OP.PUT,
+  OP.GET,
+]);
 
 const LARGEST_EXACT = 2n ** 53n;
 
@@ -216,130 +205,123 @@ export function unpickle(bytes: Uint8Array): unknown {
   for (;;) {
     const opcode = byte();
     switch (opcode) {
-      case 0x80: // PROTO
+      case OP.PROTO:
         if (byte() > 5) fail("pickle protocols above 5 are unknown");
         break;
-      case 0x95: // FRAME: a hint of the next frame's size, checked and skipped
+      case OP.FRAME: // a hint of the next frame's size, checked and skipped
         uint64();
         break;
-      case 0x2e: {
-        // STOP
+      case OP.STOP: {
         if (stack.length !== 1 || marks.length > 0) fail("STOP with a malformed stack");
         return finish(stack[0]);
       }
-      case 0x4e: // NONE
+      case OP.NONE:
         stack.push(null);
         break;
-      case 0x88: // NEWTRUE
+      case OP.NEWTRUE:
         stack.push(true);
         break;
-      case 0x89: // NEWFALSE
+      case OP.NEWFALSE:
         stack.push(false);
         break;
-      case 0x4a: // BININT
+      case OP.BININT:
         need(4);
         position += 4;
         stack.push(view.getInt32(position - 4, true));
         break;
-      case 0x4b: // BININT1
+      case OP.BININT1:
         stack.push(byte());
         break;
-      case 0x4d: // BININT2
+      case OP.BININT2:
         stack.push(uint16());
         break;
-      case 0x8a: // LONG1
+      case OP.LONG1:
         stack.push(long(byte()));
         break;
-      case 0x8b: // LONG4
+      case OP.LONG4:
         stack.push(long(uint32()));
         break;
-      case 0x47: // BINFLOAT
+      case OP.BINFLOAT:
         need(8);
         position += 8;
         stack.push(view.getFloat64(position - 8, false));
         break;
-      case 0x8c: // SHORT_BINUNICODE
+      case OP.SHORT_BINUNICODE:
         stack.push(text(byte()));
         break;
-      case 0x58: // BINUNICODE
+      case OP.BINUNICODE:
         stack.push(text(uint32()));
         break;
-      case 0x8d: // BINUNICODE8
+      case OP.BINUNICODE8:
         stack.push(text(uint64()));
         break;
       // new Uint8Array(view) copies in one go (Uint8Array.from walks the bytes one by one: 2.3 s for
       // 100 MB), and never shares the input's memory (Buffer#slice would).
-      case 0x43: // SHORT_BINBYTES
+      case OP.SHORT_BINBYTES:
         stack.push(new Uint8Array(slice(byte())));
         break;
-      case 0x42: // BINBYTES
+      case OP.BINBYTES:
         stack.push(new Uint8Array(slice(uint32())));
         break;
-      case 0x8e: // BINBYTES8
-      case 0x96: // BYTEARRAY8
+      case OP.BINBYTES8:
+      case OP.BYTEARRAY8:
         stack.push(new Uint8Array(slice(uint64())));
         break;
-      case 0x55: // SHORT_BINSTRING (Python 2 str): latin-1 text
+      case OP.SHORT_BINSTRING: // Python 2 str: latin-1 text
         stack.push(Buffer.from(slice(byte())).toString("latin1"));
         break;
-      case 0x54: {
-        // BINSTRING
+      case OP.BINSTRING: {
         need(4);
         position += 4;
         const length = view.getInt32(position - 4, true);
         stack.push(Buffer.from(slice(length)).toString("latin1"));
         break;
       }
-      case 0x5d: // EMPTY_LIST
+      case OP.EMPTY_LIST:
         stack.push([]);
         break;
-      case 0x29: // EMPTY_TUPLE
+      case OP.EMPTY_TUPLE:
         stack.push([]);
         break;
-      case 0x7d: // EMPTY_DICT
+      case OP.EMPTY_DICT:
         stack.push(new PyDict());
         break;
-      case 0x8f: // EMPTY_SET
+      case OP.EMPTY_SET:
         stack.push(new Set());
         break;
-      case 0x28: // MARK
+      case OP.MARK:
         marks.push(stack.length);
         break;
-      case 0x61: {
-        // APPEND
+      case OP.APPEND: {
         const item = pop();
         list(top(), "APPEND").push(item);
         break;
       }
-      case 0x65: {
-        // APPENDS
+      case OP.APPENDS: {
         const items = popMark();
         const target = list(top(), "APPENDS");
         for (const item of items) target.push(item);
         break;
       }
-      case 0x6c: // LIST
-      case 0x74: // TUPLE
+      case OP.LIST:
+      case OP.TUPLE:
         stack.push(popMark());
         break;
-      case 0x85: // TUPLE1
+      case OP.TUPLE1:
         stack.push([pop()]);
         break;
-      case 0x86: {
-        // TUPLE2
+      case OP.TUPLE2: {
         const second = pop();
         stack.push([pop(), second]);
         break;
       }
-      case 0x87: {
-        // TUPLE3
+      case OP.TUPLE3: {
         const third = pop();
         const second = pop();
         stack.push([pop(), second, third]);
         break;
       }
-      case 0x64: {
-        // DICT
+      case OP.DICT: {
         const items = popMark();
         if (items.length % 2 !== 0) fail("DICT with an odd number of items");
         const built = new PyDict();
@@ -347,78 +329,74 @@ export function unpickle(bytes: Uint8Array): unknown {
         stack.push(built);
         break;
       }
-      case 0x73: {
-        // SETITEM
+      case OP.SETITEM: {
         const value = pop();
         const key = pop();
         dict(top(), "SETITEM").set(key, value);
         break;
       }
-      case 0x75: {
-        // SETITEMS
+      case OP.SETITEMS: {
         const items = popMark();
         if (items.length % 2 !== 0) fail("SETITEMS with an odd number of items");
         const target = dict(top(), "SETITEMS");
         for (let index = 0; index < items.length; index += 2) target.set(items[index], items[index + 1]);
         break;
       }
-      case 0x90: {
-        // ADDITEMS
+      case OP.ADDITEMS: {
         const items = popMark();
         const target = top();
         if (!(target instanceof Set)) fail("ADDITEMS needs a set");
         for (const item of items) (target as Set<unknown>).add(item);
         break;
       }
-      case 0x91: // FROZENSET
+      case OP.FROZENSET:
         stack.push(new Set(popMark()));
         break;
-      case 0x71: // BINPUT
+      case OP.BINPUT:
         memoPut(byte());
         break;
-      case 0x72: // LONG_BINPUT
+      case OP.LONG_BINPUT:
         memoPut(uint32());
         break;
-      case 0x94: // MEMOIZE
+      case OP.MEMOIZE:
         memoPut(memo.size);
         break;
-      case 0x68: // BINGET
+      case OP.BINGET:
         stack.push(memoGet(byte()));
         break;
-      case 0x6a: // LONG_BINGET
+      case OP.LONG_BINGET:
         stack.push(memoGet(uint32()));
         break;
-      case 0x30: // POP
+      case OP.POP:
         pop();
         break;
-      case 0x31: // POP_MARK
+      case OP.POP_MARK:
         popMark();
         break;
-      case 0x32: // DUP
+      case OP.DUP:
         stack.push(top());
         break;
-      case 0x63: {
-        // GLOBAL
+      case OP.GLOBAL: {
         const module = line();
         stack.push(global(module, line()));
         break;
       }
-      case 0x93: {
-        // STACK_GLOBAL
+      case OP.STACK_GLOBAL: {
         const name = pop();
         const module = pop();
         if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
         stack.push(global(module as string, name as string));
         break;
       }
-      case 0x52: {
-        // REDUCE
+      case OP.REDUCE: {
         const args = pop();
         stack.push(call(pop(), args));
         break;
       }
       default: {
-        const name = REFUSED_OPCODES[opcode];
+        // Every opcode not read above builds objects, imports or refers outside the pickle, or is protocol 0's.
+        const known = opcodeName(opcode);
+        const name = known === undefined ? undefined : PROTOCOL_0_OPCODES.has(opcode) ? `${known} (protocol 0)` : known;
         fail(
           name === undefined
             ? `unknown pickle opcode 0x${opcode.toString(16).padStart(2, "0")}`

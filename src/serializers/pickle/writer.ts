@@ -1,3 +1,4 @@
+import { OP } from "./opcodes.js";
 /**
  * Writes plain JavaScript data as a Python pickle of protocol 2, 3, 4 or 5, in the forms Python itself
  * uses for each protocol (so Python's `pickle.loads` reads it): `null` → None, booleans, integers
@@ -46,7 +47,7 @@ class PickleWriter {
     if (this.#protocol >= 4) {
       this.#string(moduleName);
       this.#string(name);
-      this.#op(0x93); // STACK_GLOBAL
+      this.#op(OP.STACK_GLOBAL);
     } else {
       this.#raw(Buffer.from(`c${moduleName}\n${name}\n`, "latin1"));
     }
@@ -54,8 +55,8 @@ class PickleWriter {
 
   #string(text: string): void {
     const bytes = encodeSurrogatePass(text);
-    if (this.#protocol >= 4 && bytes.length < 256) this.#op(0x8c, bytes.length);
-    else this.#op(0x58, ...this.#uint32(bytes.length));
+    if (this.#protocol >= 4 && bytes.length < 256) this.#op(OP.SHORT_BINUNICODE, bytes.length);
+    else this.#op(OP.BINUNICODE, ...this.#uint32(bytes.length));
     this.#raw(bytes);
   }
 
@@ -64,25 +65,25 @@ class PickleWriter {
     if (this.#protocol < 3) {
       if (bytes.length === 0) {
         this.#global("builtins", "bytes");
-        this.#op(0x29, 0x52); // EMPTY_TUPLE REDUCE
+        this.#op(OP.EMPTY_TUPLE, OP.REDUCE);
         return;
       }
       // Protocol 2 has no bytes opcode: Python writes _codecs.encode(latin-1 text, "latin1").
       this.#global("_codecs", "encode");
       this.#string(bytes.toString("latin1"));
       this.#string("latin1");
-      this.#op(0x86, 0x52); // TUPLE2 REDUCE
+      this.#op(OP.TUPLE2, OP.REDUCE);
       return;
     }
-    if (bytes.length < 256) this.#op(0x43, bytes.length);
-    else this.#op(0x42, ...this.#uint32(bytes.length));
+    if (bytes.length < 256) this.#op(OP.SHORT_BINBYTES, bytes.length);
+    else this.#op(OP.BINBYTES, ...this.#uint32(bytes.length));
     this.#raw(bytes);
   }
 
   #integer(value: bigint): void {
-    if (value >= 0n && value < 256n) this.#op(0x4b, Number(value));
-    else if (value >= 0n && value < 65536n) this.#op(0x4d, Number(value) & 0xff, Number(value) >> 8);
-    else if (value >= -(2n ** 31n) && value < 2n ** 31n) this.#op(0x4a, ...this.#uint32(Number(value) >>> 0));
+    if (value >= 0n && value < 256n) this.#op(OP.BININT1, Number(value));
+    else if (value >= 0n && value < 65536n) this.#op(OP.BININT2, Number(value) & 0xff, Number(value) >> 8);
+    else if (value >= -(2n ** 31n) && value < 2n ** 31n) this.#op(OP.BININT, ...this.#uint32(Number(value) >>> 0));
     else {
       // LONG1: little-endian two's complement in as few bytes as hold the sign.
       const bytes: number[] = [];
@@ -94,14 +95,14 @@ class PickleWriter {
       const last = bytes.at(-1) ?? 0;
       if (value > 0n && last & 0x80) bytes.push(0);
       if (value < 0n && !(last & 0x80)) bytes.push(0xff);
-      if (bytes.length < 256) this.#op(0x8a, bytes.length, ...bytes);
-      else this.#op(0x8b, ...this.#uint32(bytes.length), ...bytes);
+      if (bytes.length < 256) this.#op(OP.LONG1, bytes.length, ...bytes);
+      else this.#op(OP.LONG4, ...this.#uint32(bytes.length), ...bytes);
     }
   }
 
   #float(value: number): void {
     const buffer = Buffer.alloc(9);
-    buffer[0] = 0x47; // BINFLOAT, big-endian
+    buffer[0] = OP.BINFLOAT; // big-endian
     buffer.writeDoubleBE(value, 1);
     this.#raw(buffer);
   }
@@ -116,7 +117,7 @@ class PickleWriter {
   write(value: unknown, depth = 0, hashable = false): void {
     switch (typeof value) {
       case "boolean":
-        this.#op(value ? 0x88 : 0x89);
+        this.#op(value ? OP.NEWTRUE : OP.NEWFALSE);
         return;
       case "string":
         this.#string(value);
@@ -132,7 +133,7 @@ class PickleWriter {
         return;
       case "object":
         if (value === null) {
-          this.#op(0x4e);
+          this.#op(OP.NONE);
           return;
         }
         this.#enter(value, depth);
@@ -174,66 +175,66 @@ class PickleWriter {
 
   #tuple(items: readonly unknown[], depth: number): void {
     if (items.length === 0) {
-      this.#op(0x29);
+      this.#op(OP.EMPTY_TUPLE);
       return;
     }
-    this.#op(0x28); // MARK
+    this.#op(OP.MARK);
     for (const item of items) this.write(item, depth + 1, true);
-    this.#op(0x74); // TUPLE
+    this.#op(OP.TUPLE);
   }
 
   #list(items: readonly unknown[], depth: number): void {
-    this.#op(0x5d); // EMPTY_LIST
+    this.#op(OP.EMPTY_LIST);
     for (let start = 0; start < items.length; start += BATCH) {
-      this.#op(0x28);
+      this.#op(OP.MARK);
       for (const item of items.slice(start, start + BATCH)) this.write(item, depth + 1);
-      this.#op(0x65); // APPENDS
+      this.#op(OP.APPENDS);
     }
   }
 
   #dict(entries: readonly (readonly [unknown, unknown])[], depth: number): void {
-    this.#op(0x7d); // EMPTY_DICT
+    this.#op(OP.EMPTY_DICT);
     for (let start = 0; start < entries.length; start += BATCH) {
-      this.#op(0x28);
+      this.#op(OP.MARK);
       for (const [key, item] of entries.slice(start, start + BATCH)) {
         this.write(key, depth + 1, true);
         this.write(item, depth + 1);
       }
-      this.#op(0x75); // SETITEMS
+      this.#op(OP.SETITEMS);
     }
   }
 
   #set(items: ReadonlySet<unknown>, depth: number): void {
     if (this.#protocol >= 4) {
-      this.#op(0x8f); // EMPTY_SET
+      this.#op(OP.EMPTY_SET);
       const all = [...items];
       for (let start = 0; start < all.length; start += BATCH) {
-        this.#op(0x28);
+        this.#op(OP.MARK);
         for (const item of all.slice(start, start + BATCH)) this.write(item, depth + 1, true);
-        this.#op(0x90); // ADDITEMS
+        this.#op(OP.ADDITEMS);
       }
       return;
     }
     // Protocols 2 and 3 have no set opcodes: Python writes set([items]).
     this.#global("builtins", "set");
-    this.#op(0x5d);
+    this.#op(OP.EMPTY_LIST);
     if (items.size > 0) {
-      this.#op(0x28);
+      this.#op(OP.MARK);
       for (const item of items) this.write(item, depth + 1, true);
-      this.#op(0x65);
+      this.#op(OP.APPENDS);
     }
-    this.#op(0x85, 0x52); // TUPLE1 REDUCE
+    this.#op(OP.TUPLE1, OP.REDUCE);
   }
 
   /** The pickle: PROTO, (a frame for protocol 4+), the value, STOP. */
   finish(): Buffer {
-    this.#op(0x2e);
+    this.#op(OP.STOP);
     this.#flushPending();
     const body = Buffer.concat(this.#chunks);
-    const header = Buffer.from([0x80, this.#protocol]);
+    const header = Buffer.from([OP.PROTO, this.#protocol]);
     if (this.#protocol < 4) return Buffer.concat([header, body]);
     const frame = Buffer.alloc(9);
-    frame[0] = 0x95;
+    frame[0] = OP.FRAME;
     frame.writeBigUInt64LE(BigInt(body.length), 1);
     return Buffer.concat([header, frame, body]);
   }
