@@ -2,6 +2,9 @@ import { ConfigurationError } from "../../errors.js";
 import { toBytes } from "../../internal/bytes.js";
 import type { UrlParameters } from "../../internal/cache-url.js";
 import { typedFailure } from "../failure.js";
+import { NodeZlibEngine, type NodeZlibFormat } from "./node-zlib-engine.js";
+
+export type { NodeZlibFormat, ZlibCallbackFunction } from "./node-zlib-engine.js";
 import type { Serializer, WireValue } from "../contract.js";
 
 /** 128 MiB: what one cache entry may inflate to unless `maxDecompressedSize` says otherwise. */
@@ -9,13 +12,6 @@ export const DEFAULT_MAX_DECOMPRESSED_SIZE: number = 128 * 1024 * 1024;
 
 /** 64 KiB: from this size, the async `Cache` compresses on the thread pool instead of the event loop. */
 export const DEFAULT_OFF_THREAD_BYTES: number = 64 * 1024;
-
-/** A callback-style function of `node:zlib` (`deflate`, `inflate`, `brotliCompress`, …). */
-export type ZlibCallbackFunction = (
-  input: Uint8Array,
-  options: object,
-  callback: (error: Error | null, output: Buffer) => void,
-) => void;
 
 /** Options every compressor takes. */
 export interface CompressorOptions {
@@ -180,34 +176,6 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
       cause === undefined ? undefined : { cause },
     );
   }
-
-  /** Runs a callback-style `node:zlib` function on libuv's thread pool; its size-limit error becomes {@link tooLarge}. */
-  protected onThreadPool(run: ZlibCallbackFunction, input: Uint8Array, options: object): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => {
-      run(input, options, (error, output) => {
-        if (error === null) resolve(output);
-        else reject((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE" ? this.tooLarge(error) : error);
-      });
-    });
-  }
-
-  /** Runs a Node zlib-family decompression, turning its size-limit error into {@link tooLarge}. */
-  protected boundedZlib(run: () => Uint8Array): Uint8Array {
-    try {
-      return run();
-    } catch (error) {
-      if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") throw this.tooLarge(error);
-      throw error;
-    }
-  }
-}
-
-/** The four `node:zlib` functions of one format: synchronous, and on the thread pool. */
-export interface NodeZlibFormat {
-  readonly compressSync: (input: Uint8Array, options: object) => Buffer;
-  readonly compress: ZlibCallbackFunction;
-  readonly decompressSync: (input: Uint8Array, options: object) => Buffer;
-  readonly decompress: ZlibCallbackFunction;
 }
 
 /**
@@ -215,11 +183,15 @@ export interface NodeZlibFormat {
  * thread and on the thread pool, and `max-decompressed-size` enforced by Node on both.
  */
 export abstract class NodeZlibCompressor extends Compressor {
-  readonly #format: NodeZlibFormat;
+  readonly #engine: NodeZlibEngine;
 
   protected constructor(scheme: string, levels: LevelRange, options: CompressorOptions, format: NodeZlibFormat) {
     super(scheme, levels, options);
-    this.#format = format;
+    this.#engine = new NodeZlibEngine(format, {
+      compressOptions: (input) => this.compressOptions(input),
+      maxDecompressedSize: this.maxDecompressedSize,
+      tooLarge: (cause) => this.tooLarge(cause),
+    });
   }
 
   /** The format's compression options for `input` (by default its level). */
@@ -228,18 +200,18 @@ export abstract class NodeZlibCompressor extends Compressor {
   }
 
   protected compress(input: Uint8Array): Uint8Array {
-    return this.#format.compressSync(input, this.compressOptions(input));
+    return this.#engine.compress(input);
   }
 
   protected decompress(input: Uint8Array): Uint8Array {
-    return this.boundedZlib(() => this.#format.decompressSync(input, { maxOutputLength: this.maxDecompressedSize }));
+    return this.#engine.decompress(input);
   }
 
   protected override compressOffThread(input: Uint8Array): Promise<Uint8Array> {
-    return this.onThreadPool(this.#format.compress, input, this.compressOptions(input));
+    return this.#engine.compressOffThread(input);
   }
 
   protected override decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
-    return this.onThreadPool(this.#format.decompress, input, { maxOutputLength: this.maxDecompressedSize });
+    return this.#engine.decompressOffThread(input);
   }
 }
