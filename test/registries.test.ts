@@ -38,6 +38,7 @@ const NOT_BUILT_BY_A_SCHEME = new Set([
   "MemoryStore",
   "ChainedSerializer",
   "Compressor",
+  "EngineCompressor",
   "NodeZlibCompressor",
 ]);
 

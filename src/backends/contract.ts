@@ -23,6 +23,23 @@
  * @module
  */
 
+/** The names of the operations every backend has (`deleteIfUnchanged` is optional), and `close`. */
+export type BackendOperationName = Exclude<keyof BackendOperations, "deleteIfUnchanged"> | "close";
+
+/** The operations every backend has, by name: what the cache checks a backend object for. */
+export const BACKEND_OPERATION_NAMES: readonly BackendOperationName[] = [
+  "get",
+  "getMany",
+  "set",
+  "setMany",
+  "expireIn",
+  "delete",
+  "deleteMany",
+  "has",
+  "clear",
+  "close",
+];
+
 /** Options of {@link BackendOperations.set}. */
 export interface BackendSetOptions {
   /** Milliseconds until the entry expires (a positive integer); `undefined` for no expiry. */

@@ -8,32 +8,55 @@ import {
 import type { AsyncBackend } from "./contract.js";
 import { DummyBackend } from "./dummy/backend.js";
 import { MemoryBackend } from "./memory/backend.js";
-import { memoryOptionsFromUrl } from "./memory/store.js";
+import { type MemoryBackendOptions, memoryOptionsFromUrl } from "./memory/store.js";
 import { RedisBackend, redisSettingsFromUrl } from "./redis/backend.js";
 
-/** Checks a Redis URL (reading its parameters) and builds the backend, which connects on first use. */
-const redisFactory: SchemeFactory<AsyncBackend> = (url, parameters) => {
-  redisSettingsFromUrl(url, parameters);
-  return new RedisBackend({ url: url.raw });
-};
+/** How one flavour builds each built-in backend. */
+export interface BuiltInBackends<B> {
+  readonly memory: (options: MemoryBackendOptions) => B;
+  readonly dummy: () => B;
+  /** From a Redis URL already checked; the backend connects (or starts its worker) on first use. */
+  readonly redis: (url: string) => B;
+}
 
-/** The built-in async backend schemes. */
+/**
+ * The built-in schemes of one flavour (async or sync): the same URLs and parameters for both, so that a
+ * URL means the same backend whichever cache reads it.
+ */
+export function builtInSchemes<B>(build: BuiltInBackends<B>): Record<string, SchemeFactory<B>> {
+  /** Checks a Redis URL (reading its parameters) before the backend is built. */
+  const redis: SchemeFactory<B> = (url, parameters) => {
+    redisSettingsFromUrl(url, parameters);
+    return build.redis(url.raw);
+  };
+  return {
+    /** In-process, bounded LRU with expiry: `memory://?max-entries=10000&max-size=BYTES`. */
+    memory: (url, parameters) => build.memory(memoryOptionsFromUrl(url, parameters)),
+    /** Stores nothing: `dummy://`. */
+    dummy: (url) => {
+      requireNoLocation(url);
+      return build.dummy();
+    },
+    /** Redis over TCP: `redis://[user:password@]host:port/db?timeout=500`. */
+    redis,
+    /** Redis over TLS: `rediss://[user:password@]host:port/db`. */
+    rediss: redis,
+    /** Redis over a Unix socket: `redis+unix:///run/redis.sock?db=1`. */
+    "redis+unix": redis,
+  };
+}
+
 const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend>>> = {
-  /** In-process, bounded LRU with expiry: `memory://?max-entries=10000&max-size=BYTES`. */
-  memory: (url, parameters) => new MemoryBackend(memoryOptionsFromUrl(url, parameters)),
-  /** Stores nothing: `dummy://`. */
-  dummy: (url) => {
-    requireNoLocation(url);
-    return new DummyBackend();
+  ...builtInSchemes<AsyncBackend>({
+    memory: (options) => new MemoryBackend(options),
+    dummy: () => new DummyBackend(),
+    redis: (url) => new RedisBackend({ url }),
+  }),
+  /** Redis Cluster from seed nodes: `redis+cluster://host:7000,host:7001` (async only). */
+  "redis+cluster": (url, parameters) => {
+    redisSettingsFromUrl(url, parameters);
+    return new RedisBackend({ url: url.raw });
   },
-  /** Redis over TCP: `redis://[user:password@]host:port/db?timeout=500`. */
-  redis: redisFactory,
-  /** Redis over TLS: `rediss://[user:password@]host:port/db`. */
-  rediss: redisFactory,
-  /** Redis over a Unix socket: `redis+unix:///run/redis.sock?db=1`. */
-  "redis+unix": redisFactory,
-  /** Redis Cluster from seed nodes: `redis+cluster://host:7000,host:7001`. */
-  "redis+cluster": redisFactory,
 };
 
 const registry = new SchemeRegistry<AsyncBackend>("backend", BUILT_IN_BACKENDS);

@@ -1,4 +1,4 @@
-import type { BackendSetOptions } from "../backends/contract.js";
+import { BACKEND_OPERATION_NAMES, type BackendSetOptions } from "../backends/contract.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
 import { checkConfiguration, checkOptions, describeValue, type OptionsShape } from "../internal/options.js";
@@ -110,19 +110,6 @@ const CACHE_OPTION_NAMES = [
   "maxValueBytes",
 ] as const;
 
-const BACKEND_OPERATIONS = [
-  "get",
-  "getMany",
-  "set",
-  "setMany",
-  "expireIn",
-  "delete",
-  "deleteMany",
-  "has",
-  "clear",
-  "close",
-] as const;
-
 function missingMethods(value: object, names: readonly string[]): string[] {
   return names.filter((name) => typeof (value as Record<string, unknown>)[name] !== "function");
 }
@@ -144,7 +131,7 @@ export function checkCacheOptions(options: unknown, what: "Cache" | "SyncCache")
         `the backend option of ${what} must be a URL such as "memory://" or "redis://host:6379/0", or a backend object; got ${describeValue(backend)}${backend === undefined ? " (an unset environment variable?)" : ""}`,
       );
     }
-    const missing = missingMethods(backend, BACKEND_OPERATIONS);
+    const missing = missingMethods(backend, BACKEND_OPERATION_NAMES);
     if (missing.length > 0) {
       throw new ConfigurationError(
         `the backend option of ${what} is an object without ${missing.map((name) => `${name}()`).join(", ")}: not a backend`,

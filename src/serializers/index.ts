@@ -1,8 +1,10 @@
 export { ChainedSerializer } from "./chained.js";
 export { BrotliCompressor } from "./compressors/brotli.js";
 export {
+  type CompressionEngine,
   Compressor,
   type CompressorOptions,
+  EngineCompressor,
   DEFAULT_MAX_DECOMPRESSED_SIZE,
   DEFAULT_OFF_THREAD_BYTES,
   type LevelRange,

@@ -1,39 +1,21 @@
 import {
   buildFromUrl,
   type RegisterOptions,
-  requireNoLocation,
   type SchemeFactory,
   SchemeRegistry,
 } from "../../internal/scheme-registry.js";
 import type { SyncBackend } from "../contract.js";
-import { memoryOptionsFromUrl } from "../memory/store.js";
-import { redisSettingsFromUrl } from "../redis/backend.js";
+import { builtInSchemes } from "../registry.js";
 import { DummyBackend } from "../dummy/sync-backend.js";
 import { MemoryBackend } from "../memory/sync-backend.js";
 import { RedisBackend } from "../redis/sync/backend.js";
 
-/** Builds the worker-backed Redis backend; it checks the URL itself and starts its worker on first use. */
-const redisFactory: SchemeFactory<SyncBackend> = (url, parameters) => {
-  redisSettingsFromUrl(url, parameters);
-  return new RedisBackend({ url: url.raw });
-};
-
-/** The built-in sync backend schemes. */
-const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend>>> = {
-  /** In-process, bounded LRU with expiry: `memory://?max-entries=10000&max-size=BYTES`. */
-  memory: (url, parameters) => new MemoryBackend(memoryOptionsFromUrl(url, parameters)),
-  /** Stores nothing: `dummy://`. */
-  dummy: (url) => {
-    requireNoLocation(url);
-    return new DummyBackend();
-  },
-  /** Redis over TCP through a worker thread (calls block): `redis://host:port/db?timeout=500`. */
-  redis: redisFactory,
-  /** Redis over TLS through a worker thread: `rediss://host:port/db`. */
-  rediss: redisFactory,
-  /** Redis over a Unix socket through a worker thread: `redis+unix:///run/redis.sock?db=1`. */
-  "redis+unix": redisFactory,
-};
+/** The same URLs as the async flavour's, but Redis Cluster (calls through a worker thread block). */
+const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend>>> = builtInSchemes<SyncBackend>({
+  memory: (options) => new MemoryBackend(options),
+  dummy: () => new DummyBackend(),
+  redis: (url) => new RedisBackend({ url }),
+});
 
 const registry = new SchemeRegistry<SyncBackend>("sync backend", BUILT_IN_SYNC_BACKENDS);
 

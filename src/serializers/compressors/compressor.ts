@@ -178,25 +178,31 @@ export abstract class Compressor implements Serializer<WireValue, Uint8Array> {
   }
 }
 
+/** What does a compressor's work: on the calling thread, and off it. */
+export interface CompressionEngine {
+  compress(input: Uint8Array): Uint8Array;
+  /** Fails once the output would exceed the compressor's `maxDecompressedSize`. */
+  decompress(input: Uint8Array): Uint8Array;
+  compressOffThread(input: Uint8Array): Promise<Uint8Array>;
+  decompressOffThread(input: Uint8Array): Promise<Uint8Array>;
+}
+
 /**
- * A compressor over one `node:zlib` format (zlib, gzip, Brotli): the same options on the calling
- * thread and on the thread pool, and `max-decompressed-size` enforced by Node on both.
+ * A compressor whose work an engine does, chosen once at construction (the `node:zlib` formats, and zstd
+ * on Node's own engine or on `zstd-napi`).
  */
-export abstract class NodeZlibCompressor extends Compressor {
-  readonly #engine: NodeZlibEngine;
+export abstract class EngineCompressor extends Compressor {
+  readonly #engine: CompressionEngine;
 
-  protected constructor(scheme: string, levels: LevelRange, options: CompressorOptions, format: NodeZlibFormat) {
+  /** @param engine - Builds the engine once the compressor's options are checked and set. */
+  protected constructor(
+    scheme: string,
+    levels: LevelRange,
+    options: CompressorOptions,
+    engine: (compressor: EngineCompressor) => CompressionEngine,
+  ) {
     super(scheme, levels, options);
-    this.#engine = new NodeZlibEngine(format, {
-      compressOptions: (input) => this.compressOptions(input),
-      maxDecompressedSize: this.maxDecompressedSize,
-      tooLarge: (cause) => this.tooLarge(cause),
-    });
-  }
-
-  /** The format's compression options for `input` (by default its level). */
-  protected compressOptions(_input: Uint8Array): object {
-    return { level: this.compressionLevel };
+    this.#engine = engine(this);
   }
 
   protected compress(input: Uint8Array): Uint8Array {
@@ -213,5 +219,28 @@ export abstract class NodeZlibCompressor extends Compressor {
 
   protected override decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
     return this.#engine.decompressOffThread(input);
+  }
+}
+
+/**
+ * A compressor over one `node:zlib` format (zlib, gzip, Brotli): the same options on the calling
+ * thread and on the thread pool, and `max-decompressed-size` enforced by Node on both.
+ */
+export abstract class NodeZlibCompressor extends EngineCompressor {
+  protected constructor(scheme: string, levels: LevelRange, options: CompressorOptions, format: NodeZlibFormat) {
+    super(scheme, levels, options, (compressor) => {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- the base calls back with this very instance
+      const self = compressor as NodeZlibCompressor;
+      return new NodeZlibEngine(format, {
+        compressOptions: (input) => self.compressOptions(input),
+        maxDecompressedSize: self.maxDecompressedSize,
+        tooLarge: (cause) => self.tooLarge(cause),
+      });
+    });
+  }
+
+  /** The format's compression options for `input` (by default its level). */
+  protected compressOptions(_input: Uint8Array): object {
+    return { level: this.compressionLevel };
   }
 }

@@ -1,5 +1,6 @@
 import type { MessagePort } from "node:worker_threads";
 import type { RedisTimings } from "../url.js";
+import { BACKEND_OPERATION_NAMES, type BackendOperationName } from "../../contract.js";
 import type { RedisBackend } from "../backend.js";
 import type { ErrorParts } from "./errors-across-threads.js";
 
@@ -16,34 +17,10 @@ export interface WorkerSetup {
   readonly signal: Int32Array;
 }
 
-/** The operations the worker performs: the async backend's, by name. */
-export const WORKER_OPERATIONS: readonly [
-  "get",
-  "getMany",
-  "set",
-  "setMany",
-  "expireIn",
-  "delete",
-  "deleteMany",
-  "deleteIfUnchanged",
-  "has",
-  "clear",
-  "close",
-] = [
-  "get",
-  "getMany",
-  "set",
-  "setMany",
-  "expireIn",
-  "delete",
-  "deleteMany",
-  "deleteIfUnchanged",
-  "has",
-  "clear",
-  "close",
-] as const satisfies readonly (keyof RedisBackend)[];
+type Operation = Exclude<BackendOperationName, "close"> | "deleteIfUnchanged";
 
-type Operation = Exclude<(typeof WORKER_OPERATIONS)[number], "close">;
+/** The operations the worker performs: the async backend's, by name. */
+export const WORKER_OPERATIONS: readonly (Operation | "close")[] = [...BACKEND_OPERATION_NAMES, "deleteIfUnchanged"];
 
 /** The slot of {@link WorkerSetup.signal} that counts the replies posted. */
 export const REPLIES = 0;

@@ -3,7 +3,7 @@ import { ConfigurationError } from "../../../errors.js";
 import { loadOptional } from "../../../internal/load-optional.js";
 import { NodeZlibEngine, type NodeZlibFormat, type ZlibCallbackFunction } from "../node-zlib-engine.js";
 import { type ZstdNapi, type ZstdNapiBinding, ZstdNapiEngine } from "./napi-engine.js";
-import { Compressor, type CompressorOptions, type LevelRange } from "../compressor.js";
+import { type CompressorOptions, EngineCompressor, type LevelRange } from "../compressor.js";
 
 /** zstd levels 1–22; 3 is zstd's own default and a good cache trade-off. */
 export const ZSTD_LEVELS: LevelRange = { min: 1, max: 22, default: 3 };
@@ -49,62 +49,44 @@ const BUILT_IN_FORMAT: NodeZlibFormat | undefined =
  * const same = new ZstdCompressor({ compressionLevel: 3 });
  * ```
  */
-export class ZstdCompressor extends Compressor {
+export class ZstdCompressor extends EngineCompressor {
   /** Worker threads used to compress (0: none). */
   readonly compressionThreads: number;
-  /** Node's own zstd where it has one, else `zstd-napi`. */
-  readonly #engine: NodeZlibEngine | ZstdNapiEngine;
 
   /** @throws ConfigurationError for a bad option, or when neither built-in zstd nor `zstd-napi` is available. */
   constructor(options: ZstdCompressorOptions = {}) {
-    super("zstd", ZSTD_LEVELS, options);
-    this.compressionThreads = options.compressionThreads ?? 0;
-    if (!Number.isInteger(this.compressionThreads) || this.compressionThreads < 0 || this.compressionThreads > 256) {
+    const compressionThreads = options.compressionThreads ?? 0;
+    if (!Number.isInteger(compressionThreads) || compressionThreads < 0 || compressionThreads > 256) {
       throw new ConfigurationError(
-        `compressionThreads must be an integer 0–256 for zstd://, got ${String(this.compressionThreads)}`,
+        `compressionThreads must be an integer 0–256 for zstd://, got ${String(compressionThreads)}`,
       );
     }
-    const tooLarge = (cause?: unknown): Error => this.tooLarge(cause);
-    if (BUILT_IN_FORMAT !== undefined) {
-      const { constants } = builtIn;
-      const compressOptions = {
-        params: {
-          [constants.ZSTD_c_compressionLevel as number]: this.compressionLevel,
-          [constants.ZSTD_c_nbWorkers as number]: this.compressionThreads,
-        },
-      };
-      this.#engine = new NodeZlibEngine(BUILT_IN_FORMAT, {
-        compressOptions: () => compressOptions,
-        maxDecompressedSize: this.maxDecompressedSize,
-        tooLarge,
-      });
-    } else {
-      this.#engine = new ZstdNapiEngine(
+    // Node's own zstd where it has one, else zstd-napi.
+    super("zstd", ZSTD_LEVELS, options, (compressor) => {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- the base calls back with this very instance
+      const self = compressor as ZstdCompressor;
+      const tooLarge = (cause?: unknown): Error => self.tooLarge(cause);
+      const { compressionLevel, maxDecompressedSize } = self;
+      if (BUILT_IN_FORMAT !== undefined) {
+        const { constants } = builtIn;
+        const compressOptions = {
+          params: {
+            [constants.ZSTD_c_compressionLevel as number]: compressionLevel,
+            [constants.ZSTD_c_nbWorkers as number]: compressionThreads,
+          },
+        };
+        return new NodeZlibEngine(BUILT_IN_FORMAT, {
+          compressOptions: () => compressOptions,
+          maxDecompressedSize,
+          tooLarge,
+        });
+      }
+      return new ZstdNapiEngine(
         loadOptional("zstd-napi", "zstd:// on Node < 22.15") as ZstdNapi,
         loadOptional("zstd-napi/binding", "zstd:// on Node < 22.15") as ZstdNapiBinding,
-        {
-          compressionLevel: this.compressionLevel,
-          compressionThreads: this.compressionThreads,
-          maxDecompressedSize: this.maxDecompressedSize,
-          tooLarge,
-        },
+        { compressionLevel, compressionThreads, maxDecompressedSize, tooLarge },
       );
-    }
-  }
-
-  protected compress(input: Uint8Array): Uint8Array {
-    return this.#engine.compress(input);
-  }
-
-  protected decompress(input: Uint8Array): Uint8Array {
-    return this.#engine.decompress(input);
-  }
-
-  protected override compressOffThread(input: Uint8Array): Promise<Uint8Array> {
-    return this.#engine.compressOffThread(input);
-  }
-
-  protected override decompressOffThread(input: Uint8Array): Promise<Uint8Array> {
-    return this.#engine.decompressOffThread(input);
+    });
+    this.compressionThreads = compressionThreads;
   }
 }
