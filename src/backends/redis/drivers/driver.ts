@@ -63,11 +63,22 @@ export function reconnectDelay(retries: number, maxDelay: number): number {
 }
 
 /**
- * Tracks whether a client is ready and lets callers wait for it; records the last connection error
- * for messages. Shared by the drivers of every client library.
+ * The connection lifecycle every driver shares, whatever the client library: callers wait for the client
+ * to be ready (which starts it connecting when idle), the last connection error is kept for messages (and
+ * a refusal by the server, which makes calls fail at once), and once closed nothing waits any more.
+ * `onError` and `onReady` are the listeners to attach to the client.
  */
-export class Readiness {
+export class ConnectionLifecycle {
   #waiter: Promise<void> | undefined;
+  #closed = false;
+  /** The client's `error` listener (without one, an error event would crash the process). */
+  readonly onError = (error: unknown): void => {
+    this.recordError(error);
+  };
+  /** The client's `ready` listener. */
+  readonly onReady = (): void => {
+    this.markReady();
+  };
   #resolve: (() => void) | undefined;
   /** The message of the last connection error (never a URL: clients are given parts, not the URL). */
   lastErrorMessage: string | undefined;
@@ -77,10 +88,29 @@ export class Readiness {
    */
   refusal: string | undefined;
 
-  /** A promise that settles at the next {@link markReady} (or {@link release}). */
-  wait(): Promise<void> {
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * A promise that settles once the client is ready (or closed); `connectIfIdle` starts it connecting when
+   * it is not already (a client connects and reconnects by itself once started).
+   */
+  whenReady(connectIfIdle: () => void): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#waiter ??= new Promise<void>((resolve) => (this.#resolve = resolve));
-    return this.#waiter;
+    const waiting = this.#waiter;
+    connectIfIdle();
+    return waiting;
+  }
+
+  /** Marks the connection closed and wakes the waiters; whether it was open. */
+  close(): boolean {
+    if (this.#closed) return false;
+    this.#closed = true;
+    this.release();
+    return true;
   }
 
   /** Wakes the waiters: the client is ready. */
@@ -90,7 +120,7 @@ export class Readiness {
     this.release();
   }
 
-  /** Wakes the waiters without the client being ready (on close). */
+  /** Wakes the waiters without the client being ready. */
   release(): void {
     this.#resolve?.();
     this.#waiter = undefined;

@@ -5,7 +5,7 @@ import {
   type MasterSender,
   type RedisCommand,
   type RedisDriver,
-  Readiness,
+  ConnectionLifecycle,
 } from "./driver.js";
 
 /**
@@ -102,15 +102,8 @@ export function isIoRedis(client: object): client is IoRedisLike {
 export class IoRedisDriver implements RedisDriver {
   readonly #client: IoRedisLike;
   readonly #owned: boolean;
-  readonly #readiness = new Readiness();
+  readonly #lifecycle = new ConnectionLifecycle();
   readonly #slotOf: ((key: string) => number) | undefined;
-  readonly #onError = (error: unknown): void => {
-    this.#readiness.recordError(error);
-  };
-  readonly #onReady = (): void => {
-    this.#readiness.markReady();
-  };
-  #closed = false;
 
   /** The injected client we duplicated, closed with ours when the caller asked for it. */
   readonly #original: IoRedisLike | undefined;
@@ -125,8 +118,8 @@ export class IoRedisDriver implements RedisDriver {
     // A duplicate is ours to close; the injected client only when the caller said so.
     this.#owned = owned || duplicated;
     this.#original = duplicated && owned ? injected : undefined;
-    client.on("error", this.#onError);
-    client.on("ready", this.#onReady);
+    client.on("error", this.#lifecycle.onError);
+    client.on("ready", this.#lifecycle.onReady);
     this.#slotOf = client.isCluster ? loadSlotFunction() : undefined;
   }
 
@@ -135,19 +128,18 @@ export class IoRedisDriver implements RedisDriver {
   }
 
   get lastErrorMessage(): string | undefined {
-    return this.#readiness.lastErrorMessage;
+    return this.#lifecycle.lastErrorMessage;
   }
 
   get refusal(): string | undefined {
-    return this.#readiness.refusal;
+    return this.#lifecycle.refusal;
   }
 
   whenReady(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    const waiting = this.#readiness.wait();
-    // A client made with lazyConnect waits for connect(); any other connects (and reconnects) by itself.
-    if (this.#client.status === "wait") this.#client.connect().catch(this.#onError);
-    return waiting;
+    return this.#lifecycle.whenReady(() => {
+      // A client made with lazyConnect waits for connect(); any other connects (and reconnects) by itself.
+      if (this.#client.status === "wait") this.#client.connect().catch(this.#lifecycle.onError);
+    });
   }
 
   send(command: RedisCommand): Promise<unknown> {
@@ -185,12 +177,10 @@ export class IoRedisDriver implements RedisDriver {
   }
 
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closed = true;
-    this.#readiness.release();
-    this.#client.off("ready", this.#onReady);
+    if (!this.#lifecycle.close()) return Promise.resolve();
+    this.#client.off("ready", this.#lifecycle.onReady);
     if (this.#owned) this.#client.disconnect();
-    else this.#client.off("error", this.#onError);
+    else this.#client.off("error", this.#lifecycle.onError);
     this.#original?.disconnect();
     return Promise.resolve();
   }

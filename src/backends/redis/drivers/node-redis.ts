@@ -7,7 +7,7 @@ import {
   type MasterSender,
   type RedisCommand,
   type RedisDriver,
-  Readiness,
+  ConnectionLifecycle,
   reconnectDelay,
 } from "./driver.js";
 
@@ -124,14 +124,7 @@ export function isNodeRedis(client: object): client is NodeRedisClientLike | Nod
 abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   protected readonly client: C;
   readonly #owned: boolean;
-  readonly #readiness = new Readiness();
-  readonly #onError = (error: unknown): void => {
-    this.#readiness.recordError(error);
-  };
-  readonly #onReady = (): void => {
-    this.#readiness.markReady();
-  };
-  #closed = false;
+  readonly #lifecycle = new ConnectionLifecycle();
 
   readonly #events: { readonly ready: string; readonly errors: readonly string[] };
   /** What to say while connecting with no error yet (a TLS handshake a plain server never answers). */
@@ -152,8 +145,8 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
     this.#owned = owned;
     this.#events = events;
     // An "error" event without a listener would crash the process.
-    for (const event of events.errors) client.on(event, this.#onError);
-    client.on(events.ready, this.#onReady);
+    for (const event of events.errors) client.on(event, this.#lifecycle.onError);
+    client.on(events.ready, this.#lifecycle.onReady);
   }
 
   get ready(): boolean {
@@ -161,23 +154,22 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   }
 
   get lastErrorMessage(): string | undefined {
-    return this.#readiness.lastErrorMessage ?? this.#connectingHint;
+    return this.#lifecycle.lastErrorMessage ?? this.#connectingHint;
   }
 
   get refusal(): string | undefined {
-    return this.#readiness.refusal;
+    return this.#lifecycle.refusal;
   }
 
   whenReady(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    const waiting = this.#readiness.wait();
-    if (!this.client.isOpen) this.connect();
-    return waiting;
+    return this.#lifecycle.whenReady(() => {
+      if (!this.client.isOpen) this.connect();
+    });
   }
 
   /** Starts connecting; the client retries by itself from then on. */
   protected connect(): void {
-    this.client.connect().then(this.connected, this.#onError);
+    this.client.connect().then(this.connected, this.#lifecycle.onError);
   }
 
   /**
@@ -187,7 +179,7 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
    * and keep the process alive (seen with `close()` 1 ms after the first call).
    */
   protected readonly connected = (): void => {
-    if (!this.#closed || !this.#owned) return;
+    if (!this.#lifecycle.closed || !this.#owned) return;
     try {
       this.client.destroy();
     } catch {
@@ -197,7 +189,7 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
 
   /** Records a connection error for messages. */
   protected recordError(error: unknown): void {
-    this.#onError(error);
+    this.#lifecycle.onError(error);
   }
 
   /**
@@ -206,27 +198,25 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
    * that is not in cluster mode.
    */
   protected recordDiscoveryFailure(error: unknown): void {
-    const why = this.#readiness.lastErrorMessage;
+    const why = this.#lifecycle.lastErrorMessage;
     const message = error instanceof Error ? error.message : String(error);
     if (why === undefined || why === message) {
-      this.#onError(error);
+      this.#lifecycle.onError(error);
       return;
     }
     const hint = /cluster support disabled/i.test(why) ? " (a single server, not in cluster mode: use redis://)" : "";
-    this.#readiness.explain(`${message}: ${why}${hint}`);
+    this.#lifecycle.explain(`${message}: ${why}${hint}`);
   }
 
   close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closed = true;
-    this.#readiness.release();
+    if (!this.#lifecycle.close()) return Promise.resolve();
     if (this.#owned) {
       // destroy(), not close(): QUIT would wait for replies that a hung server never sends.
       if (this.client.isOpen) this.client.destroy();
     }
-    this.client.off(this.#events.ready, this.#onReady);
+    this.client.off(this.#events.ready, this.#lifecycle.onReady);
     // Keep swallowing errors of a client we own: it may still report the socket it is tearing down.
-    if (!this.#owned) for (const event of this.#events.errors) this.client.off(event, this.#onError);
+    if (!this.#owned) for (const event of this.#events.errors) this.client.off(event, this.#lifecycle.onError);
     return Promise.resolve();
   }
 }
