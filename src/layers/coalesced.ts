@@ -10,16 +10,23 @@ export interface CoalescedBackendOptions {
    * same). Default: never.
    */
   readonly isBatchRefusal?: (error: unknown) => boolean;
-}
-
-interface Waiting<W> {
-  readonly resolve: (value: W | undefined) => void;
-  readonly reject: (error: unknown) => void;
+  /**
+   * Reads a batch: the values of `keys` in their order, `null` or `undefined` for an absent one. Default:
+   * the wrapped backend's `getMany`. A store that can answer in order without a map (Redis's `MGET`) saves
+   * the map per batch.
+   */
+  readonly readBatch?: (keys: readonly string[]) => Promise<readonly unknown[]>;
 }
 
 /**
+ * The callers waiting for one key: their resolve and reject functions, in pairs (`[resolve, reject, resolve,
+ * reject, …]`), so that a caller costs no object of its own on this hot path.
+ */
+type Waiting = ((outcome: unknown) => void)[];
+
+/**
  * A layer over any backend with a `getMany` that costs one round trip: the `get`s issued in one tick go
- * out as one `getMany` of their distinct keys. Under load many callers ask in the same tick (every reply
+ * out as one batch read (`getMany`, or the store's own `readBatch`) of their distinct keys. Under load many callers ask in the same tick (every reply
  * that arrives wakes a caller who asks again), and one multi-key read costs the server and the client far
  * less than n reads. Each distinct key is asked once however many callers wait for it (32 callers of one
  * 4 MB key would otherwise make the store send 128 MB). When the store refuses a batch as a whole, each
@@ -39,13 +46,16 @@ export class CoalescedBackend<W> implements AsyncBackend<W> {
   readonly #inner: AsyncBackend<W>;
   readonly #maxBatch: number;
   readonly #isBatchRefusal: (error: unknown) => boolean;
-  #batch = new Map<string, Waiting<W>[]>();
+  readonly #readBatch: (keys: readonly string[]) => Promise<readonly unknown[]>;
+  #batch = new Map<string, Waiting>();
   #size = 0;
 
   constructor(inner: AsyncBackend<W>, options: CoalescedBackendOptions = {}) {
     this.#inner = inner;
     this.#maxBatch = options.maxBatch ?? 64;
     this.#isBatchRefusal = options.isBatchRefusal ?? (() => false);
+    this.#readBatch =
+      options.readBatch ?? ((keys) => inner.getMany(keys).then((found) => keys.map((key) => found.get(key))));
   }
 
   get capabilities(): BackendCapabilities<W> | undefined {
@@ -58,8 +68,9 @@ export class CoalescedBackend<W> implements AsyncBackend<W> {
       else if (this.#size >= this.#maxBatch) this.#flush();
       this.#size++;
       const waiting = this.#batch.get(key);
-      if (waiting === undefined) this.#batch.set(key, [{ resolve, reject }]);
-      else waiting.push({ resolve, reject });
+      const settle = resolve as (outcome: unknown) => void;
+      if (waiting === undefined) this.#batch.set(key, [settle, reject]);
+      else waiting.push(settle, reject);
     });
   }
 
@@ -68,29 +79,39 @@ export class CoalescedBackend<W> implements AsyncBackend<W> {
     const batch = this.#batch;
     this.#batch = new Map();
     this.#size = 0;
+    if (batch.size === 1) {
+      // A lone key (the common case at low load) is one read, without the map of a batch.
+      for (const [key, waiting] of batch) this.#settleEach(key, waiting);
+      return;
+    }
     const keys = [...batch.keys()];
-    this.#inner.getMany(keys).then(
-      (found) => {
-        for (const [key, waiting] of batch) for (const { resolve } of waiting) resolve(found.get(key));
+    this.#readBatch(keys).then(
+      (values) => {
+        // A map iterates in insertion order: the order of `keys`.
+        let index = 0;
+        for (const waiting of batch.values()) answer(waiting, values[index++] ?? undefined);
       },
       (error: unknown) => {
         if (keys.length === 1 || !this.#isBatchRefusal(error)) {
-          for (const waiting of batch.values()) for (const { reject } of waiting) reject(error);
+          for (const waiting of batch.values()) fail(waiting, error);
           return;
         }
-        for (const [key, waiting] of batch) {
-          this.#inner.get(key).then(
-            (value) => {
-              for (const { resolve } of waiting) resolve(value);
-            },
-            (keyError: unknown) => {
-              for (const { reject } of waiting) reject(keyError);
-            },
-          );
-        }
+        for (const [key, waiting] of batch) this.#settleEach(key, waiting);
       },
     );
   };
+
+  /** Reads one key on its own and answers everyone waiting for it. */
+  #settleEach(key: string, waiting: Waiting): void {
+    this.#inner.get(key).then(
+      (value) => {
+        answer(waiting, value);
+      },
+      (error: unknown) => {
+        fail(waiting, error);
+      },
+    );
+  }
 
   getMany(keys: readonly string[]): Promise<Map<string, W>> {
     return this.#inner.getMany(keys);
@@ -131,4 +152,12 @@ export class CoalescedBackend<W> implements AsyncBackend<W> {
   close(): Promise<void> {
     return this.#inner.close();
   }
+}
+
+function answer(waiting: Waiting, value: unknown): void {
+  for (let index = 0; index < waiting.length; index += 2) waiting[index]?.(value);
+}
+
+function fail(waiting: Waiting, error: unknown): void {
+  for (let index = 1; index < waiting.length; index += 2) waiting[index]?.(error);
 }

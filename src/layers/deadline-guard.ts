@@ -26,6 +26,8 @@ interface PendingOperation {
   readonly idempotent: boolean;
   /** Whether it has been handed to the client (and so may reach the server). */
   sent: boolean;
+  /** Whether this read was sent a second time, after its connection dropped under it. */
+  resent: boolean;
   settled: boolean;
 }
 
@@ -99,13 +101,13 @@ export class DeadlineGuard {
         probe,
         idempotent,
         sent: false,
+        resent: false,
         settled: false,
       };
       this.#pending.push(pending);
       if (this.#timer === undefined) this.#armTimer();
-      const attempt = { resent: false };
       const start = (): void => {
-        this.#send(pending, attempt, send, resolve, start);
+        this.#send(pending, send, resolve, start);
       };
       if (this.#connection.ready) start();
       else void this.#connection.whenReady().then(start);
@@ -143,13 +145,7 @@ export class DeadlineGuard {
   }
 
   /** Hands an admitted operation to the client (unless it already timed out), and settles it by the answer. */
-  #send<T>(
-    pending: PendingOperation,
-    attempt: { resent: boolean },
-    send: () => Promise<T>,
-    resolve: (value: T) => void,
-    again: () => void,
-  ): void {
+  #send<T>(pending: PendingOperation, send: () => Promise<T>, resolve: (value: T) => void, again: () => void): void {
     if (pending.settled) {
       this.#inFlight--;
       return;
@@ -175,8 +171,8 @@ export class DeadlineGuard {
         if (this.#connection.ready) this.#breaker.succeeded(pending.probe);
         else {
           this.#breaker.released(pending.probe);
-          if (pending.idempotent && !attempt.resent && !pending.settled) {
-            attempt.resent = true;
+          if (pending.idempotent && !pending.resent && !pending.settled) {
+            pending.resent = true;
             this.#inFlight++;
             void this.#connection.whenReady().then(again);
             return;

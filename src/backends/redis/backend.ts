@@ -142,7 +142,10 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     const store = new RedisStore(this.#driver, this.#guard);
     this.capabilities = store.capabilities;
     // A batch the server refused as a whole (an error reply: NOPERM, TRYAGAIN…) is asked again key by key.
-    const coalesced = new CoalescedBackend(store, { isBatchRefusal: (error) => redisErrorCode(error) !== undefined });
+    const coalesced = new CoalescedBackend(store, {
+      isBatchRefusal: (error) => redisErrorCode(error) !== undefined,
+      readBatch: (keys) => store.readBatch(keys),
+    });
     this.#layers = new GuardedBackend(coalesced, this.#guard, { clearGuardsItsSteps: true });
   }
 

@@ -48,18 +48,35 @@ export class RedisStore implements AsyncBackend<StoredValue> {
     return reply ?? undefined;
   }
 
+  /**
+   * The values of `keys` in their order (`null` for an absent one): one `MGET` on a single server, whose
+   * reply is that list already; by slot through {@link RedisStore.getMany} on a cluster. A refusal of the
+   * whole batch rejects (the coalescing layer then asks key by key).
+   */
+  async readBatch(keys: readonly string[]): Promise<readonly (Buffer | null | undefined)[]> {
+    if (!this.#driver.isCluster) return (await this.#driver.send(["MGET", ...keys], keys[0])) as (Buffer | null)[];
+    const found = await this.getMany(keys);
+    return keys.map((key) => found.get(key));
+  }
+
   /** One `MGET` per hash slot (one in all on a single server); the entries in the order they were asked. */
   async getMany(keys: readonly string[]): Promise<Map<string, Buffer>> {
-    const groups = this.#driver.groupKeys(keys);
     const found = new Map<string, Buffer>();
+    const collect = (group: readonly string[], replies: readonly (Buffer | null | KeyFailure)[]): void => {
+      group.forEach((key, index) => {
+        const reply = replies[index];
+        if (reply instanceof KeyFailure) throw reply.error;
+        if (reply !== null && reply !== undefined) found.set(key, reply);
+      });
+    };
+    if (!this.#driver.isCluster) {
+      collect(keys, await readEach(this.#driver, keys));
+      return found;
+    }
+    const groups = this.#driver.groupKeys(keys);
     await Promise.all(
       groups.map(async (group) => {
-        const replies = await readEach(this.#driver, group);
-        group.forEach((key, index) => {
-          const reply = replies[index];
-          if (reply instanceof KeyFailure) throw reply.error;
-          if (reply !== null && reply !== undefined) found.set(key, reply);
-        });
+        collect(group, await readEach(this.#driver, group));
       }),
     );
     if (groups.length === 1) return found;
