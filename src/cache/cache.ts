@@ -3,7 +3,7 @@ import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { asError } from "../internal/error-kinds.js";
 import { CacheBase } from "./cache-core.js";
-import { UNDECODABLE } from "./codec.js";
+import { type Codec, UNDECODABLE } from "./codec.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
 import {
   backendSetOptions,
@@ -48,8 +48,12 @@ export interface CacheOptions<V> extends CacheOptionsBase<V> {
  * ```
  */
 export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements AsyncDisposable {
-  /** The backend's `synchronous` capability (an in-process store): read and written without a promise. */
+  /** The backend's `synchronous` capability (an in-process store), for reads: answered without a promise. */
   readonly #inProcess: SyncBackend | undefined;
+  /** The same for writes. */
+  readonly #inProcessWrites: SyncBackend | undefined;
+  /** The core's codec, held here too: one property load less on the hottest path. */
+  readonly #codec: Codec<V>;
   /** With a serializer that encodes off the event loop: keeps the operations on a key in issue order. */
   readonly #order: KeyOrder | undefined;
 
@@ -57,7 +61,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   constructor(options: CacheOptions<V>) {
     checkCacheOptions(options, "Cache");
     super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
-    this.#inProcess = this.backend.capabilities?.synchronous;
+    // A compressing serializer may move large values off the event loop: decoding then needs the promise
+    // path, so the synchronous view serves only writes (by then the value is encoded).
+    this.#inProcess = this.core.serializesAsync ? undefined : this.backend.capabilities?.synchronous;
+    this.#inProcessWrites = this.backend.capabilities?.synchronous;
+    this.#codec = this.core.codec;
     this.#order = this.core.serializesAsync ? new KeyOrder() : undefined;
   }
 
@@ -98,9 +106,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   #peek(key: string): V | typeof ABSENT | typeof NOT_AT_HAND {
     const local = this.#inProcess;
-    // A compressing serializer may move large values off the event loop: decoding needs the promise path.
-    // (Its writes still use the synchronous store: by then the value is encoded.)
-    if (local === undefined || typeof key !== "string" || this.core.closed || this.core.serializesAsync) {
+    if (local === undefined || typeof key !== "string" || this.core.closed) {
       return NOT_AT_HAND;
     }
     let wire: unknown;
@@ -110,7 +116,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       return NOT_AT_HAND;
     }
     if (wire === undefined) return ABSENT;
-    const value = this.core.codec.decodeQuietly(wire);
+    const value = this.#codec.decodeQuietly(wire);
     return value === UNDECODABLE ? NOT_AT_HAND : value;
   }
 
@@ -190,7 +196,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       const backendKey = this.core.backendKey(key);
       const setOptions = backendSetOptions(options);
       const order = this.#order;
-      if (order === undefined) return this.#store(key, backendKey, this.core.codec.encode(key, value), setOptions);
+      if (order === undefined) return this.#store(key, backendKey, this.#codec.encode(key, value), setOptions);
       // Encoded off the event loop: the write goes out once its value and every earlier write of the key have.
       const keys = [backendKey];
       return order.defer(
@@ -208,7 +214,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   #store(key: string, backendKey: string, wire: unknown, setOptions: BackendSetOptions): Promise<boolean> {
     let written: Promise<boolean>;
     // An in-process backend writes at once, without a promise per layer.
-    const local = this.#inProcess;
+    const local = this.#inProcessWrites;
     try {
       if (local !== undefined) return Promise.resolve(local.set(backendKey, wire, setOptions));
       written = this.backend.set(backendKey, wire, setOptions);
