@@ -48,7 +48,7 @@ export class Codec<V> {
     return this.serializer.serializeAsync !== undefined;
   }
 
-  /** As {@link CacheCore.encode}, through the serializer's `serializeAsync` when it has one. */
+  /** As {@link Codec.encode}, through the serializer's `serializeAsync` when it has one. */
   async encodeAsync(key: string, value: V): Promise<unknown> {
     if (this.serializer.serializeAsync === undefined) return this.encode(key, value);
     let wire: unknown;
