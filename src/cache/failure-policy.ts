@@ -1,6 +1,6 @@
 import { BackendError, type CacheErrorOptions, type SerializationError } from "../errors.js";
 import { causeMessage, isCachetoryError } from "../internal/error-kinds.js";
-import { quoteKey } from "../internal/quote-key.js";
+import { describeKey, quoteKey } from "../internal/quote-key.js";
 import { type CacheErrorEvent, type CacheOptionsBase, choice } from "./options.js";
 
 /** How often, at most, a cache without `onError` turns absorbed failures into a process warning. */
@@ -67,10 +67,7 @@ export class FailurePolicy {
    */
   backendFailure(operation: string, cause: unknown, key?: string): Error {
     if (isCachetoryError(cause)) return this.#withCallerKey(cause);
-    return new BackendError(
-      `${operation}${key === undefined ? "" : ` of key ${quoteKey(key)}`} failed: ${causeMessage(cause)}`,
-      { key, cause },
-    );
+    return new BackendError(`${operation}${describeKey(key)} failed: ${causeMessage(cause)}`, { key, cause });
   }
 
   /**

@@ -1,7 +1,7 @@
 import { BackendError, CacheClosedError } from "../errors.js";
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.js";
 import { asError, causeMessage, isCachetoryError } from "../internal/error-kinds.js";
-import { quoteKey } from "../internal/quote-key.js";
+import { describeKey } from "../internal/quote-key.js";
 
 /** What the guard needs to know about the connection it protects. */
 export interface GuardedConnection {
@@ -294,8 +294,4 @@ export class DeadlineGuard {
 /** `get of key "a"`, for messages. */
 function describe(pending: PendingOperation): string {
   return `${pending.operation}${describeKey(pending.key)}`;
-}
-
-function describeKey(key: string | undefined): string {
-  return key === undefined ? "" : ` of key ${quoteKey(key)}`;
 }

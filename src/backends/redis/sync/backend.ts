@@ -7,7 +7,7 @@ import { moduleLocation } from "../../../internal/module-location.js";
 import { checkPositiveIntegers, DEFAULT_REDIS_URL, REDIS_TIMING_NAMES, type RedisTimings } from "../url.js";
 import { errorFromParts } from "./errors-across-threads.js";
 import { HANDING_OVER, REPLIES, type WorkerReply, type WorkerRequest, type WorkerSetup } from "./protocol.js";
-import { quoteKey } from "../../../internal/quote-key.js";
+import { describeKey } from "../../../internal/quote-key.js";
 import type { BackendSetOptions, SyncBackend } from "../../contract.js";
 import { redisSettingsFromUrl, type RedisWireValue } from "../backend.js";
 
@@ -170,7 +170,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     port.postMessage({ ...request, id });
     const reply = this.#waitForReply(id, until);
     if (reply === undefined) {
-      const what = `${request.operation}${key === undefined ? "" : ` of key ${quoteKey(key)}`}`;
+      const what = `${request.operation}${describeKey(key)}`;
       const waited = (performance.now() - started).toFixed(0);
       if (Atomics.load(this.#signal, HANDING_OVER) === id) {
         // The worker has the answer and is handing it over (a large value): alive, so it is kept.
