@@ -76,7 +76,7 @@ export class CacheCore<V> {
 
   /** Whether the serializer can work off the event loop (a chain with a compressor). */
   get serializesAsync(): boolean {
-    return this.codec.serializer.serializeAsync !== undefined;
+    return this.codec.serializesAsync;
   }
 
   /** Decodes a stored value; one that does not decode goes to the policy (thrown, or {@link UNDECODABLE}). */

@@ -92,7 +92,7 @@ export class CoalescedBackend<W> implements AsyncBackend<W> {
         for (const waiting of batch.values()) answer(waiting, values[index++] ?? undefined);
       },
       (error: unknown) => {
-        if (keys.length === 1 || !this.#isBatchRefusal(error)) {
+        if (!this.#isBatchRefusal(error)) {
           for (const waiting of batch.values()) fail(waiting, error);
           return;
         }
