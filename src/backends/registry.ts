@@ -23,7 +23,9 @@ export interface BuiltInBackends<B> {
  * The built-in schemes of one flavour (async or sync): the same URLs and parameters for both, so that a
  * URL means the same backend whichever cache reads it.
  */
-export function builtInSchemes<B>(build: BuiltInBackends<B>): Record<string, SchemeFactory<B>> {
+export function builtInSchemes<B>(
+  build: BuiltInBackends<B>,
+): Record<"memory" | "dummy" | "redis" | "rediss" | "redis+unix", SchemeFactory<B>> {
   /** Checks a Redis URL (reading its parameters) before the backend is built. */
   const redis: SchemeFactory<B> = (url, parameters) => {
     redisSettingsFromUrl(url, parameters);
@@ -46,17 +48,16 @@ export function builtInSchemes<B>(build: BuiltInBackends<B>): Record<string, Sch
   };
 }
 
+const SHARED_SCHEMES = builtInSchemes<AsyncBackend>({
+  memory: (options) => new MemoryBackend(options),
+  dummy: () => new DummyBackend(),
+  redis: (url) => new RedisBackend({ url }),
+});
+
 const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend>>> = {
-  ...builtInSchemes<AsyncBackend>({
-    memory: (options) => new MemoryBackend(options),
-    dummy: () => new DummyBackend(),
-    redis: (url) => new RedisBackend({ url }),
-  }),
-  /** Redis Cluster from seed nodes: `redis+cluster://host:7000,host:7001` (async only). */
-  "redis+cluster": (url, parameters) => {
-    redisSettingsFromUrl(url, parameters);
-    return new RedisBackend({ url: url.raw });
-  },
+  ...SHARED_SCHEMES,
+  /** Redis Cluster from seed nodes: `redis+cluster://host:7000,host:7001` (async only; the same factory). */
+  "redis+cluster": SHARED_SCHEMES.redis,
 };
 
 const registry = new SchemeRegistry<AsyncBackend>("backend", BUILT_IN_BACKENDS);
