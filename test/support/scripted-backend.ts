@@ -1,5 +1,5 @@
 /** An in-process async backend for testing layers: it records each call and answers when the test says. */
-import type { AsyncBackend, BackendSetOptions } from "../../src/backends/contract.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions, SyncBackend } from "../../src/backends/contract.js";
 import { SyncBackendAdapter } from "../../src/backends/sync-adapter.js";
 import { MemoryBackend } from "../../src/backends/memory/sync-backend.js";
 
@@ -10,16 +10,21 @@ export interface ReceivedCall {
 }
 
 /**
- * A memory store behind the async contract whose calls are recorded; `hold()` makes later calls wait
- * until `release()` (a server that hangs), `failNext(error)` makes the next call of an operation fail.
+ * A store behind the async contract (a third party's, as the cache sees it) whose calls are recorded;
+ * `hold()` makes later calls wait until `release()` (a server that hangs), `failNext(error)` makes the next
+ * call of an operation fail. It declares the capabilities it is given, and none by default.
  */
 export class ScriptedBackend implements AsyncBackend {
   readonly calls: ReceivedCall[] = [];
-  readonly #store = new SyncBackendAdapter(new MemoryBackend());
+  readonly #store: SyncBackendAdapter;
+  readonly capabilities: BackendCapabilities | undefined;
+
+  constructor(store: SyncBackend = new MemoryBackend(), capabilities?: BackendCapabilities) {
+    this.#store = new SyncBackendAdapter(store);
+    this.capabilities = capabilities;
+  }
   #held: (() => void)[] | undefined;
   readonly #failures = new Map<string, Error[]>();
-  /** What it declares: nothing (it is no store of its own). */
-  readonly capabilities = undefined;
 
   hold(): void {
     this.#held ??= [];
