@@ -1,4 +1,6 @@
-export { Cache, type CacheOptions } from "./cache/cache.js";
+export { type AsyncCacheStats, Cache, type CacheOptions } from "./cache/cache.js";
+export type { NearOptions } from "./cache/near-options.js";
+export type { NearStats } from "./backends/contract.js";
 export type { CacheBase } from "./cache/cache-core.js";
 export type { CacheStats } from "./cache/failure-policy.js";
 export type { CacheEntries, CacheErrorEvent, CacheOptionsBase, SetManyOptions, SetOptions } from "./cache/options.js";

@@ -40,6 +40,20 @@ export const BACKEND_OPERATION_NAMES: readonly BackendOperationName[] = [
   "close",
 ];
 
+/**
+ * What a cache needs of a backend it builds from a URL: handed to the scheme's factory, which honours what
+ * it can (a factory that ignores it is fine: the cache checks `capabilities`).
+ *
+ * @example
+ * ```ts
+ * registerBackend("mystore", (url, parameters, { changeNotifications }) => new MyStoreBackend({ watch: changeNotifications }));
+ * ```
+ */
+export interface BackendRequirements {
+  /** A near tier will stand in front of it: declare `capabilities.changes` if the store can tell about changes. */
+  readonly changeNotifications?: boolean | undefined;
+}
+
 /** Options of {@link BackendOperations.set}. */
 export interface BackendSetOptions {
   /** Milliseconds until the entry expires (a positive integer); `undefined` for no expiry. */
@@ -105,6 +119,62 @@ export interface BackendCapabilities<W = unknown> {
    * atomic) or `"none"`. Undeclared means `"none"`.
    */
   readonly atomicBatches?: "all" | "per-slot" | "none" | undefined;
+  /**
+   * The store tells about changes to keys by any writer (Redis's `CLIENT TRACKING`): what a near tier in
+   * front of it needs to stay coherent. See {@link ChangeNotifications}.
+   */
+  readonly changes?: ChangeNotifications<W> | undefined;
+  /**
+   * A near tier (a layer holding a copy of what it read) offers its copy synchronously here, so that the
+   * cache answers a hit with no I/O and no decoding. See {@link NearView}.
+   */
+  readonly near?: NearView<W> | undefined;
+}
+
+/** A stored value with the time it has left: what {@link ChangeNotifications.readWatched} returns. */
+export interface WatchedValue<W = unknown> {
+  /** The stored value. */
+  readonly value: W;
+  /** Milliseconds the key has left, as the store said when it answered; `undefined` when it never expires. */
+  readonly timeToLive: number | undefined;
+}
+
+/**
+ * Told what changed. The backend calls it synchronously, before it settles any read whose reply arrived
+ * after the change.
+ */
+export interface ChangeListener {
+  /** These keys (as stored, prefix included) were written, deleted, expired or evicted by anyone. */
+  changed(keys: readonly string[]): void;
+  /**
+   * Changes may have gone unseen (the connection dropped or came back, the server was flushed or
+   * restarted, a cluster's slots moved): nothing read before this is known current.
+   */
+  lost(): void;
+}
+
+/**
+ * What a backend offers when it can tell about changes, as its `changes` capability.
+ *
+ * The promise: from the moment a read (through {@link readWatched} or {@link readManyWatched}) or a write
+ * through this backend has completed, every later change to that key, by any client, is delivered to the
+ * listeners as `changed`, or the listeners are told `lost`; and a change is delivered before any read
+ * whose reply the store sent after it settles.
+ *
+ * @example
+ * ```ts
+ * const changes = backend.capabilities?.changes;
+ * const stop = changes?.subscribe({ changed: (keys) => forget(keys), lost: () => forgetAll() });
+ * const found = await changes?.readWatched("app:user:1"); // { value, timeToLive } or undefined
+ * ```
+ */
+export interface ChangeNotifications<W = unknown> {
+  /** Starts telling `listener` about changes; returns the function that stops it. */
+  subscribe(listener: ChangeListener): () => void;
+  /** Reads `key` and watches it from then on; with the time it has left, in one round trip. */
+  readWatched(key: string): Promise<WatchedValue<W> | undefined>;
+  /** Reads and watches several keys in one round trip (per hash slot on a cluster); absent ones are left out. */
+  readManyWatched(keys: readonly string[]): Promise<Map<string, WatchedValue<W>>>;
 }
 
 /**
@@ -143,3 +213,50 @@ export type AsyncBackend<W = unknown> = {
   /** Releases connections and timers; idempotent. */
   close(): Promise<void>;
 };
+
+/** What a near tier counts, as `cache.stats.near` shows it. */
+export interface NearStats {
+  /** Reads answered near, with no I/O. */
+  readonly hits: number;
+  /** Reads that went to the backend. */
+  readonly misses: number;
+  /** Entries held now. */
+  readonly entries: number;
+  /** Entries removed because the backend said their key changed. */
+  readonly invalidations: number;
+  /** Times the near tier was emptied because changes may have gone unseen (a dropped connection, a flush). */
+  readonly flushes: number;
+}
+
+/**
+ * One entry held near: the stored value as the backend returned it, and the slot where the cache above
+ * keeps its decoded form, so that a hit costs no decoding.
+ */
+export interface NearEntry<W = unknown> {
+  /** The value as stored in the backend. */
+  readonly stored: W;
+  /** The decoded value, once `decodedBy` decoded it. */
+  decoded: unknown;
+  /** Who decoded it (the cache's codec): a slot filled by someone else is not theirs to trust. */
+  decodedBy: object | undefined;
+}
+
+/**
+ * The synchronous view of a near tier, as its `near` capability: what the cache reads on the hot path.
+ *
+ * @example
+ * ```ts
+ * const entry = backend.capabilities?.near?.peek("app:user:1"); // no I/O
+ * ```
+ */
+export interface NearView<W = unknown> {
+  /** The entry of `key` when it is held near and current (counted as a hit), else `undefined` (a miss). */
+  peek(key: string): NearEntry<W> | undefined;
+  /**
+   * Keeps `decoded` as the decoded form of `key`'s entry, when the entry still holds `stored` (the value
+   * the caller decoded): a value read from the backend is then decoded once, on the miss.
+   */
+  remember(key: string, stored: W, decoded: unknown, decodedBy: object): void;
+  /** The counters. */
+  readonly stats: NearStats;
+}

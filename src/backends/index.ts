@@ -1,4 +1,17 @@
-export type { AsyncBackend, BackendCapabilities, BackendOperations, BackendSetOptions } from "./contract.js";
+export type {
+  AsyncBackend,
+  BackendCapabilities,
+  BackendOperations,
+  BackendRequirements,
+  BackendSetOptions,
+  ChangeListener,
+  ChangeNotifications,
+  NearEntry,
+  NearStats,
+  NearView,
+  WatchedValue,
+} from "./contract.js";
+export { NearBackend, type NearTierOptions } from "../layers/near.js";
 export { SyncBackendAdapter } from "./sync-adapter.js";
 export { DummyBackend } from "./dummy/backend.js";
 export { MemoryBackend } from "./memory/backend.js";

@@ -5,7 +5,7 @@ import {
   type SchemeFactory,
   SchemeRegistry,
 } from "../internal/scheme-registry.js";
-import type { AsyncBackend } from "./contract.js";
+import type { AsyncBackend, BackendRequirements } from "./contract.js";
 import { DummyBackend } from "./dummy/backend.js";
 import { MemoryBackend } from "./memory/backend.js";
 import { type MemoryBackendOptions, memoryOptionsFromUrl } from "./memory/store.js";
@@ -16,7 +16,7 @@ export interface BuiltInBackends<B> {
   readonly memory: (options: MemoryBackendOptions) => B;
   readonly dummy: () => B;
   /** From a Redis URL already checked; the backend connects (or starts its worker) on first use. */
-  readonly redis: (url: string) => B;
+  readonly redis: (url: string, requirements: BackendRequirements) => B;
 }
 
 /**
@@ -25,11 +25,11 @@ export interface BuiltInBackends<B> {
  */
 export function builtInSchemes<B>(
   build: BuiltInBackends<B>,
-): Record<"memory" | "dummy" | "redis" | "rediss" | "redis+unix", SchemeFactory<B>> {
+): Record<"memory" | "dummy" | "redis" | "rediss" | "redis+unix", SchemeFactory<B, BackendRequirements>> {
   /** Checks a Redis URL (reading its parameters) before the backend is built. */
-  const redis: SchemeFactory<B> = (url, parameters) => {
+  const redis: SchemeFactory<B, BackendRequirements> = (url, parameters, requirements) => {
     redisSettingsFromUrl(url, parameters);
-    return build.redis(url.raw);
+    return build.redis(url.raw, requirements);
   };
   return {
     /** In-process, bounded LRU with expiry: `memory://?max-entries=10000&max-size=BYTES`. */
@@ -51,19 +51,20 @@ export function builtInSchemes<B>(
 const SHARED_SCHEMES = builtInSchemes<AsyncBackend>({
   memory: (options) => new MemoryBackend(options),
   dummy: () => new DummyBackend(),
-  redis: (url) => new RedisBackend({ url }),
+  redis: (url, { changeNotifications }) => new RedisBackend({ url, notifyChanges: changeNotifications === true }),
 });
 
-const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend>>> = {
+const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend, BackendRequirements>>> = {
   ...SHARED_SCHEMES,
   /** Redis Cluster from seed nodes: `redis+cluster://host:7000,host:7001` (async only; the same factory). */
   "redis+cluster": SHARED_SCHEMES.redis,
 };
 
-const registry = new SchemeRegistry<AsyncBackend>("backend", BUILT_IN_BACKENDS);
+const registry = new SchemeRegistry<AsyncBackend, BackendRequirements>("backend", BUILT_IN_BACKENDS);
 
 /**
  * Builds an async backend from a URL; the scheme picks the backend and the rest configures it.
+ * `requirements` tells the scheme's factory what the cache will need of it.
  *
  * @throws ConfigurationError for an unknown scheme (listing the known ones) or a bad parameter.
  * @example
@@ -71,8 +72,8 @@ const registry = new SchemeRegistry<AsyncBackend>("backend", BUILT_IN_BACKENDS);
  * const backend = backends.fromUrl("memory://?max-entries=50000");
  * ```
  */
-export function fromUrl(url: string): AsyncBackend {
-  return buildFromUrl(registry, url);
+export function fromUrl(url: string, requirements: BackendRequirements = {}): AsyncBackend {
+  return buildFromUrl(registry, url, requirements);
 }
 
 /**
@@ -84,7 +85,11 @@ export function fromUrl(url: string): AsyncBackend {
  * const cache = new Cache({ backend: "tiered://?levels=2", serializer: "json://" });
  * ```
  */
-export function registerBackend(scheme: string, factory: SchemeFactory<AsyncBackend>, options?: RegisterOptions): void {
+export function registerBackend(
+  scheme: string,
+  factory: SchemeFactory<AsyncBackend, BackendRequirements>,
+  options?: RegisterOptions,
+): void {
   registry.register(scheme, factory, options);
 }
 

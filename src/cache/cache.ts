@@ -1,4 +1,4 @@
-import type { AsyncBackend, BackendSetOptions, SyncBackend } from "../backends/contract.js";
+import type { AsyncBackend, BackendSetOptions, NearView, SyncBackend } from "../backends/contract.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { asError } from "../internal/error-kinds.js";
@@ -16,6 +16,9 @@ import {
   type SetOptions,
 } from "./options.js";
 import { KeyOrder } from "./key-order.js";
+import { NearBackend } from "../layers/near.js";
+import { type NearOptions, nearTierOptions } from "./near-options.js";
+import type { CacheStats } from "./failure-policy.js";
 
 const ABSENT: unique symbol = Symbol("cachetory.absent");
 const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
@@ -32,6 +35,25 @@ export const PEEK: unique symbol = Symbol.for("cachetory.peek");
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
   /** An async backend, or its URL (`"memory://"`, `"dummy://"`). */
   readonly backend: AsyncBackend | string;
+  /**
+   * An in-process tier in front of the backend: hits cost no I/O and no decoding (they return the decoded
+   * value, shared between callers). Over Redis it is kept coherent with every writer by Redis itself
+   * (`CLIENT TRACKING`); over a backend that cannot tell about changes it needs a `timeToLive`, which
+   * bounds how stale a read may be. `true` for the defaults, options, or `"memory://?max-entries=10000"`.
+   * See docs/near-cache.md.
+   *
+   * @example
+   * ```ts
+   * new Cache({ backend: "redis://127.0.0.1:6379/0", serializer: "msgpack://", near: { maxEntries: 10_000 } });
+   * ```
+   */
+  readonly near?: boolean | NearOptions | string | undefined;
+}
+
+/** What `cache.stats` counts: the failures, and the near tier's counters when there is one. */
+export interface AsyncCacheStats extends CacheStats {
+  /** The near tier's counters (`hits`, `misses`, `entries`, `invalidations`, `flushes`), with `near` only. */
+  readonly near?: NearView["stats"] | undefined;
 }
 
 /**
@@ -56,11 +78,24 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   readonly #codec: Codec<V>;
   /** With a serializer that encodes off the event loop: keeps the operations on a key in issue order. */
   readonly #order: KeyOrder | undefined;
+  /** The near tier's synchronous view, with `near`. */
+  readonly #near: NearView | undefined;
 
-  /** @throws ConfigurationError for a bad backend or serializer URL. */
+  /**
+   * @throws ConfigurationError for a bad backend or serializer URL, or a `near` option the backend cannot
+   *   carry (one that cannot tell about changes, without `near.timeToLive`).
+   */
   constructor(options: CacheOptions<V>) {
     checkCacheOptions(options, "Cache");
-    super(options, typeof options.backend === "string" ? backendFromUrl(options.backend) : options.backend);
+    const near = nearTierOptions(options.near);
+    const backend =
+      typeof options.backend === "string"
+        ? backendFromUrl(options.backend, { changeNotifications: near !== undefined })
+        : options.backend;
+    const backendName =
+      typeof options.backend === "string" ? `${options.backend.split("://")[0] ?? ""}://` : backend.constructor.name;
+    super(options, near === undefined ? backend : new NearBackend(backend, { ...near, backendName }));
+    this.#near = this.backend.capabilities?.near;
     // A compressing serializer may move large values off the event loop: decoding then needs the promise
     // path, so the synchronous view serves only writes (by then the value is encoded).
     this.#inProcess = this.core.serializesAsync ? undefined : this.backend.capabilities?.synchronous;
@@ -107,7 +142,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   #peek(key: string): V | typeof ABSENT | typeof NOT_AT_HAND {
     const local = this.#inProcess;
     if (local === undefined || typeof key !== "string" || this.core.closed) {
-      return NOT_AT_HAND;
+      return this.#near === undefined ? NOT_AT_HAND : this.#peekNear(key, this.#near);
     }
     let wire: unknown;
     try {
@@ -118,6 +153,25 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     if (wire === undefined) return ABSENT;
     const value = this.#codec.decodeQuietly(wire);
     return value === UNDECODABLE ? NOT_AT_HAND : value;
+  }
+
+  /**
+   * The decoded value of `key` when the near tier holds it (decoded once, then shared), else `NOT_AT_HAND`:
+   * absence near says nothing of the backend.
+   */
+  #peekNear(key: string, near: NearView): V | typeof NOT_AT_HAND {
+    if (typeof key !== "string" || this.core.closed) return NOT_AT_HAND;
+    const entry = near.peek(this.core.prefix + key);
+    if (entry === undefined) return NOT_AT_HAND;
+    const codec = this.#codec;
+    if (entry.decodedBy === codec) return entry.decoded as V;
+    // Off-thread decoding needs the promise path, which decodes and remembers.
+    if (this.core.serializesAsync) return NOT_AT_HAND;
+    const value = codec.decodeQuietly(entry.stored);
+    if (value === UNDECODABLE) return NOT_AT_HAND;
+    entry.decoded = value;
+    entry.decodedBy = codec;
+    return value;
   }
 
   /** A backend `get` as one promise chain (this path runs for every Redis read). */
@@ -155,7 +209,10 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     key: string,
     fallback: D | undefined,
   ): V | D | undefined | Promise<D | undefined> {
-    if (value !== UNDECODABLE) return value;
+    if (value !== UNDECODABLE) {
+      this.#near?.remember(backendKey, wire, value, this.#codec);
+      return value;
+    }
     return this.#deleteUndecodable([[backendKey, wire]], key).then(() => fallback);
   }
 
@@ -304,6 +361,20 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   async clear(): Promise<void> {
     this.core.assertOpen();
     await this.#call("clear", undefined, () => this.#inOrder(undefined, () => this.backend.clear(this.core.prefix)));
+  }
+
+  /**
+   * The failure counters, and with `near` the near tier's (`cache.stats.near.hits`…).
+   *
+   * @example
+   * ```ts
+   * const { near } = cache.stats;
+   * metrics.gauge("cache.near.hit_ratio", near ? near.hits / Math.max(1, near.hits + near.misses) : 0);
+   * ```
+   */
+  override get stats(): AsyncCacheStats {
+    const stats = super.stats;
+    return this.#near === undefined ? stats : { ...stats, near: this.#near.stats };
   }
 
   /** Closes the backend; idempotent. Later operations reject with `CacheClosedError`. */

@@ -123,7 +123,8 @@ function missingMethods(value: object, names: readonly string[]): string[] {
 export function checkCacheOptions(options: unknown, what: "Cache" | "SyncCache"): void {
   const example = '{ backend: "memory://", serializer: "json://" }';
   if (options === undefined) throw new ConfigurationError(`new ${what}() needs options such as ${example}`);
-  checkConfiguration(options, { what: `new ${what}()`, known: CACHE_OPTION_NAMES, example });
+  const known = what === "Cache" ? [...CACHE_OPTION_NAMES, "near"] : CACHE_OPTION_NAMES;
+  checkConfiguration(options, { what: `new ${what}()`, known, example });
   const { backend, serializer, onError, prefix } = options as Record<string, unknown>;
   if (typeof backend !== "string") {
     if (typeof backend !== "object" || backend === null) {

@@ -35,3 +35,13 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 export function hasLoneSurrogate(text: string): boolean {
   return LONE_SURROGATE.test(text);
 }
+
+/**
+ * The size of a stored value for byte bounds: UTF-8 length for strings, `byteLength` for bytes, 1 for
+ * anything else (and at least 1, so that an empty value still counts).
+ */
+export function storedSize(value: unknown): number {
+  if (typeof value === "string") return Math.max(1, Buffer.byteLength(value, "utf8"));
+  if (value instanceof Uint8Array) return Math.max(1, value.byteLength);
+  return 1;
+}

@@ -3,9 +3,10 @@ import { CacheUrl, type UrlParameters } from "./cache-url.js";
 
 /**
  * Builds one thing (a backend or a serializer layer) for a URL scheme. It reads its parameters from
- * `parameters`; whatever no factory reads is reported as unknown.
+ * `parameters`; whatever no factory reads is reported as unknown. `context` says what the caller needs
+ * of what is built (for a backend, its `BackendRequirements`).
  */
-export type SchemeFactory<T> = (url: CacheUrl, parameters: UrlParameters) => T;
+export type SchemeFactory<T, C = undefined> = (url: CacheUrl, parameters: UrlParameters, context: C) => T;
 
 /** Options of `register*()`. */
 export interface RegisterOptions {
@@ -15,7 +16,7 @@ export interface RegisterOptions {
 
 const SCHEME_NAME = /^[a-z][a-z0-9+.-]*$/;
 
-type RegistrationTables = Map<string, Map<string, SchemeFactory<unknown>>>;
+type RegistrationTables = Map<string, Map<string, SchemeFactory<unknown, never>>>;
 const REGISTRATIONS = Symbol.for("cachetory.schemeRegistrations");
 
 /**
@@ -23,12 +24,12 @@ const REGISTRATIONS = Symbol.for("cachetory.schemeRegistrations");
  * under a registered symbol, so that a scheme registered through the ESM copy of the package is seen by
  * the CommonJS copy (`require("cachetory")`) and the other way round.
  */
-function processWideRegistrations(what: string): Map<string, SchemeFactory<unknown>> {
+function processWideRegistrations(what: string): Map<string, SchemeFactory<unknown, never>> {
   const holder = globalThis as unknown as Record<symbol, RegistrationTables | undefined>;
   let tables = holder[REGISTRATIONS];
   if (tables === undefined) holder[REGISTRATIONS] = tables = new Map();
   let table = tables.get(what);
-  if (table === undefined) tables.set(what, (table = new Map<string, SchemeFactory<unknown>>()));
+  if (table === undefined) tables.set(what, (table = new Map<string, SchemeFactory<unknown, never>>()));
   return table;
 }
 
@@ -37,14 +38,14 @@ function processWideRegistrations(what: string): Map<string, SchemeFactory<unkno
  * backends, serializers) is. The built-ins are this copy's own; what users register is shared by every
  * copy of the package in the process, and wins over a built-in it replaces.
  */
-export class SchemeRegistry<T> {
+export class SchemeRegistry<T, C = undefined> {
   readonly #what: string;
-  readonly #builtIns = new Map<string, SchemeFactory<T>>();
-  readonly #registered: Map<string, SchemeFactory<T>>;
+  readonly #builtIns = new Map<string, SchemeFactory<T, C>>();
+  readonly #registered: Map<string, SchemeFactory<T, C>>;
 
-  constructor(what: string, builtIns: Readonly<Record<string, SchemeFactory<T>>>) {
+  constructor(what: string, builtIns: Readonly<Record<string, SchemeFactory<T, C>>>) {
     this.#what = what;
-    this.#registered = processWideRegistrations(what) as Map<string, SchemeFactory<T>>;
+    this.#registered = processWideRegistrations(what) as unknown as Map<string, SchemeFactory<T, C>>;
     for (const [scheme, factory] of Object.entries(builtIns)) {
       this.#check(scheme, factory);
       this.#builtIns.set(scheme, factory);
@@ -66,7 +67,7 @@ export class SchemeRegistry<T> {
    *
    * @throws ConfigurationError when the name is not a valid scheme, or is taken and `replace` is not set.
    */
-  register(scheme: string, factory: SchemeFactory<T>, options: RegisterOptions = {}): void {
+  register(scheme: string, factory: SchemeFactory<T, C>, options: RegisterOptions = {}): void {
     this.#check(scheme, factory);
     if (this.has(scheme) && options.replace !== true) {
       throw new ConfigurationError(
@@ -76,7 +77,7 @@ export class SchemeRegistry<T> {
     this.#registered.set(scheme, factory);
   }
 
-  #check(scheme: string, factory: SchemeFactory<T>): void {
+  #check(scheme: string, factory: SchemeFactory<T, C>): void {
     if (!SCHEME_NAME.test(scheme)) {
       throw new ConfigurationError(
         `invalid ${this.#what} scheme ${JSON.stringify(scheme)}: use lower-case letters, digits, "+", "-" and ".", starting with a letter`,
@@ -92,7 +93,7 @@ export class SchemeRegistry<T> {
    *
    * @throws ConfigurationError listing the known schemes when `scheme` is unknown.
    */
-  factoryFor(scheme: string, url: CacheUrl): SchemeFactory<T> {
+  factoryFor(scheme: string, url: CacheUrl): SchemeFactory<T, C> {
     const factory = this.#registered.get(scheme) ?? this.#builtIns.get(scheme);
     if (factory === undefined) {
       throw new ConfigurationError(
@@ -110,9 +111,9 @@ export class SchemeRegistry<T> {
  *
  * @throws ConfigurationError for a malformed URL, an unknown scheme or parameter.
  */
-export function buildFromUrl<T>(registry: SchemeRegistry<T>, url: string): T {
+export function buildFromUrl<T, C>(registry: SchemeRegistry<T, C>, url: string, context: C): T {
   const parsed = new CacheUrl(url);
-  const built = registry.factoryFor(parsed.scheme, parsed)(parsed, parsed.parametersFor(parsed.scheme));
+  const built = registry.factoryFor(parsed.scheme, parsed)(parsed, parsed.parametersFor(parsed.scheme), context);
   parsed.rejectUnreadParameters();
   return built;
 }

@@ -1,4 +1,5 @@
 import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../backends/contract.js";
+import { ReadBatcher } from "./read-batcher.js";
 
 /** Options of {@link CoalescedBackend}. */
 export interface CoalescedBackendOptions {
@@ -17,12 +18,6 @@ export interface CoalescedBackendOptions {
    */
   readonly readBatch?: (keys: readonly string[]) => Promise<readonly unknown[]>;
 }
-
-/**
- * The callers waiting for one key: their resolve and reject functions, in pairs (`[resolve, reject, resolve,
- * reject, …]`), so that a caller costs no object of its own on this hot path.
- */
-type Waiting = ((outcome: unknown) => void)[];
 
 /**
  * A layer over any backend with a `getMany` that costs one round trip: the `get`s issued in one tick go
@@ -44,18 +39,19 @@ type Waiting = ((outcome: unknown) => void)[];
  */
 export class CoalescedBackend<W> implements AsyncBackend<W> {
   readonly #inner: AsyncBackend<W>;
-  readonly #maxBatch: number;
-  readonly #isBatchRefusal: (error: unknown) => boolean;
-  readonly #readBatch: (keys: readonly string[]) => Promise<readonly unknown[]>;
-  #batch = new Map<string, Waiting>();
-  #size = 0;
+  readonly #reads: ReadBatcher<W>;
 
   constructor(inner: AsyncBackend<W>, options: CoalescedBackendOptions = {}) {
     this.#inner = inner;
-    this.#maxBatch = options.maxBatch ?? 64;
-    this.#isBatchRefusal = options.isBatchRefusal ?? (() => false);
-    this.#readBatch =
-      options.readBatch ?? ((keys) => inner.getMany(keys).then((found) => keys.map((key) => found.get(key))));
+    this.#reads = new ReadBatcher<W>({
+      readOne: (key) => inner.get(key),
+      readBatch: (options.readBatch ??
+        ((keys) => inner.getMany(keys).then((found) => keys.map((key) => found.get(key))))) as (
+        keys: readonly string[],
+      ) => Promise<readonly (W | null | undefined)[]>,
+      maxBatch: options.maxBatch,
+      isBatchRefusal: options.isBatchRefusal,
+    });
   }
 
   get capabilities(): BackendCapabilities<W> | undefined {
@@ -63,54 +59,7 @@ export class CoalescedBackend<W> implements AsyncBackend<W> {
   }
 
   get(key: string): Promise<W | undefined> {
-    return new Promise((resolve, reject) => {
-      if (this.#size === 0) process.nextTick(this.#flush);
-      else if (this.#size >= this.#maxBatch) this.#flush();
-      this.#size++;
-      const waiting = this.#batch.get(key);
-      const settle = resolve as (outcome: unknown) => void;
-      if (waiting === undefined) this.#batch.set(key, [settle, reject]);
-      else waiting.push(settle, reject);
-    });
-  }
-
-  readonly #flush = (): void => {
-    if (this.#size === 0) return;
-    const batch = this.#batch;
-    this.#batch = new Map();
-    this.#size = 0;
-    if (batch.size === 1) {
-      // A lone key (the common case at low load) is one read, without the map of a batch.
-      for (const [key, waiting] of batch) this.#settleEach(key, waiting);
-      return;
-    }
-    const keys = [...batch.keys()];
-    this.#readBatch(keys).then(
-      (values) => {
-        // A map iterates in insertion order: the order of `keys`.
-        let index = 0;
-        for (const waiting of batch.values()) answer(waiting, values[index++] ?? undefined);
-      },
-      (error: unknown) => {
-        if (!this.#isBatchRefusal(error)) {
-          for (const waiting of batch.values()) fail(waiting, error);
-          return;
-        }
-        for (const [key, waiting] of batch) this.#settleEach(key, waiting);
-      },
-    );
-  };
-
-  /** Reads one key on its own and answers everyone waiting for it. */
-  #settleEach(key: string, waiting: Waiting): void {
-    this.#inner.get(key).then(
-      (value) => {
-        answer(waiting, value);
-      },
-      (error: unknown) => {
-        fail(waiting, error);
-      },
-    );
+    return this.#reads.read(key);
   }
 
   getMany(keys: readonly string[]): Promise<Map<string, W>> {
@@ -152,12 +101,4 @@ export class CoalescedBackend<W> implements AsyncBackend<W> {
   close(): Promise<void> {
     return this.#inner.close();
   }
-}
-
-function answer(waiting: Waiting, value: unknown): void {
-  for (let index = 0; index < waiting.length; index += 2) waiting[index]?.(value);
-}
-
-function fail(waiting: Waiting, error: unknown): void {
-  for (let index = 1; index < waiting.length; index += 2) waiting[index]?.(error);
 }

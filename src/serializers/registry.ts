@@ -73,7 +73,9 @@ export function fromUrl<V = unknown>(url: string): Serializer<V> {
     );
   }
   const schemes = parsed.scheme.split("+");
-  const layers = schemes.map((scheme) => registry.factoryFor(scheme, parsed)(parsed, parsed.parametersFor(scheme)));
+  const layers = schemes.map((scheme) =>
+    registry.factoryFor(scheme, parsed)(parsed, parsed.parametersFor(scheme), undefined),
+  );
   parsed.rejectUnreadParameters();
   return (layers.length === 1 ? layers[0] : new ChainedSerializer(layers)) as Serializer<V>;
 }

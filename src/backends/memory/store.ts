@@ -2,6 +2,7 @@ import { LRUCache } from "lru-cache";
 import { BackendError, ConfigurationError } from "../../errors.js";
 import type { CacheUrl, UrlParameters } from "../../internal/cache-url.js";
 import { requireNoLocation } from "../../internal/scheme-registry.js";
+import { storedSize } from "../../internal/bytes.js";
 import { checkConfiguration } from "../../internal/options.js";
 import type { BackendSetOptions, SyncBackend } from "../contract.js";
 
@@ -46,12 +47,6 @@ export function memoryOptionsFromUrl(url: CacheUrl, parameters: UrlParameters): 
     maxEntries: parameters.integer("max-entries", { min: 1, max: MAX_ENTRIES_LIMIT, default: DEFAULT_MAX_ENTRIES }),
     ...(maxSize === 0 ? {} : { maxSize }),
   };
-}
-
-function sizeOf(value: unknown): number {
-  if (typeof value === "string") return Math.max(1, Buffer.byteLength(value, "utf8"));
-  if (value instanceof Uint8Array) return Math.max(1, value.byteLength);
-  return 1;
 }
 
 /** What lru-cache may hold: anything but `undefined` (`null` is fine at run time; its types say `{}`). */
@@ -146,7 +141,7 @@ export class MemoryStore implements SyncBackend {
   expireIn(key: string, timeToLive: number | undefined): boolean {
     const value = this.#entries.peek(key);
     if (value === undefined) return false;
-    this.#store(key, value, this.#maxSize === undefined ? 0 : sizeOf(value), timeToLive);
+    this.#store(key, value, this.#maxSize === undefined ? 0 : storedSize(value), timeToLive);
     return true;
   }
 
@@ -238,7 +233,7 @@ export class MemoryStore implements SyncBackend {
   /** The size of a value to store (0 when sizes are not tracked); refuses a value larger than max-size. */
   #checkedSize(key: string, value: unknown): number {
     if (this.#maxSize === undefined) return 0;
-    const size = sizeOf(value);
+    const size = storedSize(value);
     if (size > this.#maxSize) {
       throw new BackendError(
         `the value of ${String(size)} bytes exceeds max-size (${String(this.#maxSize)} bytes) of the memory backend`,

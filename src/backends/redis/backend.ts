@@ -2,6 +2,7 @@ import { BackendError, ConfigurationError, SerializationError } from "../../erro
 import { CacheUrl, type UrlParameters } from "../../internal/cache-url.js";
 import type { CircuitState } from "../../layers/circuit-breaker.js";
 import { CoalescedBackend } from "../../layers/coalesced.js";
+import { ReadBatcher } from "../../layers/read-batcher.js";
 import { DeadlineGuard } from "../../layers/deadline-guard.js";
 import { GuardedBackend } from "../../layers/guarded.js";
 import { hasLoneSurrogate } from "../../internal/bytes.js";
@@ -29,7 +30,13 @@ import {
   NodeRedisDriver,
   type NodeRedisClusterLike,
 } from "./drivers/node-redis.js";
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../contract.js";
+import type {
+  AsyncBackend,
+  BackendCapabilities,
+  BackendSetOptions,
+  ChangeNotifications,
+  WatchedValue,
+} from "../contract.js";
 
 export type { IoRedisLike } from "./drivers/ioredis.js";
 export type { NodeRedisClientLike, NodeRedisClusterLike } from "./drivers/node-redis.js";
@@ -54,6 +61,14 @@ export interface RedisBackendOptions extends Partial<RedisTimings> {
   readonly client?: RedisClientLike;
   /** Whether `close()` disconnects an injected `client` (default `false`: it is yours). */
   readonly closeClient?: boolean;
+  /**
+   * Whether to report changes to keys by any client (`capabilities.changes`), as a near tier needs: the
+   * client we create then speaks RESP3 with `CLIENT TRACKING ON` (node-redis 5.9 or newer). An injected
+   * client reports them when it was created so (node-redis with `{ RESP: 3, emitInvalidate: true }`);
+   * `true` with one that was not is a `ConfigurationError`. Default `false`: the server then keeps no
+   * record of what we read.
+   */
+  readonly notifyChanges?: boolean;
 }
 
 function isRedisClient(value: object): value is RedisClientLike {
@@ -68,10 +83,10 @@ export function redisSettingsFromUrl(
   return { endpoint: redisEndpointFromUrl(url, parameters), timings: redisTimingsFromUrl(parameters) };
 }
 
-function createDriver(endpoint: RedisEndpoint, timings: RedisTimings): RedisDriver {
+function createDriver(endpoint: RedisEndpoint, timings: RedisTimings, tracking: boolean): RedisDriver {
   return endpoint.transport === "cluster"
-    ? NodeRedisClusterDriver.create(endpoint, timings)
-    : NodeRedisDriver.create(endpoint, timings);
+    ? NodeRedisClusterDriver.create(endpoint, timings, tracking)
+    : NodeRedisDriver.create(endpoint, timings, tracking);
 }
 
 function wrapClient(client: RedisClientLike, owned: boolean, timings: RedisTimings): RedisDriver {
@@ -114,7 +129,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     const options: RedisBackendOptions = isRedisClient(clientOrOptions) ? { client: clientOrOptions } : clientOrOptions;
     checkConfiguration(options, {
       what: "RedisBackend",
-      known: ["url", "client", "closeClient", ...REDIS_TIMING_NAMES],
+      known: ["url", "client", "closeClient", "notifyChanges", ...REDIS_TIMING_NAMES],
       example: '{ url: "redis://127.0.0.1:6379/0", timeout: 500 }',
     });
     let timings: RedisTimings = DEFAULT_REDIS_TIMINGS;
@@ -125,13 +140,18 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       url.rejectUnreadParameters();
       timings = { ...settings.timings, ...definedTimings(options) };
       checkPositiveIntegers({ ...timings });
-      this.#driver = createDriver(settings.endpoint, timings);
+      this.#driver = createDriver(settings.endpoint, timings, options.notifyChanges === true);
       target = `Redis at ${settings.endpoint.redacted}`;
     } else {
       if (options.url !== undefined) throw new ConfigurationError("give RedisBackend a url or a client, not both");
       timings = { ...timings, ...definedTimings(options) };
       checkPositiveIntegers({ ...timings });
       this.#driver = wrapClient(options.client, options.closeClient ?? false, timings);
+      if (options.notifyChanges === true && this.#driver.invalidations === undefined) {
+        throw new ConfigurationError(
+          "notifyChanges needs a client that tracks its reads: a node-redis client created with { RESP: 3, emitInvalidate: true } (for a cluster, emitInvalidate in its defaults). ioredis speaks RESP2, where invalidations come on a second connection apart from the replies; pass a URL instead and the backend creates such a client",
+        );
+      }
     }
     this.#guard = new DeadlineGuard(this.#driver, {
       timeout: timings.timeout,
@@ -140,13 +160,52 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       breaker: { threshold: timings.breakerThreshold, duration: timings.breakerDuration },
     });
     const store = new RedisStore(this.#driver, this.#guard);
-    this.capabilities = store.capabilities;
+    this.capabilities = { ...store.capabilities, changes: this.#changeNotifications(store) };
     // A batch the server refused as a whole (an error reply: NOPERM, TRYAGAIN…) is asked again key by key.
     const coalesced = new CoalescedBackend(store, {
       isBatchRefusal: (error) => redisErrorCode(error) !== undefined,
       readBatch: (keys) => store.readBatch(keys),
     });
     this.#layers = new GuardedBackend(coalesced, this.#guard, { clearGuardsItsSteps: true });
+  }
+
+  /**
+   * The change notifications of a driver whose connections track their reads: watched reads go through
+   * the deadline guard and are batched per tick, as `get`s are.
+   */
+  #changeNotifications(store: RedisStore): ChangeNotifications<RedisWireValue> | undefined {
+    const invalidations = this.#driver.invalidations;
+    if (invalidations === undefined) return undefined;
+    const reads = new ReadBatcher<WatchedValue<Buffer>>({
+      readOne: (key) => store.readWatched([key]).then(([found]) => found),
+      readBatch: (keys) => store.readWatched(keys),
+      isBatchRefusal: (error) => redisErrorCode(error) !== undefined,
+    });
+    const guard = this.#guard;
+    return {
+      subscribe: (listener) => invalidations.listen(listener),
+      readWatched: (key) => refuseKey("get", key) ?? guard.run("get", key, () => reads.read(key), true),
+      readManyWatched: (keys) => {
+        if (keys.length === 0) return Promise.resolve(new Map<string, WatchedValue<Buffer>>());
+        return (
+          refuseKeys("getMany", keys) ??
+          guard.run(
+            "getMany",
+            keys.length === 1 ? keys[0] : undefined,
+            async () => {
+              const values = await store.readWatched(keys);
+              const found = new Map<string, WatchedValue<Buffer>>();
+              keys.forEach((key, index) => {
+                const value = values[index];
+                if (value !== undefined) found.set(key, value);
+              });
+              return found;
+            },
+            true,
+          )
+        );
+      },
+    };
   }
 
   /** Operations sent and not yet answered (or waiting for the connection), for monitoring. */
@@ -185,7 +244,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return this.#layers.set(key, argument, options);
+    return this.#announced([key], () => this.#layers.set(key, argument, options));
   }
 
   /**
@@ -201,21 +260,24 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return refuseKeys("setMany", [...values.keys()]) ?? this.#layers.setMany([...values], timeToLive);
+    const keys = [...values.keys()];
+    const refusal = refuseKeys("setMany", keys);
+    if (refusal !== undefined) return refusal;
+    return this.#announced(keys, () => this.#layers.setMany([...values], timeToLive));
   }
 
   expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
-    return refuseKey("expireIn", key) ?? this.#layers.expireIn(key, timeToLive);
+    return refuseKey("expireIn", key) ?? this.#announced([key], () => this.#layers.expireIn(key, timeToLive));
   }
 
   delete(key: string): Promise<boolean> {
-    return refuseKey("delete", key) ?? this.#layers.delete(key);
+    return refuseKey("delete", key) ?? this.#announced([key], () => this.#layers.delete(key));
   }
 
   deleteMany(keys: readonly string[]): Promise<number> {
     const distinct = [...new Set(keys)];
     if (distinct.length === 0) return Promise.resolve(0);
-    return refuseKeys("deleteMany", distinct) ?? this.#layers.deleteMany(distinct);
+    return refuseKeys("deleteMany", distinct) ?? this.#announced(distinct, () => this.#layers.deleteMany(distinct));
   }
 
   has(key: string): Promise<boolean> {
@@ -230,7 +292,10 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return refuseKey("delete", key) ?? this.#layers.deleteIfUnchanged?.(key, argument) ?? Promise.resolve(false);
+    return (
+      refuseKey("delete", key) ??
+      this.#announced([key], () => this.#layers.deleteIfUnchanged?.(key, argument) ?? Promise.resolve(false))
+    );
   }
 
   /**
@@ -238,7 +303,11 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
    * then `UNLINK` in batches; each round trip has the deadline). Without one, `FLUSHDB` on every master.
    */
   clear(prefix: string): Promise<void> {
-    return this.#layers.clear(prefix);
+    const invalidations = this.#driver.invalidations;
+    if (invalidations === undefined) return this.#layers.clear(prefix);
+    // Its keys are deleted by the thousand, unannounced: every near tier over this backend forgets all.
+    invalidations.lost();
+    return this.#layers.clear(prefix).finally(invalidations.lost);
   }
 
   /**
@@ -248,6 +317,15 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
    */
   close(): Promise<void> {
     return this.#layers.close();
+  }
+
+  /**
+   * Tells every near tier over this backend that `keys` change, then sends the write: the reads in flight
+   * are then not kept, and a read issued after this goes out on the key's connection after the write.
+   */
+  #announced<T>(keys: readonly string[], send: () => Promise<T>): Promise<T> {
+    this.#driver.invalidations?.changed(keys);
+    return send();
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { BackendError } from "../../errors.js";
 import type { DeadlineGuard } from "../../layers/deadline-guard.js";
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../contract.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions, WatchedValue } from "../contract.js";
 import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
 
 /** What the store is handed (already checked and converted by `RedisBackend`) and what it returns. */
@@ -30,12 +30,45 @@ export class RedisStore implements AsyncBackend<StoredValue> {
   readonly #guard: DeadlineGuard;
   /** Bytes only; `setMany` atomic as a whole, or per hash slot on a cluster. */
   readonly capabilities: BackendCapabilities<StoredValue>;
+  /**
+   * Whether the connection tracks what it reads: writes then read the key back (a `PTTL`) in the same
+   * transaction, so that it stays tracked. A write ends the tracking of the key (Redis forgets a tracked
+   * key once it has invalidated it, our own write included), and a near tier keeps what we wrote.
+   */
+  readonly #tracking: boolean;
 
   /** @param guard - Gives each round trip of `clear` (which takes many) its own deadline. */
   constructor(driver: RedisDriver, guard: DeadlineGuard) {
     this.#driver = driver;
     this.#guard = guard;
+    this.#tracking = driver.invalidations !== undefined;
     this.capabilities = { bytesOnly: true, atomicBatches: driver.isCluster ? "per-slot" : "all" };
+  }
+
+  /**
+   * The values of `keys` in their order, each with the time it has left, read so that the server tracks
+   * them: per hash slot, one `MGET` and a `PTTL` per key, sent together (one round trip). A change between
+   * the two replies comes as an invalidation between them, before either settles.
+   */
+  async readWatched(keys: readonly string[]): Promise<(WatchedValue<Buffer> | undefined)[]> {
+    const found = new Map<string, WatchedValue<Buffer>>();
+    await Promise.all(
+      this.#driver.groupKeys(keys).map(async (group) => {
+        const [values, ...lifetimes] = await Promise.all([
+          this.#driver.send(["MGET", ...group], group[0]) as Promise<(Buffer | null)[]>,
+          ...group.map((key) => this.#driver.send(["PTTL", key], key)),
+        ]);
+        group.forEach((key, index) => {
+          const value = values[index];
+          const left = Number(lifetimes[index]);
+          // -2: gone since the MGET; 0: expiring now. -1: no expiry.
+          if (value === null || value === undefined || left === -2 || left === 0) return;
+          found.set(key, { value, timeToLive: left < 0 ? undefined : left });
+        });
+      }),
+    );
+    this.#driver.checkTopology();
+    return keys.map((key) => found.get(key));
   }
 
   /**
@@ -93,7 +126,9 @@ export class RedisStore implements AsyncBackend<StoredValue> {
     const command: RedisArgument[] = ["SET", key, value as RedisArgument];
     if (options.timeToLive !== undefined) command.push("PX", String(options.timeToLive));
     if (options.ifNotExists === true) command.push("NX");
-    return (await this.#driver.send(command, key)) !== null;
+    if (!this.#tracking) return (await this.#driver.send(command, key)) !== null;
+    const [reply] = await this.#transaction([command, ["PTTL", key]], key);
+    return reply !== null;
   }
 
   /**
@@ -108,7 +143,16 @@ export class RedisStore implements AsyncBackend<StoredValue> {
       this.#driver.groupKeys(keys).map((group) =>
         // Atomic per slot, so not split while the slot migrates: sent again until it settles.
         untilNotTryAgain(async () => {
-          if (timeToLive === undefined) {
+          if (this.#tracking) {
+            const ttl = timeToLive === undefined ? [] : ["PX", String(timeToLive)];
+            await this.#transaction(
+              [
+                ...group.map((key) => ["SET", key, values.get(key) as RedisArgument, ...ttl]),
+                ...group.map((key) => ["PTTL", key]),
+              ],
+              group[0],
+            );
+          } else if (timeToLive === undefined) {
             await this.#driver.send(
               ["MSET", ...group.flatMap((key) => [key, values.get(key) as RedisArgument])],
               group[0],

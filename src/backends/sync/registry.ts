@@ -4,20 +4,21 @@ import {
   type SchemeFactory,
   SchemeRegistry,
 } from "../../internal/scheme-registry.js";
-import type { SyncBackend } from "../contract.js";
+import type { BackendRequirements, SyncBackend } from "../contract.js";
 import { builtInSchemes } from "../registry.js";
 import { DummyBackend } from "../dummy/sync-backend.js";
 import { MemoryBackend } from "../memory/sync-backend.js";
 import { RedisBackend } from "../redis/sync/backend.js";
 
 /** The same URLs as the async flavour's, but Redis Cluster (calls through a worker thread block). */
-const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend>>> = builtInSchemes<SyncBackend>({
-  memory: (options) => new MemoryBackend(options),
-  dummy: () => new DummyBackend(),
-  redis: (url) => new RedisBackend({ url }),
-});
+const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend, BackendRequirements>>> =
+  builtInSchemes<SyncBackend>({
+    memory: (options) => new MemoryBackend(options),
+    dummy: () => new DummyBackend(),
+    redis: (url) => new RedisBackend({ url }),
+  });
 
-const registry = new SchemeRegistry<SyncBackend>("sync backend", BUILT_IN_SYNC_BACKENDS);
+const registry = new SchemeRegistry<SyncBackend, BackendRequirements>("sync backend", BUILT_IN_SYNC_BACKENDS);
 
 /**
  * Builds a sync backend from a URL; the scheme picks the backend and the rest configures it.
@@ -29,7 +30,7 @@ const registry = new SchemeRegistry<SyncBackend>("sync backend", BUILT_IN_SYNC_B
  * ```
  */
 export function fromUrl(url: string): SyncBackend {
-  return buildFromUrl(registry, url);
+  return buildFromUrl(registry, url, {});
 }
 
 /**
@@ -40,7 +41,11 @@ export function fromUrl(url: string): SyncBackend {
  * registerBackend("files", (url) => new FileBackend(url.location));
  * ```
  */
-export function registerBackend(scheme: string, factory: SchemeFactory<SyncBackend>, options?: RegisterOptions): void {
+export function registerBackend(
+  scheme: string,
+  factory: SchemeFactory<SyncBackend, BackendRequirements>,
+  options?: RegisterOptions,
+): void {
   registry.register(scheme, factory, options);
 }
 

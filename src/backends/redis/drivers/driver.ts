@@ -1,5 +1,6 @@
 import { moduleRequire } from "../../../internal/module-require.js";
 import type { GuardedConnection } from "../../../layers/deadline-guard.js";
+import type { Invalidations } from "./invalidations.js";
 
 /** One argument of a Redis command. */
 export type RedisArgument = string | Buffer;
@@ -29,6 +30,16 @@ export interface RedisDriver extends GuardedConnection {
    * first connection a cluster knows no master yet.
    */
   masters(): Promise<MasterSender[]>;
+  /**
+   * The server's invalidation messages when every connection tracks the keys it reads (`CLIENT
+   * TRACKING ON`, RESP3), else `undefined`.
+   */
+  readonly invalidations: Invalidations | undefined;
+  /**
+   * After a watched read: tells the listeners `lost` when the topology changed since the last call (a
+   * cluster's slots moved). A no-op on a single server.
+   */
+  checkTopology(): void;
   /** Disconnects a client we created; only detaches from an injected one (unless told to close it). */
   close(): Promise<void>;
 }

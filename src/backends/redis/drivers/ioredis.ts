@@ -162,6 +162,16 @@ export class IoRedisDriver implements RedisDriver {
     return this.#slotOf !== undefined;
   }
 
+  /**
+   * None: ioredis speaks RESP2, where invalidations arrive on a second connection (`REDIRECT`), apart from
+   * the replies they must be ordered with. See docs/near-cache.md.
+   */
+  readonly invalidations = undefined;
+
+  checkTopology(): void {
+    // Nothing is tracked.
+  }
+
   groupKeys(keys: readonly string[]): string[][] {
     return this.#slotOf === undefined ? [[...keys]] : groupBySlot(keys, this.#slotOf);
   }

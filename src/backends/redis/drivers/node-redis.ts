@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { ConfigurationError } from "../../../errors.js";
 import { loadOptional } from "../../../internal/load-optional.js";
 import type { RedisEndpoint, RedisTimings } from "../url.js";
 import {
@@ -10,10 +11,14 @@ import {
   ConnectionLifecycle,
   reconnectDelay,
 } from "./driver.js";
+import { Invalidations } from "./invalidations.js";
 
 /** The event-emitter part of a node-redis client or cluster. */
 export interface NodeRedisEmitter {
   readonly isOpen: boolean;
+  /** The options it was created with (RESP version, tracking). */
+  readonly options?:
+    { readonly RESP?: number; readonly emitInvalidate?: boolean; readonly defaults?: object } | undefined;
   readonly isReady: boolean;
   connect(): Promise<unknown>;
   destroy(): void;
@@ -66,6 +71,51 @@ export interface NodeRedisClusterLike extends NodeRedisEmitter {
   nodeClient(node: never): Promise<NodeRedisClientLike> | NodeRedisClientLike;
   /** A view of the cluster client that maps RESP types to JavaScript types. */
   withTypeMapping(mapping: object): NodeRedisClusterLike;
+}
+
+/** The first node-redis release that reports invalidations (`emitInvalidate`). */
+const FIRST_TRACKING_RELEASE = [5, 9];
+
+/**
+ * Whether a client tracks its reads and reports invalidations: created with RESP 3 and `emitInvalidate`
+ * (a cluster: `emitInvalidate` in its `defaults`).
+ */
+export function tracksChanges(client: NodeRedisClientLike | NodeRedisClusterLike): boolean {
+  if (isNodeRedisCluster(client)) {
+    // A cluster keeps its options as `_options`.
+    const options = (client as { _options?: NodeRedisEmitter["options"] })._options;
+    return (
+      options?.RESP === 3 && (options.defaults as { emitInvalidate?: unknown } | undefined)?.emitInvalidate === true
+    );
+  }
+  return client.options?.RESP === 3 && client.options.emitInvalidate === true;
+}
+
+/**
+ * The options that make a client we create track its reads.
+ *
+ * @throws ConfigurationError when the installed node-redis is older than 5.9, which ignores `emitInvalidate`.
+ */
+function trackingOptions(scheme: string): { RESP: 3; emitInvalidate: true } {
+  const { version } = loadOptional("redis/package.json", `${scheme}:// with a near tier`) as { version: string };
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  const [neededMajor = 5, neededMinor = 9] = FIRST_TRACKING_RELEASE;
+  if (major < neededMajor || (major === neededMajor && minor < neededMinor)) {
+    throw new ConfigurationError(
+      `a near tier over Redis needs node-redis 5.9 or newer, which reports invalidations; "redis" ${version} is installed: run \`npm install redis@latest\``,
+    );
+  }
+  return { RESP: 3, emitInvalidate: true };
+}
+
+/**
+ * Turns tracking on again with `NOLOOP` on a connection we created, right after its handshake turned it
+ * on: the backend reports its own writes itself (to every near tier over it, at once), and the server
+ * need not echo them back. Sent before any command of ours on that connection; a failure leaves tracking
+ * on without it, which only costs the echoes.
+ */
+function silenceOwnWrites(client: NodeRedisClientLike): void {
+  client.sendCommand(["CLIENT", "TRACKING", "ON", "NOLOOP"]).catch(() => undefined);
 }
 
 interface NodeRedisModule {
@@ -124,6 +174,11 @@ export function isNodeRedis(client: object): client is NodeRedisClientLike | Nod
 abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   protected readonly client: C;
   readonly #owned: boolean;
+
+  /** Whether we created the client (and so are its only user). */
+  protected get owned(): boolean {
+    return this.#owned;
+  }
   readonly #lifecycle = new ConnectionLifecycle();
 
   readonly #events: { readonly ready: string; readonly errors: readonly string[] };
@@ -134,10 +189,20 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
    * @param events - What the client emits when it becomes ready (`ready` for a client, `connect` for a
    *   cluster) and when something fails (a cluster also reports `node-error`).
    */
+  /** The server's invalidations, when the client tracks its reads. */
+  readonly invalidations: Invalidations | undefined;
+  /** What the client emits when its connections may have missed invalidations. */
+  readonly #lostEvents: readonly string[];
+
+  /**
+   * @param events - What the client emits when it becomes ready (`ready` for a client, `connect` for a
+   *   cluster), when something fails (a cluster also reports `node-error`), and, when it tracks its reads,
+   *   when a connection may have missed invalidations (dropped, reconnecting, replaced).
+   */
   protected constructor(
     client: C,
     owned: boolean,
-    events: { ready: string; errors: readonly string[] },
+    events: { ready: string; errors: readonly string[]; lost: readonly string[] },
     connectingHint?: string,
   ) {
     this.#connectingHint = connectingHint;
@@ -147,6 +212,10 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
     // An "error" event without a listener would crash the process.
     for (const event of events.errors) client.on(event, this.#lifecycle.onError);
     client.on(events.ready, this.#lifecycle.onReady);
+    this.invalidations = tracksChanges(client as never) ? new Invalidations() : undefined;
+    this.#lostEvents = this.invalidations === undefined ? [] : events.lost;
+    if (this.invalidations !== undefined)
+      for (const event of this.#lostEvents) client.on(event, this.invalidations.lost);
   }
 
   get ready(): boolean {
@@ -215,6 +284,8 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
       if (this.client.isOpen) this.client.destroy();
     }
     this.client.off(this.#events.ready, this.#lifecycle.onReady);
+    const invalidations = this.invalidations;
+    if (invalidations !== undefined) for (const event of this.#lostEvents) this.client.off(event, invalidations.lost);
     // Keep swallowing errors of a client we own: it may still report the socket it is tearing down.
     if (!this.#owned) for (const event of this.#events.errors) this.client.off(event, this.#lifecycle.onError);
     return Promise.resolve();
@@ -227,13 +298,27 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
 
   /** @param connectingHint - What to say while connecting with no error yet. */
   constructor(client: NodeRedisClientLike, owned: boolean, connectingHint?: string) {
-    super(client, owned, { ready: "ready", errors: ["error"] }, connectingHint);
+    // A dropped connection may have missed invalidations. What is read on the next one is tracked again:
+    // its handshake turns tracking on before any command of ours is sent on it.
+    super(client, owned, { ready: "ready", errors: ["error"], lost: ["error", "end", "reconnecting"] }, connectingHint);
     this.#binary = client.withTypeMapping(binaryMapping());
+    const invalidations = this.invalidations;
+    if (invalidations === undefined) return;
+    client.on("invalidate", invalidations.onInvalidate);
+    if (owned) {
+      client.on("ready", () => {
+        silenceOwnWrites(this.#binary);
+      });
+    }
   }
 
-  /** Creates the client for a `redis://`, `rediss://` or `redis+unix://` endpoint. */
-  static create(endpoint: RedisEndpoint, timings: RedisTimings): NodeRedisDriver {
-    const redis = loadNodeRedis(endpoint.transport === "unix" ? "redis+unix" : "redis");
+  /**
+   * Creates the client for a `redis://`, `rediss://` or `redis+unix://` endpoint; with `tracking`, over
+   * RESP3 with `CLIENT TRACKING ON` in every handshake, reporting invalidations.
+   */
+  static create(endpoint: RedisEndpoint, timings: RedisTimings, tracking = false): NodeRedisDriver {
+    const scheme = endpoint.transport === "unix" ? "redis+unix" : "redis";
+    const redis = loadNodeRedis(scheme);
     const node = endpoint.nodes[0];
     const socket =
       endpoint.transport === "unix"
@@ -256,6 +341,7 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
       // Commands wait in our deadline guard, never in an unbounded client queue.
       disableOfflineQueue: true,
       commandOptions: OUR_DEADLINE_ONLY,
+      ...(tracking ? trackingOptions(scheme) : {}),
     });
     const hint =
       endpoint.transport === "tls"
@@ -276,6 +362,16 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
 
   readonly isCluster = false;
 
+  checkTopology(): void {
+    // One server: no slots to move.
+  }
+
+  override close(): Promise<void> {
+    const invalidations = this.invalidations;
+    if (invalidations !== undefined) this.client.off("invalidate", invalidations.onInvalidate);
+    return super.close();
+  }
+
   groupKeys(keys: readonly string[]): string[][] {
     return [[...keys]];
   }
@@ -294,19 +390,71 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
   #failedAttempts = 0;
   #retryTimer: NodeJS.Timeout | undefined;
 
+  /** The node clients whose invalidations we listen to. */
+  readonly #trackedNodes = new WeakSet();
+  /** The list of masters as of the last check: node-redis replaces it whenever it rediscovers the slots. */
+  #mastersSeen: readonly unknown[] | undefined;
+
   constructor(client: NodeRedisClusterLike, owned: boolean, reconnectMaxDelay: number) {
-    super(client, owned, { ready: "connect", errors: ["error", "node-error"] });
+    super(client, owned, {
+      ready: "connect",
+      errors: ["error", "node-error"],
+      lost: ["node-error", "node-reconnecting", "node-disconnect", "disconnect"],
+    });
     this.#binary = client.withTypeMapping(binaryMapping());
     this.#reconnectMaxDelay = reconnectMaxDelay;
     this.#slotOf = loadSlotFunction();
+    if (this.invalidations !== undefined) {
+      client.on("node-ready", this.#listenToNodes);
+      client.on("connect", this.#listenToNodes);
+    }
   }
 
-  /** Creates the cluster client for a `redis+cluster://` endpoint. */
-  static create(endpoint: RedisEndpoint, timings: RedisTimings): NodeRedisClusterDriver {
+  /**
+   * Listens to the invalidations of every master's connection we do not listen to yet. node-redis emits
+   * `node-ready` from the node's own `ready`, before any command is sent on that connection.
+   */
+  readonly #listenToNodes = (): void => {
+    const invalidations = this.invalidations;
+    if (invalidations === undefined) return;
+    this.#mastersSeen = this.client.masters;
+    for (const master of this.client.masters) {
+      const node = (master as { client?: NodeRedisEmitter } | null)?.client;
+      if (node === undefined || this.#trackedNodes.has(node)) continue;
+      this.#trackedNodes.add(node);
+      node.on("invalidate", invalidations.onInvalidate);
+      if (this.owned) silenceOwnWrites(node as unknown as NodeRedisClientLike);
+    }
+  };
+
+  /**
+   * A key read from a node that has since lost its slot is invalidated by the migration itself (the key
+   * is deleted there); a new list of masters (slots rediscovered after a MOVED, a failover) is reported
+   * as `lost` all the same, as node-redis's own client-side cache does.
+   */
+  checkTopology(): void {
+    const invalidations = this.invalidations;
+    if (invalidations === undefined || this.client.masters === this.#mastersSeen) return;
+    this.#listenToNodes();
+    invalidations.lost();
+  }
+
+  override async close(): Promise<void> {
+    this.client.off("node-ready", this.#listenToNodes);
+    this.client.off("connect", this.#listenToNodes);
+    clearTimeout(this.#retryTimer);
+    await super.close();
+  }
+
+  /** Creates the cluster client for a `redis+cluster://` endpoint; with `tracking`, every node's connection tracks. */
+  static create(endpoint: RedisEndpoint, timings: RedisTimings, tracking = false): NodeRedisClusterDriver {
     const redis = loadNodeRedis("redis+cluster");
+    const trackingOn = tracking ? trackingOptions("redis+cluster") : undefined;
     const cluster = redis.createCluster({
       rootNodes: endpoint.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+      ...(trackingOn === undefined ? {} : { RESP: 3 }),
       defaults: {
+        ...(trackingOn ?? {}),
         socket: socketTimings(timings),
         pingInterval: pingInterval(timings),
         ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
@@ -341,11 +489,6 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
         this.#retryTimer.unref();
       },
     );
-  }
-
-  override async close(): Promise<void> {
-    clearTimeout(this.#retryTimer);
-    await super.close();
   }
 
   send(command: RedisCommand, key: string | undefined): Promise<unknown> {
