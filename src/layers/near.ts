@@ -61,6 +61,8 @@ export class NearBackend<W> implements AsyncBackend<W> {
   readonly #changes: ChangeNotifications<W> | undefined;
   readonly #entries: LRUCache<string, NearEntry<W>>;
   readonly #timeToLive: number | undefined;
+  /** The backend returns what it stores as bytes. */
+  readonly #bytesOnly: boolean;
   readonly #clock: Clock;
   readonly #stopListening: (() => void) | undefined;
   readonly #inFlight = new Map<string, InFlight>();
@@ -70,6 +72,8 @@ export class NearBackend<W> implements AsyncBackend<W> {
   #misses = 0;
   #invalidations = 0;
   #flushes = 0;
+  /** Present when the inner backend has it; forgets the key at once. */
+  readonly deleteIfUnchanged?: (key: string, value: W) => Promise<boolean>;
   /** The inner's capabilities, but the ones this layer uses up, and its own view. */
   readonly capabilities: BackendCapabilities<W> & { readonly near: NearView<W> };
 
@@ -96,6 +100,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
     }
     this.#inner = inner;
     this.#timeToLive = timeToLive;
+    this.#bytesOnly = inner.capabilities?.bytesOnly === true;
     this.#clock = options.clock ?? performance;
     this.#entries = new LRUCache<string, NearEntry<W>>({
       max: maxEntries,
@@ -125,6 +130,13 @@ export class NearBackend<W> implements AsyncBackend<W> {
     const near = this;
     this.capabilities = { ...kept, near: view };
     this.#stopListening = this.#changes?.subscribe(this.#listener);
+    const deleteIfUnchanged = inner.deleteIfUnchanged?.bind(inner);
+    if (deleteIfUnchanged !== undefined) {
+      this.deleteIfUnchanged = (key, value) => {
+        this.#forget(key);
+        return deleteIfUnchanged(key, value);
+      };
+    }
   }
 
   /** The counters. */
@@ -177,6 +189,15 @@ export class NearBackend<W> implements AsyncBackend<W> {
     const ttl = left === undefined ? this.#timeToLive : Math.min(left, this.#timeToLive ?? left);
     if (ttl !== undefined && ttl < 1) return;
     this.#entries.set(key, { stored, decoded: undefined, decodedBy: undefined }, { ttl: ttl ?? 0 });
+  }
+
+  /**
+   * What the backend would return for a value we write: a store of bytes only returns text as its UTF-8
+   * bytes, and bytes as a `Buffer` of their own (a copy: the caller may reuse theirs).
+   */
+  #asReturned(value: W): W {
+    if (!this.#bytesOnly || !(typeof value === "string" || value instanceof Uint8Array)) return value;
+    return Buffer.from(value as string) as W;
   }
 
   get(key: string): Promise<W | undefined> {
@@ -246,7 +267,8 @@ export class NearBackend<W> implements AsyncBackend<W> {
 
   /** Writes through; what was written is kept near unless the key changed meanwhile. */
   async set(key: string, value: W, options: BackendSetOptions): Promise<boolean> {
-    this.#forget(key);
+    // With ifNotExists, a key held near is present: the write will not change it.
+    if (options.ifNotExists !== true) this.#forget(key);
     const generation = this.#generation;
     const since = this.#clock.now();
     const written = this.#inner.set(key, value, options);
@@ -256,7 +278,9 @@ export class NearBackend<W> implements AsyncBackend<W> {
     try {
       stored = await written;
     } finally {
-      if (this.#settle(key, inFlight, generation) && stored) this.#keep(key, value, options.timeToLive, since);
+      if (this.#settle(key, inFlight, generation) && stored) {
+        this.#keep(key, this.#asReturned(value), options.timeToLive, since);
+      }
     }
     return stored;
   }
@@ -275,7 +299,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
     } finally {
       [...values].forEach(([key, value], index) => {
         if (this.#settle(key, inFlight[index] as InFlight, generation) && done)
-          this.#keep(key, value, timeToLive, since);
+          this.#keep(key, this.#asReturned(value), timeToLive, since);
       });
     }
   }
@@ -298,11 +322,6 @@ export class NearBackend<W> implements AsyncBackend<W> {
   has(key: string): Promise<boolean> {
     if (this.#entries.has(key)) return Promise.resolve(true);
     return this.#inner.has(key);
-  }
-
-  deleteIfUnchanged(key: string, value: W): Promise<boolean> {
-    this.#forget(key);
-    return this.#inner.deleteIfUnchanged?.(key, value) ?? Promise.resolve(false);
   }
 
   /** Drops what is held under `prefix` when the clear starts and again when it ends, with whatever was read meanwhile. */

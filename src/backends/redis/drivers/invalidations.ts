@@ -30,8 +30,7 @@ export class Invalidations {
 
   /**
    * Tells every listener that `keys` changed: from the server, or from the backend as it sends a write of
-   * its own (a connection we create does not hear of its own writes, `NOLOOP`, and another near tier over
-   * the same backend must).
+   * its own (the server's echo of it comes only after the reply, and only for keys it tracked).
    */
   changed(keys: readonly string[]): void {
     for (const listener of this.#listeners) listener.changed(keys);

@@ -108,16 +108,6 @@ function trackingOptions(scheme: string): { RESP: 3; emitInvalidate: true } {
   return { RESP: 3, emitInvalidate: true };
 }
 
-/**
- * Turns tracking on again with `NOLOOP` on a connection we created, right after its handshake turned it
- * on: the backend reports its own writes itself (to every near tier over it, at once), and the server
- * need not echo them back. Sent before any command of ours on that connection; a failure leaves tracking
- * on without it, which only costs the echoes.
- */
-function silenceOwnWrites(client: NodeRedisClientLike): void {
-  client.sendCommand(["CLIENT", "TRACKING", "ON", "NOLOOP"]).catch(() => undefined);
-}
-
 interface NodeRedisModule {
   createClient(options: object): NodeRedisClientLike;
   createCluster(options: object): NodeRedisClusterLike;
@@ -175,10 +165,6 @@ abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   protected readonly client: C;
   readonly #owned: boolean;
 
-  /** Whether we created the client (and so are its only user). */
-  protected get owned(): boolean {
-    return this.#owned;
-  }
   readonly #lifecycle = new ConnectionLifecycle();
 
   readonly #events: { readonly ready: string; readonly errors: readonly string[] };
@@ -305,11 +291,6 @@ export class NodeRedisDriver extends NodeRedisLifecycle<NodeRedisClientLike> imp
     const invalidations = this.invalidations;
     if (invalidations === undefined) return;
     client.on("invalidate", invalidations.onInvalidate);
-    if (owned) {
-      client.on("ready", () => {
-        silenceOwnWrites(this.#binary);
-      });
-    }
   }
 
   /**
@@ -423,7 +404,6 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
       if (node === undefined || this.#trackedNodes.has(node)) continue;
       this.#trackedNodes.add(node);
       node.on("invalidate", invalidations.onInvalidate);
-      if (this.owned) silenceOwnWrites(node as unknown as NodeRedisClientLike);
     }
   };
 
