@@ -1,12 +1,14 @@
 /** The benchmark's report: tables per scenario, then the issue's targets with the ratios measured in this run. */
 import type { CeilingResult, CompressionResult, LoopDelayResult, MemoryResult, StampedeResult } from "./extras.js";
 import type { Result } from "./measure.js";
+import type { ZipfResult } from "./near.js";
 
 export interface Report {
   readonly machine: string;
   readonly measuredAt: string;
   readonly measureMilliseconds: number;
   readonly results: readonly Result[];
+  readonly zipf: readonly ZipfResult[];
   readonly stampedes: readonly StampedeResult[];
   readonly compression: readonly CompressionResult[];
   readonly ceiling: readonly CeilingResult[];
@@ -124,6 +126,38 @@ function targets(report: Report): Target[] {
     });
   }
   {
+    const scenario = "near hit (in front of Redis)";
+    const ratio =
+      ops(scenario, "cachetory near hit (Redis, json)") / ops(scenario, "cachetory memory:// Cache.get (noop)");
+    list.push({
+      target: "a near hit ≥ 0.8× a memory-backend `Cache.get`",
+      measured: `${number(ratio, 2)}×`,
+      holds: ratio >= 0.8,
+    });
+    const [peer, peerOps] = fastest(scenario, ["bentocache L1 hit (L1+L2+bus)", "cacheable L1 hit (L1+L2+sync)"]);
+    const lead = ops(scenario, "cachetory near hit (Redis, json)") / peerOps;
+    list.push({
+      target: "a near hit ahead of every peer's L1 hit",
+      measured: `${number(lead, 2)}× (${peer})`,
+      holds: lead > 1,
+    });
+    const reads = (contestant: string): number =>
+      report.zipf.find((entry) => entry.contestant === contestant)?.readsPerSecond ?? Number.NaN;
+    const withoutNear = reads("cachetory near") / reads("cachetory without near");
+    list.push({
+      target: "Zipf reads with a writer: near ≥ 5× without near",
+      measured: `${number(withoutNear, 1)}×`,
+      holds: withoutNear >= 5,
+    });
+    const peers = Math.max(reads("bentocache L1+L2+bus"), reads("cacheable L1+L2+sync"));
+    const zipfLead = reads("cachetory near") / peers;
+    list.push({
+      target: "Zipf reads with a writer: near ahead of bentocache L1+L2+bus and cacheable L1+L2",
+      measured: `${number(zipfLead, 1)}× the faster of them`,
+      holds: zipfLead > 1,
+    });
+  }
+  {
     const worst = report.loopDelays
       .filter((entry) => entry.where === "thread pool" && entry.bytes >= 10 * 1024 * 1024)
       .reduce((max, entry) => Math.max(max, entry.maxDelayMilliseconds), 0);
@@ -168,6 +202,24 @@ export function renderMarkdown(report: Report): string {
     );
   }
   parts.push(
+    "",
+    "### Zipf (s = 1) reads over 100 000 keys, 64 in flight, while another process writes 1 % of the keys",
+    "",
+    "Staleness: from the writer's acknowledged write of a probe key (every 20 ms) to this process first reading it.",
+    "",
+    table(
+      ["contestant", "reads/s", "× cachetory near", "near hit ratio", "writes/s", "stale p50 ms", "p99 ms", "max ms"],
+      report.zipf.map((entry) => [
+        entry.contestant,
+        number(entry.readsPerSecond),
+        number(entry.ratio ?? Number.NaN, 2),
+        entry.nearHitRatio === undefined ? "–" : `${number(entry.nearHitRatio * 100, 1)}%`,
+        number(entry.writesPerSecond),
+        number(entry.staleness.p50, 2),
+        number(entry.staleness.p99, 2),
+        number(entry.staleness.max, 2),
+      ]),
+    ),
     "",
     "### Stampede: 1 000 callers of one missing key (factory takes 20 ms; median of 5)",
     "",

@@ -12,9 +12,10 @@ import { type CacheEntry, cachified } from "@epic-web/cachified";
 import KeyvRedis from "@keyv/redis";
 import { BentoCache, bentostore } from "bentocache";
 import { memoryDriver } from "bentocache/drivers/memory";
-import { redisDriver } from "bentocache/drivers/redis";
+import { redisBusDriver, redisDriver } from "bentocache/drivers/redis";
 import { createCache } from "cache-manager";
-import { Cacheable } from "cacheable";
+import { Cacheable, KeyvCacheableMemory } from "cacheable";
+import { RedisMessageProvider } from "@qified/redis";
 import { Cache, cached, SyncCache } from "cachetory";
 import { RedisBackend } from "cachetory/backends";
 import { Redis as IoRedis } from "ioredis";
@@ -33,6 +34,7 @@ import {
   stampede,
 } from "./extras.js";
 import { compareInRounds, MEASURE_MS, type Measurement, type Result } from "./measure.js";
+import { zipfWorkload } from "./near.js";
 import { type Report, renderMarkdown } from "./report.js";
 
 const VALUE = JSON.stringify({ text: "x".repeat(1000) }).slice(0, 1024);
@@ -261,6 +263,47 @@ const closers: (() => unknown)[] = [];
   }
 }
 
+// Near tiers in front of Redis: a hit, each peer with its own bus as its docs recommend.
+{
+  const scenario = "near hit (in front of Redis)";
+  const near = new Cache<string>({ backend: redisUrl, serializer: "json://", prefix: "near:", near: true });
+  const memoryCache = new Cache<string>({ backend: "memory://", serializer: "noop://" });
+  const connection = { host: "127.0.0.1", port: server.port };
+  const bento = new BentoCache({
+    default: "tiered",
+    stores: {
+      tiered: bentostore()
+        .useL1Layer(memoryDriver({ maxItems: 10_000 }))
+        .useL2Layer(redisDriver({ connection }))
+        .useBus(redisBusDriver({ connection })),
+    },
+  });
+  const cacheable = new Cacheable({
+    primary: new Keyv({ store: new KeyvCacheableMemory({ lruSize: 10_000 }) }),
+    secondary: new KeyvRedis(redisUrl),
+    sync: { qified: new RedisMessageProvider({ uri: redisUrl }) },
+  });
+  closers.push(
+    () => near.close(),
+    () => memoryCache.close(),
+    () => bento.disconnect(),
+    () => cacheable.disconnect(),
+  );
+  await near.set("k", VALUE);
+  await near.get("k");
+  await memoryCache.set("k", VALUE);
+  await bento.set({ key: "near:k", value: VALUE });
+  await cacheable.set("near:k", VALUE);
+  if (near.stats.near?.entries !== 1) throw new Error("the near tier does not hold the key");
+  run(scenario, "cachetory near hit (Redis, json)", () => near.get("k"), MEMORY);
+  run(scenario, "cachetory memory:// Cache.get (noop)", () => memoryCache.get("k"), MEMORY);
+  run(scenario, "bentocache L1 hit (L1+L2+bus)", () => bento.get({ key: "near:k" }), MEMORY);
+  run(scenario, "cacheable L1 hit (L1+L2+sync)", () => cacheable.get("near:k"), MEMORY);
+  await settle();
+  if ((near.stats.near?.misses ?? 0) > 1) throw new Error("near hits went to Redis");
+}
+const zipf = await zipfWorkload(server.url(1), server.port);
+
 const stampedes = await stampede(redisUrl);
 results.push(...(await serializerThroughput()));
 const compression = await compressorThroughput();
@@ -283,6 +326,7 @@ const report: Report = {
   measuredAt: new Date().toISOString(),
   measureMilliseconds: MEASURE_MS,
   results,
+  zipf,
   stampedes,
   compression,
   ceiling,
