@@ -123,11 +123,10 @@ export class NearBackend<W> implements AsyncBackend<W> {
         entry.decodedBy = decodedBy;
       },
       get stats() {
-        return near.stats;
+        return counters();
       },
     };
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the view's getter reads the live counters
-    const near = this;
+    const counters = (): NearStats => this.stats;
     this.capabilities = { ...kept, near: view };
     this.#stopListening = this.#changes?.subscribe(this.#listener);
     const deleteIfUnchanged = inner.deleteIfUnchanged?.bind(inner);

@@ -45,7 +45,9 @@ async function rawCluster(): Promise<ReturnType<typeof createCluster>> {
     rootNodes: running().nodes.map((node) => ({ socket: { host: "127.0.0.1", port: node.port } })),
   });
   await raw.connect();
-  closers.push(() => raw.destroy());
+  closers.push(() => {
+    raw.destroy();
+  });
   return raw;
 }
 
@@ -104,7 +106,9 @@ describe("near tier over Redis Cluster", unavailable === undefined ? {} : { skip
     assert.ok(owner, "the key's master");
     const admin = createClient({ url: owner.url(0) });
     await admin.connect();
-    closers.push(() => admin.destroy());
+    closers.push(() => {
+      admin.destroy();
+    });
     const clients = await admin.sendCommand<string>(["CLIENT", "LIST"]);
     const tracking = clients.split("\n").find((line) => /flags=\S*t/.test(line));
     await admin.sendCommand(["CLIENT", "KILL", "ID", /id=(\d+)/.exec(tracking ?? "")?.[1] ?? ""]);
