@@ -40,7 +40,7 @@ async function until(check: () => boolean | Promise<boolean>, withinMs: number, 
 }
 
 /** A plain cluster client of another writer. */
-async function rawCluster(): Promise<ReturnType<typeof createCluster>> {
+async function rawCluster() {
   const raw = createCluster({
     rootNodes: running().nodes.map((node) => ({ socket: { host: "127.0.0.1", port: node.port } })),
   });
@@ -66,7 +66,9 @@ describe("near tier over Redis Cluster", unavailable === undefined ? {} : { skip
   runBackendConformance(
     "near tier over redis+cluster:// (notifyChanges)",
     async () => {
-      const backend = new NearBackend(new RedisBackend({ url: running().url(), notifyChanges: true, timeout: 3000 }));
+      const backend = new NearBackend<unknown>(
+        new RedisBackend({ url: running().url(), notifyChanges: true, timeout: 3000 }),
+      );
       await backend.clear("");
       return backend;
     },

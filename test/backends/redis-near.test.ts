@@ -32,16 +32,18 @@ after(async () => {
   await server?.stop();
 });
 
-type Raw = ReturnType<typeof createClient>;
+/** A plain client of another writer (RESP2, no tracking). */
+const plainClient = (url: string) => createClient({ url });
+type Raw = ReturnType<typeof plainClient>;
 
 function running(): RedisServer {
   if (server === undefined) throw new Error("no redis-server");
   return server;
 }
 
-/** A plain client of another writer (RESP2, no tracking). */
+/** A connected plain client of the shared server, closed after the test. */
 async function rawClient(database = 0): Promise<Raw> {
-  const client = createClient({ url: running().url(database) });
+  const client = plainClient(running().url(database));
   await client.connect();
   closers.push(() => {
     client.destroy();
@@ -59,7 +61,7 @@ async function ownServer(
 ): Promise<{ own: RedisServer; raw: Raw; cache: Cache<string> }> {
   const own = await RedisServer.start({ arguments: serverArguments });
   closers.push(() => own.stop());
-  const raw = createClient({ url: own.url(0) });
+  const raw = plainClient(own.url(0));
   raw.on("error", () => undefined);
   await raw.connect();
   closers.push(() => {
@@ -148,7 +150,7 @@ async function staleness(
 
 describe("near tier over Redis", requirement, () => {
   runBackendConformance("near tier over redis:// (notifyChanges)", async () => {
-    const backend = new NearBackend(new RedisBackend({ url: running().url(3), notifyChanges: true }));
+    const backend = new NearBackend<unknown>(new RedisBackend({ url: running().url(3), notifyChanges: true }));
     await backend.clear("");
     return backend;
   });

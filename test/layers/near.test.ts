@@ -284,7 +284,7 @@ describe("Cache with near", () => {
       /maxEntrys/,
     );
     assert.throws(
-      () => new Cache({ backend: inner, serializer: "json://", near: { timeToLive: "soon" } }),
+      () => new Cache({ backend: inner, serializer: "json://", near: { timeToLive: "soon" as never } }),
       (error: unknown) => error instanceof ConfigurationError && /near\.timeToLive/.test(error.message),
     );
     assert.throws(

@@ -244,7 +244,8 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return this.#announced([key], () => this.#layers.set(key, argument, options));
+    this.#announce(key);
+    return this.#layers.set(key, argument, options);
   }
 
   /**
@@ -263,21 +264,31 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     const keys = [...values.keys()];
     const refusal = refuseKeys("setMany", keys);
     if (refusal !== undefined) return refusal;
-    return this.#announced(keys, () => this.#layers.setMany([...values], timeToLive));
+    this.#driver.invalidations?.changed(keys);
+    return this.#layers.setMany([...values], timeToLive);
   }
 
   expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
-    return refuseKey("expireIn", key) ?? this.#announced([key], () => this.#layers.expireIn(key, timeToLive));
+    const refusal = refuseKey("expireIn", key);
+    if (refusal !== undefined) return refusal;
+    this.#announce(key);
+    return this.#layers.expireIn(key, timeToLive);
   }
 
   delete(key: string): Promise<boolean> {
-    return refuseKey("delete", key) ?? this.#announced([key], () => this.#layers.delete(key));
+    const refusal = refuseKey("delete", key);
+    if (refusal !== undefined) return refusal;
+    this.#announce(key);
+    return this.#layers.delete(key);
   }
 
   deleteMany(keys: readonly string[]): Promise<number> {
     const distinct = [...new Set(keys)];
     if (distinct.length === 0) return Promise.resolve(0);
-    return refuseKeys("deleteMany", distinct) ?? this.#announced(distinct, () => this.#layers.deleteMany(distinct));
+    const refusal = refuseKeys("deleteMany", distinct);
+    if (refusal !== undefined) return refusal;
+    this.#driver.invalidations?.changed(distinct);
+    return this.#layers.deleteMany(distinct);
   }
 
   has(key: string): Promise<boolean> {
@@ -292,10 +303,10 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return (
-      refuseKey("delete", key) ??
-      this.#announced([key], () => this.#layers.deleteIfUnchanged?.(key, argument) ?? Promise.resolve(false))
-    );
+    const refusal = refuseKey("delete", key);
+    if (refusal !== undefined) return refusal;
+    this.#announce(key);
+    return this.#layers.deleteIfUnchanged?.(key, argument) ?? Promise.resolve(false);
   }
 
   /**
@@ -320,12 +331,12 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   }
 
   /**
-   * Tells every near tier over this backend that `keys` change, then sends the write: the reads in flight
-   * are then not kept, and a read issued after this goes out on the key's connection after the write.
+   * Tells every near tier over this backend that `key` changes, before the write is sent: the reads in
+   * flight are then not kept, and a read issued after this goes out on the key's connection after the
+   * write. Nothing is allocated when nothing listens (no tracking).
    */
-  #announced<T>(keys: readonly string[], send: () => Promise<T>): Promise<T> {
-    this.#driver.invalidations?.changed(keys);
-    return send();
+  #announce(key: string): void {
+    this.#driver.invalidations?.changed([key]);
   }
 
   /**
