@@ -41,6 +41,8 @@ describe("backend capabilities", () => {
     assert.equal(memory.capabilities.atomicBatches, "all");
     const redis = new RedisBackend({ url: "redis://127.0.0.1:1/0" });
     assert.deepEqual(redis.capabilities, { bytesOnly: true, atomicBatches: "all" });
+    const tracking = new RedisBackend({ url: "redis://127.0.0.1:1/0", notifyChanges: true });
+    assert.deepEqual(Object.keys(tracking.capabilities), ["bytesOnly", "atomicBatches", "changes"]);
     const cluster = new RedisBackend({ url: "redis+cluster://127.0.0.1:1" });
     assert.equal(cluster.capabilities.atomicBatches, "per-slot");
     const plain: AsyncBackend = memory;

@@ -495,6 +495,7 @@ describe("near tier over Redis", requirement, () => {
       serializer: "json://",
       near: { timeToLive: 1000 },
     });
+    closers.push(() => bounded.close());
     await raw.set("io", '"v"');
     assert.equal(await bounded.get("io"), "v");
     assert.equal(bounded.stats.near?.entries, 1, "bounded staleness with a timeToLive");

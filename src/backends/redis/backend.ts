@@ -160,7 +160,8 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       breaker: { threshold: timings.breakerThreshold, duration: timings.breakerDuration },
     });
     const store = new RedisStore(this.#driver, this.#guard);
-    this.capabilities = { ...store.capabilities, changes: this.#changeNotifications(store) };
+    const changes = this.#changeNotifications(store);
+    this.capabilities = changes === undefined ? store.capabilities : { ...store.capabilities, changes };
     // A batch the server refused as a whole (an error reply: NOPERM, TRYAGAIN…) is asked again key by key.
     const coalesced = new CoalescedBackend(store, {
       isBatchRefusal: (error) => redisErrorCode(error) !== undefined,
