@@ -30,10 +30,12 @@ async function implementations(file: string, operations: readonly string[]): Pro
 
 /**
  * Classes that implement a contract but are bases, wrappers or parts (the Redis store is what the layers of
- * `RedisBackend` wrap), not something a scheme should build.
+ * `RedisBackend` wrap; the near tier is the layer a cache builds from its `near` option), not something a
+ * scheme should build.
  */
 const NOT_BUILT_BY_A_SCHEME = new Set([
   "RedisStore",
+  "NearBackend",
   "SyncBackendAdapter",
   "MemoryStore",
   "ChainedSerializer",

@@ -181,7 +181,7 @@ describe("the options of memoizers and backends from JavaScript", () => {
       [
         "RedisBackend",
         () => new RedisBackend({ url: "redis://127.0.0.1:1/0", ttl: 5 } as never),
-        /unknown option "ttl" for RedisBackend; known: url, client, closeClient, timeout/,
+        /unknown option "ttl" for RedisBackend; known: url, client, closeClient, notifyChanges, timeout/,
       ],
       [
         "sync RedisBackend",
