@@ -317,7 +317,8 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   clear(prefix: string): Promise<void> {
     const invalidations = this.#driver.invalidations;
     if (invalidations === undefined) return this.#layers.clear(prefix);
-    // Its keys are deleted by the thousand, unannounced: every near tier over this backend forgets all.
+    // Its keys are found and deleted by the thousand: rather than announce each, every near tier over this
+    // backend forgets everything, when the clear starts and again when it ends.
     invalidations.lost();
     return this.#layers.clear(prefix).finally(invalidations.lost);
   }

@@ -164,17 +164,12 @@ export function isNodeRedis(client: object): client is NodeRedisClientLike | Nod
 abstract class NodeRedisLifecycle<C extends NodeRedisEmitter> {
   protected readonly client: C;
   readonly #owned: boolean;
-
   readonly #lifecycle = new ConnectionLifecycle();
 
   readonly #events: { readonly ready: string; readonly errors: readonly string[] };
   /** What to say while connecting with no error yet (a TLS handshake a plain server never answers). */
   readonly #connectingHint: string | undefined;
 
-  /**
-   * @param events - What the client emits when it becomes ready (`ready` for a client, `connect` for a
-   *   cluster) and when something fails (a cluster also reports `node-error`).
-   */
   /** The server's invalidations, when the client tracks its reads. */
   readonly invalidations: Invalidations | undefined;
   /** What the client emits when its connections may have missed invalidations. */
