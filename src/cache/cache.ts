@@ -140,10 +140,9 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * and decides by the policy).
    */
   #peek(key: string): V | typeof ABSENT | typeof NOT_AT_HAND {
+    if (typeof key !== "string" || this.core.closed) return NOT_AT_HAND;
     const local = this.#inProcess;
-    if (local === undefined || typeof key !== "string" || this.core.closed) {
-      return this.#near === undefined ? NOT_AT_HAND : this.#peekNear(key, this.#near);
-    }
+    if (local === undefined) return this.#near === undefined ? NOT_AT_HAND : this.#peekNear(key, this.#near);
     let wire: unknown;
     try {
       wire = local.get(this.core.prefix + key);
@@ -160,7 +159,6 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * absence near says nothing of the backend.
    */
   #peekNear(key: string, near: NearView): V | typeof NOT_AT_HAND {
-    if (typeof key !== "string" || this.core.closed) return NOT_AT_HAND;
     const entry = near.peek(this.core.prefix + key);
     if (entry === undefined) return NOT_AT_HAND;
     const codec = this.#codec;

@@ -10,7 +10,7 @@ import type {
   NearView,
   WatchedValue,
 } from "../backends/contract.js";
-import type { Clock } from "../backends/memory/store.js";
+import { checkedBounds, type Clock } from "../backends/memory/store.js";
 import { ConfigurationError } from "../errors.js";
 import { storedSize } from "../internal/bytes.js";
 
@@ -79,14 +79,8 @@ export class NearBackend<W> implements AsyncBackend<W> {
 
   /** @throws ConfigurationError for bad options, or when the backend cannot tell about changes and no `timeToLive` is given. */
   constructor(inner: AsyncBackend<W>, options: NearTierOptions = {}) {
-    const maxEntries = options.maxEntries ?? 10_000;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1 || maxEntries > 2 ** 24) {
-      throw new ConfigurationError(`near.maxEntries must be an integer 1–16777216, got ${String(maxEntries)}`);
-    }
-    const { maxSize, timeToLive } = options;
-    if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 1)) {
-      throw new ConfigurationError(`near.maxSize must be a positive integer number of bytes, got ${String(maxSize)}`);
-    }
+    const { maxEntries, maxSize } = checkedBounds(options, (name) => `near.${name}`);
+    const { timeToLive } = options;
     if (timeToLive !== undefined && (!Number.isSafeInteger(timeToLive) || timeToLive < 1)) {
       throw new ConfigurationError(
         `near.timeToLive must be a positive number of milliseconds, got ${String(timeToLive)}`,

@@ -291,6 +291,14 @@ describe("Cache with near", () => {
       () => new Cache({ backend: inner, serializer: "json://", near: 5 as never }),
       /the near option must be/,
     );
+    assert.throws(
+      () => new Cache({ backend: inner, serializer: "json://", near: { maxEntries: 0 } }),
+      /near\.maxEntries must be an integer 1–16777216, got 0/,
+    );
+    assert.throws(
+      () => new Cache({ backend: inner, serializer: "json://", near: { maxSize: 1.5 } }),
+      /near\.maxSize must be a positive integer number of bytes, got 1\.5/,
+    );
     assert.equal(new Cache({ backend: inner, serializer: "json://" }).stats.near, undefined);
   });
 });

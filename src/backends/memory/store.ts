@@ -49,6 +49,31 @@ export function memoryOptionsFromUrl(url: CacheUrl, parameters: UrlParameters): 
   };
 }
 
+/**
+ * The bounds of an in-process LRU (the memory backend's, a near tier's), with the default entry count,
+ * checked for callers without types; `optionName` is how the caller names them (`"near.maxEntries"`).
+ *
+ * @throws ConfigurationError naming the option and its range.
+ */
+export function checkedBounds(
+  options: { readonly maxEntries?: number | undefined; readonly maxSize?: number | undefined },
+  optionName: (name: "maxEntries" | "maxSize") => string = (name) => name,
+): { maxEntries: number; maxSize: number | undefined } {
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1 || maxEntries > MAX_ENTRIES_LIMIT) {
+    throw new ConfigurationError(
+      `${optionName("maxEntries")} must be an integer 1–${String(MAX_ENTRIES_LIMIT)}, got ${String(maxEntries)}`,
+    );
+  }
+  const maxSize = options.maxSize;
+  if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 1)) {
+    throw new ConfigurationError(
+      `${optionName("maxSize")} must be a positive integer number of bytes, got ${String(maxSize)}`,
+    );
+  }
+  return { maxEntries, maxSize };
+}
+
 /** What lru-cache may hold: anything but `undefined` (`null` is fine at run time; its types say `{}`). */
 type StoredValue = object | string | number | boolean | bigint | symbol;
 
@@ -82,16 +107,7 @@ export class MemoryStore implements SyncBackend {
       known: ["maxEntries", "maxSize", "clock"],
       example: "{ maxEntries: 10_000, maxSize: 50_000_000 }",
     });
-    const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1 || maxEntries > MAX_ENTRIES_LIMIT) {
-      throw new ConfigurationError(
-        `maxEntries must be an integer 1–${String(MAX_ENTRIES_LIMIT)}, got ${String(maxEntries)}`,
-      );
-    }
-    const maxSize = options.maxSize;
-    if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 1)) {
-      throw new ConfigurationError(`maxSize must be a positive integer number of bytes, got ${String(maxSize)}`);
-    }
+    const { maxEntries, maxSize } = checkedBounds(options);
     this.#clock = options.clock ?? performance;
     this.#maxSize = maxSize;
     this.#entries = new LRUCache<string, StoredValue>({
