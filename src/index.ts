@@ -5,7 +5,15 @@ export type { CacheBase } from "./cache/cache-core.js";
 export type { CacheStats } from "./cache/failure-policy.js";
 export type { CacheEntries, CacheErrorEvent, CacheOptionsBase, SetManyOptions, SetOptions } from "./cache/options.js";
 export { dummyCache, memoryCache } from "./cache/shortcuts.js";
-export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions } from "./cache/sync-cache.js";
+export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions, type SyncFactory } from "./cache/sync-cache.js";
+export type {
+  Factory,
+  FactoryContext,
+  FactoryTimeouts,
+  GetOrSetOptions,
+  SyncGetOrSetOptions,
+} from "./cache/get-or-set-options.js";
+export type { ReadThroughStats } from "./cache/get-or-set.js";
 export { type Duration, type DurationPart, type DurationUnit, toMilliseconds } from "./duration.js";
 export {
   BackendError,
@@ -17,7 +25,14 @@ export {
   ConfigurationError,
   SerializationError,
 } from "./errors.js";
-export type { AsyncBackend, BackendOperations, BackendSetOptions, SyncBackend } from "./backends/contract.js";
+export type {
+  AsyncBackend,
+  BackendLocks,
+  BackendOperations,
+  BackendSetOptions,
+  SyncBackend,
+  WriteFence,
+} from "./backends/contract.js";
 export type { Clock, MemoryBackendOptions } from "./backends/memory/store.js";
 export type { Serializer, WireValue } from "./serializers/contract.js";
 export { redactUrl } from "./internal/cache-url.js";

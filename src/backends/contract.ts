@@ -129,6 +129,51 @@ export interface BackendCapabilities<W = unknown> {
    * cache answers a hit with no I/O and no decoding. See {@link NearView}.
    */
   readonly near?: NearView<W> | undefined;
+  /**
+   * Locks held in the store and fenced writes: what `getOrSet` with `lock: "distributed"` needs for one
+   * computation across every instance. See {@link BackendLocks}.
+   */
+  readonly locks?: BackendLocks<W> | undefined;
+}
+
+/**
+ * Where a fenced write finds the version of what a key holds: a value that begins with `marker` carries,
+ * at `offset`, `digits` hexadecimal digits of its fence; any other value is newer than every fence.
+ */
+export interface WriteFence {
+  /** The bytes a fenced value begins with. */
+  readonly marker: Uint8Array;
+  /** Where its fence starts (0-based). */
+  readonly offset: number;
+  /** How many hexadecimal digits the fence has. */
+  readonly digits: number;
+  /** The fence of the value being written. */
+  readonly value: number;
+}
+
+/**
+ * Locks that every instance sharing the store sees, and writes that never replace a newer value. Not a
+ * public lock API: it serves `getOrSet`'s single flight across instances.
+ *
+ * @example
+ * ```ts
+ * const locks = backend.capabilities?.locks;
+ * if (await locks?.acquire("app:user:1\u0000lock", token, 5000)) {
+ *   try { await locks.setFenced("app:user:1", bytes, 60_000, fence); } finally { await locks.release("app:user:1\u0000lock", token); }
+ * }
+ * ```
+ */
+export interface BackendLocks<W = unknown> {
+  /** Takes lock `name` for `timeToLive` milliseconds under `token` unless it is held; whether it was taken. */
+  acquire(name: string, token: string, timeToLive: number): Promise<boolean>;
+  /** Releases lock `name` only while it still holds `token`; whether it did. */
+  release(name: string, token: string): Promise<boolean>;
+  /**
+   * Stores `value` under `key` for `timeToLive` milliseconds (`undefined`: no expiry) unless the key holds
+   * a value whose fence is `fence.value` or more, or a value without a fence; whether it stored, in one
+   * atomic step.
+   */
+  setFenced(key: string, value: W, timeToLive: number | undefined, fence: WriteFence): Promise<boolean>;
 }
 
 /** A stored value with the time it has left: what {@link ChangeNotifications.readWatched} returns. */
@@ -257,6 +302,12 @@ export interface NearView<W = unknown> {
    * the caller decoded): a value read from the backend is then decoded once, on the miss.
    */
   remember(key: string, stored: W, decoded: unknown, decodedBy: object): void;
+  /**
+   * The last entry of `key` read or written while it was current, held near or set aside when the tier
+   * was emptied, for as long as the backend said the key would live; not counted. Only for serving a
+   * stale value when the backend fails (`getOrSet`'s `grace`): it may predate changes made since.
+   */
+  fallback(key: string): NearEntry<W> | undefined;
   /** The counters. */
   readonly stats: NearStats;
 }

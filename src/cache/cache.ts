@@ -19,6 +19,8 @@ import { KeyOrder } from "./key-order.js";
 import { NearBackend } from "../layers/near.js";
 import { type NearOptions, nearTierOptions } from "./near-options.js";
 import type { CacheStats } from "./failure-policy.js";
+import { ReadThrough, type ReadFailureMode, type ReadThroughStats } from "./get-or-set.js";
+import { type Factory, type GetOrSetOptions, type ReadThroughPlan, readThroughPlan } from "./get-or-set-options.js";
 
 const ABSENT: unique symbol = Symbol("cachetory.absent");
 const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
@@ -30,6 +32,16 @@ const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
  * @internal
  */
 export const PEEK: unique symbol = Symbol.for("cachetory.peek");
+
+/**
+ * The key of {@link Cache}'s `getOrSet` with options checked beforehand and a choice of what a failed read
+ * does, for `cached`: a protocol between cachetory's own modules.
+ *
+ * @internal
+ */
+export const READ_THROUGH: unique symbol = Symbol.for("cachetory.readThrough");
+
+const DEFAULT_PLAN: ReadThroughPlan = readThroughPlan(undefined);
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
@@ -50,8 +62,8 @@ export interface CacheOptions<V> extends CacheOptionsBase<V> {
   readonly near?: boolean | NearOptions | string | undefined;
 }
 
-/** What `cache.stats` counts: the failures, and the near tier's counters when there is one. */
-export interface AsyncCacheStats extends CacheStats {
+/** What `cache.stats` counts: the failures, `getOrSet`'s stale hits and refreshes, and the near tier's counters. */
+export interface AsyncCacheStats extends CacheStats, ReadThroughStats {
   /** The near tier's counters (`hits`, `misses`, `entries`, `invalidations`, `flushes`), with `near` only. */
   readonly near?: NearView["stats"] | undefined;
 }
@@ -80,6 +92,9 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   readonly #order: KeyOrder | undefined;
   /** The near tier's synchronous view, with `near`. */
   readonly #near: NearView | undefined;
+  readonly #readThrough: ReadThrough<V>;
+  /** Options objects already checked (callers often pass the same one on every call). */
+  readonly #plans = new WeakMap<GetOrSetOptions, ReadThroughPlan>();
 
   /**
    * @throws ConfigurationError for a bad backend or serializer URL, or a `near` option the backend cannot
@@ -102,6 +117,20 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     this.#inProcessWrites = this.backend.capabilities?.synchronous;
     this.#codec = this.core.codec;
     this.#order = this.core.serializesAsync ? new KeyOrder() : undefined;
+    this.#readThrough = new ReadThrough<V>({
+      core: this.core,
+      backend: this.backend,
+      inProcess: this.#inProcess,
+      near: this.#near,
+      read: (backendKey) => this.#inOrder([backendKey], () => this.backend.get(backendKey)),
+      write: (backendKey, wire, timeToLive) =>
+        this.#inOrder([backendKey], () => {
+          const local = this.#inProcessWrites;
+          if (local !== undefined) return Promise.resolve(local.set(backendKey, wire, { timeToLive }));
+          return this.backend.set(backendKey, wire, { timeToLive });
+        }),
+      deleteUndecodable: (backendKey, wire, key) => this.#deleteUndecodable([[backendKey, wire]], key),
+    });
   }
 
   static {
@@ -212,6 +241,53 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       return value;
     }
     return this.#deleteUndecodable([[backendKey, wire]], key).then(() => fallback);
+  }
+
+  /**
+   * The value of `key`, computed by `factory` when there is none: read-through caching with
+   * stale-while-revalidate, grace when things fail, early refresh, factory timeouts, and one computation
+   * per key in this process (or across every instance with `lock: "distributed"`). A fresh value is
+   * returned; a stale one at once while one refresh runs in the background; one in grace only when the
+   * refresh fails or is slower than `timeout.soft`; past that the factory runs and every caller waits for
+   * it. The table of every case is in docs/get-or-set.md.
+   *
+   * @throws what `factory` throws when there is no stale value to serve (nothing is stored then);
+   *   `CacheTimeoutError` past `timeout.hard`; `BackendError` when the backend fails, no stale value is at
+   *   hand and `failedReads` is `"throw"`; `ConfigurationError` for bad options.
+   * @example
+   * ```ts
+   * const user = await cache.getOrSet("user:1", ({ signal }) => db.users.find(1, { signal }), {
+   *   timeToLive: "5m", staleWhileRevalidate: "1m", grace: "1h", timeout: { soft: "200ms", hard: "2s" },
+   * });
+   * ```
+   */
+  getOrSet(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<V> {
+    try {
+      return this[READ_THROUGH](key, factory, this.#plan(options), "policy");
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  /**
+   * {@link Cache.getOrSet} with its options checked already; `mode` says what a failed read becomes.
+   *
+   * @internal
+   */
+  [READ_THROUGH](key: string, factory: Factory<V>, plan: ReadThroughPlan, mode: ReadFailureMode): Promise<V> {
+    if (typeof factory !== "function") {
+      throw new TypeError(`getOrSet(key, factory, options) needs a factory function, got ${typeof factory}`);
+    }
+    return this.#readThrough.getOrSet(key, factory, plan, mode);
+  }
+
+  #plan(options: GetOrSetOptions | undefined): ReadThroughPlan {
+    if (options === undefined) return DEFAULT_PLAN;
+    // Callers without types may pass anything: the check names it.
+    if (typeof options !== "object" || (options as unknown) === null) return readThroughPlan(options);
+    let plan = this.#plans.get(options);
+    if (plan === undefined) this.#plans.set(options, (plan = readThroughPlan(options)));
+    return plan;
   }
 
   /**
@@ -334,6 +410,8 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   /** Removes `key`; whether it was present. */
   async delete(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
+    // A computation of getOrSet that began before the delete must not store its now outdated value.
+    this.#readThrough.forget(backendKey);
     return await this.#call("delete", key, () => this.#inOrder([backendKey], () => this.backend.delete(backendKey)));
   }
 
@@ -341,6 +419,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   async deleteMany(...keys: string[]): Promise<number> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return 0;
+    for (const backendKey of backendKeys) this.#readThrough.forget(backendKey);
     return await this.#call("deleteMany", undefined, () =>
       this.#inOrder(backendKeys, () => this.backend.deleteMany(backendKeys)),
     );
@@ -358,6 +437,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async clear(): Promise<void> {
     this.core.assertOpen();
+    this.#readThrough.forgetAll();
     await this.#call("clear", undefined, () => this.#inOrder(undefined, () => this.backend.clear(this.core.prefix)));
   }
 
@@ -371,7 +451,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * ```
    */
   override get stats(): AsyncCacheStats {
-    const stats = super.stats;
+    const stats = { ...super.stats, ...this.#readThrough.stats };
     return this.#near === undefined ? stats : { ...stats, near: this.#near.stats };
   }
 

@@ -3,6 +3,7 @@ import { causeMessage } from "../internal/error-kinds.js";
 import { quoteKey } from "../internal/quote-key.js";
 import type { Serializer } from "../serializers/contract.js";
 import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
+import { type EntryMetadata, envelope, escapePlain, needsEscape, openEnvelope, payloadOf } from "./envelope.js";
 
 /** Returned for a value that did not decode and counts as a miss. */
 export const UNDECODABLE: unique symbol = Symbol("cachetory.undecodable");
@@ -40,6 +41,33 @@ export class Codec<V> {
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
+    return this.#checkSize(key, needsEscape(wire) ? escapePlain(wire) : wire);
+  }
+
+  /**
+   * Encodes `value` in an envelope with its metadata (see envelope.ts).
+   *
+   * @throws SerializationError naming the key when the value cannot be encoded or is over `maxValueBytes`.
+   */
+  encodeEntry(key: string, value: V, metadata: EntryMetadata): unknown {
+    let wire: unknown;
+    try {
+      wire = envelope(this.serializer.serialize(value), metadata);
+    } catch (cause) {
+      throw this.#unencodable(key, cause);
+    }
+    return this.#checkSize(key, wire);
+  }
+
+  /** As {@link Codec.encodeEntry}, through the serializer's `serializeAsync` when it has one. */
+  async encodeEntryAsync(key: string, value: V, metadata: EntryMetadata): Promise<unknown> {
+    if (this.serializer.serializeAsync === undefined) return this.encodeEntry(key, value, metadata);
+    let wire: unknown;
+    try {
+      wire = envelope(await this.serializer.serializeAsync(value), metadata);
+    } catch (cause) {
+      throw this.#unencodable(key, cause);
+    }
     return this.#checkSize(key, wire);
   }
 
@@ -57,7 +85,7 @@ export class Codec<V> {
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
-    return this.#checkSize(key, wire);
+    return this.#checkSize(key, needsEscape(wire) ? escapePlain(wire) : wire);
   }
 
   #unencodable(key: string, cause: unknown): SerializationError {
@@ -84,7 +112,7 @@ export class Codec<V> {
   /** @throws SerializationError naming the key when the stored value does not decode. */
   decode(key: string, wire: unknown): V {
     try {
-      return this.serializer.deserialize(wire);
+      return this.serializer.deserialize(payloadOf(wire));
     } catch (cause) {
       throw this.#undecodable(key, cause);
     }
@@ -94,7 +122,32 @@ export class Codec<V> {
   async decodeAsync(key: string, wire: unknown): Promise<V> {
     if (this.serializer.deserializeAsync === undefined) return this.decode(key, wire);
     try {
-      return await this.serializer.deserializeAsync(wire);
+      return await this.serializer.deserializeAsync(payloadOf(wire));
+    } catch (cause) {
+      throw this.#undecodable(key, cause);
+    }
+  }
+
+  /**
+   * The value inside `wire` and its metadata ({@link PLAIN_METADATA} for a plain value).
+   *
+   * @throws SerializationError naming the key when the stored value does not decode.
+   */
+  decodeEntry(key: string, wire: unknown): { value: V; metadata: EntryMetadata } {
+    try {
+      const { payload, metadata } = openEnvelope(wire);
+      return { value: this.serializer.deserialize(payload), metadata };
+    } catch (cause) {
+      throw this.#undecodable(key, cause);
+    }
+  }
+
+  /** As {@link Codec.decodeEntry}, through the serializer's `deserializeAsync` when it has one. */
+  async decodeEntryAsync(key: string, wire: unknown): Promise<{ value: V; metadata: EntryMetadata }> {
+    if (this.serializer.deserializeAsync === undefined) return this.decodeEntry(key, wire);
+    try {
+      const { payload, metadata } = openEnvelope(wire);
+      return { value: await this.serializer.deserializeAsync(payload), metadata };
     } catch (cause) {
       throw this.#undecodable(key, cause);
     }
@@ -110,7 +163,7 @@ export class Codec<V> {
   /** Decodes, answering {@link UNDECODABLE} instead of throwing (the caller then takes the reporting path). */
   decodeQuietly(wire: unknown): V | typeof UNDECODABLE {
     try {
-      return this.serializer.deserialize(wire);
+      return this.serializer.deserialize(payloadOf(wire));
     } catch {
       return UNDECODABLE;
     }

@@ -93,14 +93,17 @@ export class FailurePolicy {
   /**
    * A failed read: counted and reported, then the error to throw, or `undefined` when the policy makes
    * it a miss.
+   *
+   * @param absorbed - Whether the caller answers without the error whatever the policy (a stale value
+   *   served instead, a memoized function that computes); default: by the policy.
    */
-  readFailed(operation: string, cause: unknown, key?: string): Error | undefined {
+  readFailed(operation: string, cause: unknown, key?: string, absorbed: boolean = this.#readsMiss): Error | undefined {
     const error = this.backendFailure(operation, cause, key);
     // A closed cache is the caller's mistake, not the store's: always thrown, never counted.
     if ((error as { code?: unknown }).code === "CACHETORY_CACHE_CLOSED") return error;
     this.#stats.failedReads++;
-    this.report(error, operation, key, !this.#readsMiss);
-    return this.#readsMiss ? undefined : error;
+    this.report(error, operation, key, !absorbed);
+    return absorbed ? undefined : error;
   }
 
   /**

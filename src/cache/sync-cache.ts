@@ -9,6 +9,10 @@ import { CacheMissError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import { CacheBase } from "./cache-core.js";
 import { UNDECODABLE } from "./codec.js";
+import type { EntryMetadata } from "./envelope.js";
+import { checkedTags, type SyncGetOrSetOptions } from "./get-or-set-options.js";
+import { checkOptions } from "../internal/options.js";
+import { ConfigurationError, type SerializationError } from "../errors.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
 import {
   backendSetOptions,
@@ -19,6 +23,14 @@ import {
   type SetManyOptions,
   type SetOptions,
 } from "./options.js";
+
+/** Computes the value of a key for `SyncCache.getOrSet`. */
+export type SyncFactory<V> = (context: { readonly key: string; readonly stale: V | undefined }) => V;
+
+/** Whether an entry is within a grace window that its writer gave it. */
+function inGrace(metadata: EntryMetadata): boolean {
+  return metadata.graceUntil > metadata.staleUntil && Date.now() < metadata.graceUntil;
+}
 
 /** Options of {@link SyncCache}. */
 export interface SyncCacheOptions<V> extends CacheOptionsBase<V> {
@@ -116,6 +128,76 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     if (value !== UNDECODABLE) return value;
     if (found.has(backendKey)) this.#deleteUndecodable([[backendKey, found.get(backendKey)]], key);
     throw new CacheMissError(`no value for key ${quoteKey(key)}`, { key });
+  }
+
+  /**
+   * The value of `key`, computed by `factory` and stored when there is none (or it is no longer fresh:
+   * an entry that an async `Cache` wrote with `staleWhileRevalidate` or `grace` is recomputed here at
+   * once, since a synchronous call has no background; its stale value is returned only when `factory`
+   * throws within its grace).
+   *
+   * @throws what `factory` throws when there is no stale value to serve (nothing is stored then);
+   *   `BackendError` when the read fails and `failedReads` is `"throw"`. A failed write is reported to
+   *   `onError`, and the computed value still returned.
+   * @example
+   * ```ts
+   * const config = cache.getOrSet("config", () => readConfig(), { timeToLive: "1m", tags: ["config"] });
+   * ```
+   */
+  getOrSet(key: string, factory: SyncFactory<V>, options?: SyncGetOrSetOptions): V {
+    checkOptions(
+      options,
+      { what: "SyncCache.getOrSet()", known: ["timeToLive", "tags"], example: '{ timeToLive: "5m" }' },
+      ConfigurationError,
+    );
+    const timeToLive = toTimeToLive(options?.timeToLive);
+    const tags = checkedTags(options?.tags, "SyncCache.getOrSet()");
+    if (typeof factory !== "function") {
+      throw new TypeError(`getOrSet(key, factory, options) needs a factory function, got ${typeof factory}`);
+    }
+    const backendKey = this.core.backendKey(key);
+    const wire = this.#read("getOrSet", key, () => this.backend.get(backendKey), undefined);
+    let stale: { value: V; metadata: EntryMetadata } | undefined;
+    if (wire !== undefined) {
+      try {
+        stale = this.core.codec.decodeEntry(key, wire);
+      } catch (error) {
+        this.core.policy.undecodableValue(error as SerializationError, key);
+        this.#deleteUndecodable([[backendKey, wire]], key);
+      }
+      if (stale !== undefined && Date.now() < stale.metadata.freshUntil) return stale.value;
+    }
+    let value: V;
+    const started = performance.now();
+    try {
+      value = factory({ key, stale: stale?.value });
+    } catch (error) {
+      const metadata = stale?.metadata;
+      if (stale !== undefined && metadata !== undefined && inGrace(metadata)) return stale.value;
+      throw error;
+    }
+    try {
+      let stored: unknown;
+      if (tags.length === 0) stored = this.core.codec.encode(key, value);
+      else {
+        const freshUntil = timeToLive === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeToLive;
+        stored = this.core.codec.encodeEntry(key, value, {
+          fence: (stale?.metadata.fence ?? 0) + 1,
+          freshUntil,
+          staleUntil: freshUntil,
+          graceUntil: freshUntil,
+          computeMs: performance.now() - started,
+          tags,
+        });
+      }
+      this.backend.set(backendKey, stored, { timeToLive });
+    } catch (error) {
+      // `undefined` is a result like any other, but some serializers (JSON) cannot hold it.
+      if (value !== undefined || (error as { code?: unknown }).code !== "CACHETORY_SERIALIZATION") {
+        this.core.policy.writeFailed("getOrSet", error, key, false);
+      }
+    }
+    return value;
   }
 
   /** The present entries among `keys`, keyed by your keys (without the prefix). */

@@ -31,6 +31,11 @@ export interface NearTierOptions {
   readonly backendName?: string | undefined;
 }
 
+/** An entry held near, with when the backend said the key would expire (clock time; `undefined`: never). */
+interface HeldEntry<W> extends NearEntry<W> {
+  readonly backendUntil: number | undefined;
+}
+
 /** The reads and writes of one key in flight, and whether the key changed while they were. */
 interface InFlight {
   count: number;
@@ -59,7 +64,9 @@ interface InFlight {
 export class NearBackend<W> implements AsyncBackend<W> {
   readonly #inner: AsyncBackend<W>;
   readonly #changes: ChangeNotifications<W> | undefined;
-  readonly #entries: LRUCache<string, NearEntry<W>>;
+  readonly #entries: LRUCache<string, HeldEntry<W>>;
+  /** What the tier held when it was last emptied, kept for serving stale values while the backend fails. */
+  readonly #fallback: LRUCache<string, HeldEntry<W>>;
   readonly #timeToLive: number | undefined;
   /** The backend returns what it stores as bytes. */
   readonly #bytesOnly: boolean;
@@ -96,12 +103,14 @@ export class NearBackend<W> implements AsyncBackend<W> {
     this.#timeToLive = timeToLive;
     this.#bytesOnly = inner.capabilities?.bytesOnly === true;
     this.#clock = options.clock ?? performance;
-    this.#entries = new LRUCache<string, NearEntry<W>>({
+    const bounds = {
       max: maxEntries,
-      ...(maxSize === undefined ? {} : { maxSize, sizeCalculation: (entry) => storedSize(entry.stored) }),
+      ...(maxSize === undefined ? {} : { maxSize, sizeCalculation: (entry: HeldEntry<W>) => storedSize(entry.stored) }),
       perf: this.#clock,
       ttlResolution: 0,
-    });
+    };
+    this.#entries = new LRUCache<string, HeldEntry<W>>(bounds);
+    this.#fallback = new LRUCache<string, HeldEntry<W>>(bounds);
     const { synchronous: _synchronous, changes: _changes, ...kept } = inner.capabilities ?? {};
     const view: NearView<W> = {
       peek: (key) => {
@@ -116,6 +125,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
         entry.decoded = decoded;
         entry.decodedBy = decodedBy;
       },
+      fallback: (key) => this.#entries.peek(key) ?? this.#fallback.get(key),
       get stats() {
         return counters();
       },
@@ -150,6 +160,11 @@ export class NearBackend<W> implements AsyncBackend<W> {
     lost: () => {
       this.#generation++;
       if (this.#entries.size === 0) return;
+      const now = this.#clock.now();
+      for (const [key, entry] of this.#entries.entries()) {
+        const left = entry.backendUntil === undefined ? 0 : entry.backendUntil - now;
+        if (left === 0 || left >= 1) this.#fallback.set(key, entry, { ttl: left });
+      }
       this.#entries.clear();
       this.#flushes++;
     },
@@ -159,6 +174,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
   #forget(key: string): boolean {
     const inFlight = this.#inFlight.get(key);
     if (inFlight !== undefined) inFlight.changed = true;
+    this.#fallback.delete(key);
     return this.#entries.delete(key);
   }
 
@@ -178,10 +194,12 @@ export class NearBackend<W> implements AsyncBackend<W> {
 
   /** Keeps `stored` for at most `timeToLive` from `since` (when its read or write went out), and `timeToLive` of the tier. */
   #keep(key: string, stored: W, timeToLive: number | undefined, since: number): void {
-    const left = timeToLive === undefined ? undefined : timeToLive - (this.#clock.now() - since);
+    const now = this.#clock.now();
+    const left = timeToLive === undefined ? undefined : timeToLive - (now - since);
     const ttl = left === undefined ? this.#timeToLive : Math.min(left, this.#timeToLive ?? left);
     if (ttl !== undefined && ttl < 1) return;
-    this.#entries.set(key, { stored, decoded: undefined, decodedBy: undefined }, { ttl: ttl ?? 0 });
+    const backendUntil = left === undefined ? undefined : now + left;
+    this.#entries.set(key, { stored, decoded: undefined, decodedBy: undefined, backendUntil }, { ttl: ttl ?? 0 });
   }
 
   /**
@@ -322,8 +340,10 @@ export class NearBackend<W> implements AsyncBackend<W> {
     const forgetPrefix = (): void => {
       // Whatever is in flight may have been read before the keys were deleted: keep none of it.
       this.#generation++;
-      if (prefix === "") this.#entries.clear();
-      else for (const key of [...this.#entries.keys()]) if (key.startsWith(prefix)) this.#entries.delete(key);
+      for (const held of [this.#entries, this.#fallback]) {
+        if (prefix === "") held.clear();
+        else for (const key of [...held.keys()]) if (key.startsWith(prefix)) held.delete(key);
+      }
     };
     forgetPrefix();
     return this.#inner.clear(prefix).finally(forgetPrefix);
@@ -332,6 +352,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
   close(): Promise<void> {
     this.#stopListening?.();
     this.#entries.clear();
+    this.#fallback.clear();
     return this.#inner.close();
   }
 }

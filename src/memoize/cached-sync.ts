@@ -1,6 +1,8 @@
 import { requireFlavour } from "../cache/flavour.js";
 import type { SyncCache } from "../cache/sync-cache.js";
 import type { Duration } from "../duration.js";
+import { ConfigurationError } from "../errors.js";
+import { checkedTags } from "../cache/get-or-set-options.js";
 import { isSerializationError, memoizePlan, wrapOrDecorate } from "./cached.js";
 import type { MakeKey } from "./keys.js";
 import type { AnyFunction } from "./memoized-name.js";
@@ -21,6 +23,8 @@ export interface CachedSyncOptions<V> {
   readonly exclude?: (key: string, value: V) => boolean;
   /** The identity of the function in its keys; default its name, `Class.method` for decorated methods. */
   readonly name?: string;
+  /** Tags stored with each result. (`cached`'s other freshness options need background work: async only.) */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /** A memoized sync function: the original's signature, plus `purge`. */
@@ -59,6 +63,10 @@ export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOpti
   // Plain JavaScript can hand over an async Cache, whose promises a sync memoizer would return as values.
   if (typeof cache !== "function") requireFlavour(cache, "sync", "cachedSync()");
   const plan = memoizePlan(options, "cachedSync()");
+  const tags = checkedTags(options.tags, "cachedSync()");
+  if (tags.length > 0 && (plan.exclude !== undefined || plan.ifNotExists)) {
+    throw new ConfigurationError("tags of cachedSync() store through SyncCache.getOrSet, which has no exclude or ifNotExists");
+  }
   const wrapper = (target: AnyFunction<unknown, V>, context?: DecoratorContext): AnyFunction => {
     const original = target as unknown as (this: unknown, ...args: unknown[]) => V;
 
@@ -90,6 +98,11 @@ export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOpti
             chosen.reportError(error, "get", key);
           }
           if (found !== MISS) return found;
+          if (tags.length > 0 && plan.exclude === undefined && !plan.ifNotExists) {
+            const timeToLive =
+              typeof plan.timeToLive === "function" ? (plan.timeToLive(key) as Duration | null) : plan.timeToLive;
+            return chosen.getOrSet(key, () => original.apply(this, args), { timeToLive, tags });
+          }
           const value = original.apply(this, args);
           store(chosen, key, value);
           return value;

@@ -1,4 +1,11 @@
-import { type Cache, PEEK } from "../cache/cache.js";
+import { type Cache, PEEK, READ_THROUGH } from "../cache/cache.js";
+import {
+  type FactoryTimeouts,
+  GET_OR_SET_OPTION_NAMES,
+  type ReadThroughPlan,
+  readThroughPlan,
+  withTimeToLive,
+} from "../cache/get-or-set-options.js";
 import { requireFlavour } from "../cache/flavour.js";
 import { type Duration, toMilliseconds, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
@@ -15,7 +22,11 @@ import { SingleFlight } from "./single-flight.js";
 export type CacheChoice<C> =
   C | ((fn: { readonly name: string }, ...args: unknown[]) => C | null | PromiseLike<C | null>);
 
-/** Options of {@link cached} (those of the seed, plus `waitTimeout`). */
+/**
+ * Options of {@link cached}: those of the seed, `waitTimeout`, and those of `getOrSet`
+ * (`staleWhileRevalidate`, `grace`, `earlyRefresh`, `timeout`, `lock`, `lockTimeout`, `tags`), with the
+ * same meaning; any of the latter makes each call a `cache.getOrSet`.
+ */
 export interface CachedOptions<V> {
   /** Builds the key of a call (default {@link makeDefaultKey}); called with the caller's `this`. */
   readonly makeKey?: MakeKey;
@@ -35,6 +46,20 @@ export interface CachedOptions<V> {
    * with `CacheTimeoutError` and lets the next call start afresh. Default: as long as it takes.
    */
   readonly waitTimeout?: Duration;
+  /** After `timeToLive`, how long the stale result is returned at once while one refresh runs in the background. */
+  readonly staleWhileRevalidate?: Duration | undefined;
+  /** After that, how long the stale result is returned when the refresh fails, times out softly, or the cache is down. */
+  readonly grace?: Duration | undefined;
+  /** XFetch's beta: refresh early, more likely as expiry nears (0 or absent: off). */
+  readonly earlyRefresh?: number | undefined;
+  /** Limits on how long callers wait for the function (`soft` returns the stale result; `hard` rejects). */
+  readonly timeout?: FactoryTimeouts | undefined;
+  /** `"process"` (default) or `"distributed"`: one computation across every instance sharing the cache. */
+  readonly lock?: "process" | "distributed" | undefined;
+  /** With `lock: "distributed"`, how long others wait for the holder before computing themselves. */
+  readonly lockTimeout?: Duration | undefined;
+  /** Tags stored with each result. */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /** A memoized async function: the original's signature, plus `purge`. */
@@ -55,12 +80,18 @@ export interface CachedWrapper<V> {
 /** The parts of the options that do not change per call, checked once. */
 export interface MemoizePlan<V> {
   readonly makeKey: MakeKey;
+  /** With any of `getOrSet`'s options: the plan every call hands it. */
+  readonly readThrough: ReadThroughPlan | undefined;
   readonly timeToLive: ((key: string) => Duration | null | PromiseLike<Duration | null>) | number | undefined;
   readonly ifNotExists: boolean;
   readonly exclude: ((key: string, value: V) => boolean | PromiseLike<boolean>) | undefined;
 }
 
 const MEMOIZE_OPTION_NAMES = ["makeKey", "timeToLive", "ifNotExists", "exclude", "name"];
+/** The options of `getOrSet` that `cached` takes beyond the seed's (its `timeToLive` is the seed's). */
+const READ_THROUGH_NAMES = GET_OR_SET_OPTION_NAMES.filter((name) => name !== "timeToLive");
+/** Those that need background work or a promise, which a synchronous memoizer has not. */
+const ASYNC_ONLY_NAMES = READ_THROUGH_NAMES.filter((name) => name !== "tags");
 
 /**
  * Validates the options once, at wrapping time.
@@ -70,12 +101,44 @@ const MEMOIZE_OPTION_NAMES = ["makeKey", "timeToLive", "ifNotExists", "exclude",
 export function memoizePlan<V>(options: CachedOptions<V>, what: "cached()" | "cachedSync()"): MemoizePlan<V> {
   checkConfiguration(options, {
     what,
-    known: what === "cached()" ? [...MEMOIZE_OPTION_NAMES, "waitTimeout"] : MEMOIZE_OPTION_NAMES,
+    known: [...MEMOIZE_OPTION_NAMES, ...READ_THROUGH_NAMES, ...(what === "cached()" ? ["waitTimeout"] : [])],
     example: '{ timeToLive: "5m" }',
   });
   const { timeToLive } = options;
+  const given = options as Record<string, unknown>;
+  const asked = READ_THROUGH_NAMES.filter((name) => given[name] !== undefined);
+  if (what === "cachedSync()") {
+    const asyncOnly = ASYNC_ONLY_NAMES.filter((name) => given[name] !== undefined);
+    if (asyncOnly.length > 0) {
+      throw new ConfigurationError(
+        `${asyncOnly.join(", ")} of cachedSync() need background work and promises, which a synchronous function has not: use cached() over an async Cache`,
+      );
+    }
+  }
+  let readThrough: ReadThroughPlan | undefined;
+  if (asked.length > 0) {
+    for (const conflicting of ["ifNotExists", "waitTimeout"] as const) {
+      if (given[conflicting] !== undefined) {
+        throw new ConfigurationError(
+          `${conflicting} of ${what} does not combine with ${asked.join(", ")}: ${conflicting === "ifNotExists" ? "a refresh must replace the stale value" : "use timeout.hard, which releases every waiter"}`,
+        );
+      }
+    }
+    readThrough = {
+      ...readThroughPlan(
+        {
+          ...Object.fromEntries(asked.map((name) => [name, given[name]])),
+          // A function of the key is asked per call; any duration stands in for it here.
+          timeToLive: typeof timeToLive === "function" ? 1 : timeToLive,
+        },
+        what,
+      ),
+      exclude: options.exclude as ReadThroughPlan["exclude"],
+    };
+  }
   return {
     makeKey: options.makeKey ?? makeDefaultKey,
+    readThrough,
     timeToLive: typeof timeToLive === "function" ? timeToLive : toTimeToLive(timeToLive),
     ifNotExists: options.ifNotExists ?? false,
     exclude: options.exclude,
@@ -171,6 +234,14 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
       function run(self: unknown, chosen: Cache<V> | null, args: unknown[]): Promise<V> {
         if (chosen === null) return original.apply(self, args);
         const key = plan.makeKey.call(self, memoized, args);
+        const readThrough = plan.readThrough;
+        if (readThrough !== undefined) {
+          const compute = (): Promise<V> => original.apply(self, args);
+          if (typeof plan.timeToLive !== "function") return chosen[READ_THROUGH](key, compute, readThrough, "miss");
+          return Promise.resolve(plan.timeToLive(key)).then((timeToLive) =>
+            chosen[READ_THROUGH](key, compute, withTimeToLive(readThrough, toTimeToLive(timeToLive)), "miss"),
+          );
+        }
         // A hit in an in-process backend is answered at once: no flight, no promise per layer.
         const hit = chosen[PEEK](key, MISS);
         if (hit !== MISS) return Promise.resolve(hit);

@@ -33,6 +33,7 @@ import {
 import type {
   AsyncBackend,
   BackendCapabilities,
+  BackendLocks,
   BackendSetOptions,
   ChangeNotifications,
   WatchedValue,
@@ -161,7 +162,9 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
     });
     const store = new RedisStore(this.#driver, this.#guard);
     const changes = this.#changeNotifications(store);
-    this.capabilities = changes === undefined ? store.capabilities : { ...store.capabilities, changes };
+    const locks = this.#locks(store);
+    this.capabilities =
+      changes === undefined ? { ...store.capabilities, locks } : { ...store.capabilities, changes, locks };
     // A batch the server refused as a whole (an error reply: NOPERM, TRYAGAIN…) is asked again key by key.
     const coalesced = new CoalescedBackend(store, {
       isBatchRefusal: (error) => redisErrorCode(error) !== undefined,
@@ -205,6 +208,32 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
             true,
           )
         );
+      },
+    };
+  }
+
+  /**
+   * Locks as keys set with `NX PX` and a random token, released by a script only while they hold it, and
+   * fenced writes as one script: each through the deadline guard, and announced to near tiers as writes.
+   */
+  #locks(store: RedisStore): BackendLocks<RedisWireValue> {
+    const guard = this.#guard;
+    return {
+      acquire: (name, token, timeToLive) =>
+        refuseKey("lock", name) ?? guard.run("lock", name, () => store.acquireLock(name, token, timeToLive)),
+      release: (name, token) =>
+        refuseKey("unlock", name) ?? guard.run("unlock", name, () => store.releaseLock(name, token)),
+      setFenced: (key, value, timeToLive, fence) => {
+        const refusal = refuseKey("set", key);
+        if (refusal !== undefined) return refusal;
+        let argument: RedisArgument;
+        try {
+          argument = this.#sendable(key, toArgument(key, value));
+        } catch (error) {
+          return Promise.reject(asError(error));
+        }
+        this.#announce(key);
+        return guard.run("set", key, () => store.setFenced(key, argument, timeToLive, fence));
       },
     };
   }

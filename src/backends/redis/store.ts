@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { BackendError } from "../../errors.js";
 import type { DeadlineGuard } from "../../layers/deadline-guard.js";
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions, WatchedValue } from "../contract.js";
+import type { AsyncBackend, BackendCapabilities, BackendSetOptions, WatchedValue, WriteFence } from "../contract.js";
 import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
 
 /** What the store is handed (already checked and converted by `RedisBackend`) and what it returns. */
@@ -13,6 +13,25 @@ const SCAN_BATCH = 1000;
 const DELETE_IF_UNCHANGED = `local held = redis.call("GET", KEYS[1])
 if held and redis.sha1hex(held) == ARGV[1] then return redis.call("UNLINK", KEYS[1]) end
 return 0`;
+
+/** KEYS[1] (a lock) is deleted only while it holds the token ARGV[1]. */
+const RELEASE_LOCK = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`;
+
+/**
+ * KEYS[1] is set to ARGV[1] (for ARGV[2] ms; "" for no expiry) unless it holds a value that does not begin
+ * with the marker ARGV[3] (a plain value, newer than any fence) or one whose fence (ARGV[5] hexadecimal
+ * digits at the 1-based offset ARGV[4]) is ARGV[6] or more.
+ */
+const SET_FENCED = `local held = redis.call("GET", KEYS[1])
+if held then
+  if string.sub(held, 1, #ARGV[3]) ~= ARGV[3] then return 0 end
+  local at = tonumber(ARGV[4])
+  local fence = tonumber(string.sub(held, at, at + tonumber(ARGV[5]) - 1), 16)
+  if fence == nil or fence >= tonumber(ARGV[6]) then return 0 end
+end
+if ARGV[2] == "" then redis.call("SET", KEYS[1], ARGV[1]) else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
+return 1`;
 
 /** Redis glob metacharacters, escaped so that `clear()` matches the prefix literally (B14). */
 function escapeGlob(text: string): string {
@@ -216,6 +235,38 @@ export class RedisStore implements AsyncBackend<StoredValue> {
       .update(value as RedisArgument)
       .digest("hex");
     return (await this.#driver.send(["EVAL", DELETE_IF_UNCHANGED, "1", key, digest], key)) === 1;
+  }
+
+  /** `SET NX PX` of the lock `name` with `token`. */
+  async acquireLock(name: string, token: string, timeToLive: number): Promise<boolean> {
+    return (await this.#driver.send(["SET", name, token, "NX", "PX", String(timeToLive)], name)) !== null;
+  }
+
+  /** Deletes the lock `name` while it holds `token`, in one script. */
+  async releaseLock(name: string, token: string): Promise<boolean> {
+    return Number(await this.#driver.send(["EVAL", RELEASE_LOCK, "1", name, token], name)) === 1;
+  }
+
+  /** A write that refuses to replace a value with a fence as high or higher, in one script. */
+  async setFenced(
+    key: string,
+    value: StoredValue,
+    timeToLive: number | undefined,
+    fence: WriteFence,
+  ): Promise<boolean> {
+    const script = [
+      "EVAL",
+      SET_FENCED,
+      "1",
+      key,
+      value as RedisArgument,
+      timeToLive === undefined ? "" : String(timeToLive),
+      Buffer.from(fence.marker),
+      String(fence.offset + 1),
+      String(fence.digits),
+      String(fence.value),
+    ] as RedisCommand;
+    return Number(await this.#driver.send(script, key)) === 1;
   }
 
   /**

@@ -1,0 +1,193 @@
+/**
+ * The metadata envelope: what an entry written with freshness options (or tags) carries around its
+ * serialized value, so that any cache reading it knows when it stops being fresh, how long it may be
+ * served stale, what computing it cost, and which version of the key it is (the fence).
+ *
+ * Bytes, version 1 (all integers big-endian):
+ *
+ * | offset | size | field |
+ * | --- | --- | --- |
+ * | 0 | 6 | the marker `00 63 74 79 65 01` (`"\0ctye"`, then the format version) |
+ * | 6 | 1 | flags: bit 0, the serializer's output was text (kept as its UTF-8 bytes) |
+ * | 7 | 16 | the fence, as 16 lowercase hexadecimal digits (so that a Redis script can compare it) |
+ * | 23 | 8 | fresh until: milliseconds since the epoch, a float64 (`Infinity` for never stale) |
+ * | 31 | 8 | stale until: the end of `staleWhileRevalidate` |
+ * | 39 | 8 | grace until: the end of `grace` |
+ * | 47 | 4 | what computing the value took, in milliseconds (XFetch's delta) |
+ * | 51 | 2 | the number of tags, then each as a 2-byte length and its UTF-8 bytes |
+ * | … | … | the serialized value |
+ *
+ * No serializer's output starts with the marker (JSON text never starts with a NUL, pickle starts with
+ * `0x80`, V8's format with `0xff`, msgpack's `0x00` is a whole value on its own, zlib, gzip and zstd have
+ * magic numbers of their own), and a plain write whose bytes happen to (raw bytes through `noop://`) is
+ * stored enveloped, without metadata, so that it reads back as itself: an envelope is never mistaken for
+ * a user's value, nor a user's value for an envelope. Values that are not bytes (`noop://` over the
+ * memory backend) are enveloped as an object of a class of ours.
+ */
+
+/** The first bytes of every envelope, the last one being the format version. */
+export const ENVELOPE_MARKER: Uint8Array = Uint8Array.of(0x00, 0x63, 0x74, 0x79, 0x65, 0x01);
+/** Where the fence starts: what a fenced write compares. */
+export const FENCE_OFFSET = 7;
+/** How many hexadecimal digits the fence has. */
+export const FENCE_DIGITS = 16;
+/** The fence of a plain value that needed an envelope: newer than any computed one. */
+const PLAIN_FENCE = Number.MAX_SAFE_INTEGER;
+const HEADER_SIZE = 53;
+const TEXT_PAYLOAD = 1;
+/** Tags on one entry at most (each costs bytes on every copy of the entry). */
+export const MAX_TAGS = 1000;
+
+/** What an entry knows about itself beyond its value; times in milliseconds since the epoch. */
+export interface EntryMetadata {
+  /** The version of the key this value is: a write fenced by it refuses to replace a newer one. */
+  readonly fence: number;
+  /** Until when the value is fresh (`Infinity`: as long as it is stored). */
+  readonly freshUntil: number;
+  /** Until when it may be served stale while one refresh runs in the background. */
+  readonly staleUntil: number;
+  /** Until when it may be served when the refresh fails or the backend is down. */
+  readonly graceUntil: number;
+  /** How long computing it took (for early refresh). */
+  readonly computeMs: number;
+  /** Its tags. */
+  readonly tags: readonly string[];
+}
+
+/** The metadata of a value that has none: fresh for as long as the backend keeps it. */
+export const PLAIN_METADATA: EntryMetadata = Object.freeze({
+  fence: 0,
+  freshUntil: Number.POSITIVE_INFINITY,
+  staleUntil: Number.POSITIVE_INFINITY,
+  graceUntil: Number.POSITIVE_INFINITY,
+  computeMs: 0,
+  tags: Object.freeze([]),
+});
+
+/** An envelope around a value that is not bytes (only the memory backend stores those). */
+class ObjectEnvelope {
+  constructor(
+    readonly metadata: EntryMetadata,
+    readonly payload: unknown,
+  ) {}
+}
+
+function startsWithMarker(bytes: Uint8Array): boolean {
+  if (bytes.byteLength < HEADER_SIZE) return false;
+  for (let index = 0; index < ENVELOPE_MARKER.length; index++) {
+    if (bytes[index] !== ENVELOPE_MARKER[index]) return false;
+  }
+  return true;
+}
+
+/** Whether a plain serialized value would read as an envelope, and so must be stored in one. */
+export function needsEscape(wire: unknown): boolean {
+  if (typeof wire === "string") return wire.charCodeAt(0) === 0 && wire.startsWith("\u0000ctye\u0001");
+  if (wire instanceof Uint8Array) return wire[0] === 0 && startsWithMarker(wire);
+  return false;
+}
+
+/** Whether `wire` is an envelope. */
+export function isEnveloped(wire: unknown): boolean {
+  if (wire instanceof Uint8Array) return wire[0] === 0 && startsWithMarker(wire);
+  return wire instanceof ObjectEnvelope;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Wraps a serialized value with its metadata: bytes for text and bytes, an object otherwise.
+ *
+ * @throws RangeError for more than {@link MAX_TAGS} tags or a tag over 65 535 bytes.
+ */
+export function envelope(wire: unknown, metadata: EntryMetadata): unknown {
+  if (typeof wire !== "string" && !(wire instanceof Uint8Array)) return new ObjectEnvelope(metadata, wire);
+  const payload = typeof wire === "string" ? Buffer.from(wire) : wire;
+  const { tags } = metadata;
+  if (tags.length > MAX_TAGS)
+    throw new RangeError(`an entry takes at most ${String(MAX_TAGS)} tags, got ${String(tags.length)}`);
+  const encodedTags = tags.map((tag) => Buffer.from(tag));
+  let size = HEADER_SIZE + payload.byteLength;
+  for (const tag of encodedTags) {
+    if (tag.byteLength > 0xffff)
+      throw new RangeError(`a tag is at most 65535 bytes, got one of ${String(tag.byteLength)}`);
+    size += 2 + tag.byteLength;
+  }
+  const bytes = Buffer.allocUnsafe(size);
+  bytes.set(ENVELOPE_MARKER, 0);
+  bytes[6] = typeof wire === "string" ? TEXT_PAYLOAD : 0;
+  bytes.write(Math.min(metadata.fence, PLAIN_FENCE).toString(16).padStart(FENCE_DIGITS, "0"), FENCE_OFFSET, "latin1");
+  bytes.writeDoubleBE(metadata.freshUntil, 23);
+  bytes.writeDoubleBE(metadata.staleUntil, 31);
+  bytes.writeDoubleBE(metadata.graceUntil, 39);
+  bytes.writeUInt32BE(Math.min(0xffffffff, Math.max(0, Math.round(metadata.computeMs))), 47);
+  bytes.writeUInt16BE(encodedTags.length, 51);
+  let offset = HEADER_SIZE;
+  for (const tag of encodedTags) {
+    bytes.writeUInt16BE(tag.byteLength, offset);
+    bytes.set(tag, offset + 2);
+    offset += 2 + tag.byteLength;
+  }
+  bytes.set(payload, offset);
+  return bytes;
+}
+
+/** A plain value whose bytes would read as an envelope, stored in one that says nothing more. */
+export function escapePlain(wire: unknown): unknown {
+  return envelope(wire, { ...PLAIN_METADATA, fence: PLAIN_FENCE });
+}
+
+/** Until when an enveloped value is fresh, read without decoding the rest (`Infinity` for a plain value). */
+export function freshUntilOf(wire: unknown): number {
+  if (wire instanceof Uint8Array) {
+    return wire[0] === 0 && startsWithMarker(wire) ? view(wire).getFloat64(23) : Number.POSITIVE_INFINITY;
+  }
+  return wire instanceof ObjectEnvelope ? wire.metadata.freshUntil : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The serialized value inside `wire` and its metadata; a plain value is its own payload, with
+ * {@link PLAIN_METADATA}.
+ *
+ * @throws RangeError for an envelope cut short (its tags run past its end).
+ */
+export function openEnvelope(wire: unknown): { readonly payload: unknown; readonly metadata: EntryMetadata } {
+  if (wire instanceof ObjectEnvelope) return wire;
+  if (!(wire instanceof Uint8Array) || wire[0] !== 0 || !startsWithMarker(wire)) {
+    return { payload: wire, metadata: PLAIN_METADATA };
+  }
+  const data = view(wire);
+  const fenceText = Buffer.from(wire.buffer, wire.byteOffset + FENCE_OFFSET, FENCE_DIGITS).toString("latin1");
+  const tagCount = data.getUint16(51);
+  const tags: string[] = [];
+  let offset = HEADER_SIZE;
+  for (let index = 0; index < tagCount; index++) {
+    if (offset + 2 > wire.byteLength) throw new RangeError("the envelope's tags run past its end");
+    const length = data.getUint16(offset);
+    if (offset + 2 + length > wire.byteLength) throw new RangeError("the envelope's tags run past its end");
+    tags.push(Buffer.from(wire.buffer, wire.byteOffset + offset + 2, length).toString());
+    offset += 2 + length;
+  }
+  const body = wire.subarray(offset);
+  return {
+    payload:
+      (wire[6] ?? 0) & TEXT_PAYLOAD ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString() : body,
+    metadata: {
+      fence: Number.parseInt(fenceText, 16),
+      freshUntil: data.getFloat64(23),
+      staleUntil: data.getFloat64(31),
+      graceUntil: data.getFloat64(39),
+      computeMs: data.getUint32(47),
+      tags,
+    },
+  };
+}
+
+/** Only the payload of `wire` (the value of a plain `get`), without building the metadata. */
+export function payloadOf(wire: unknown): unknown {
+  if (wire instanceof ObjectEnvelope) return wire.payload;
+  if (!(wire instanceof Uint8Array) || wire[0] !== 0 || !startsWithMarker(wire)) return wire;
+  return openEnvelope(wire).payload;
+}

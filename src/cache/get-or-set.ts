@@ -1,0 +1,531 @@
+import { randomUUID } from "node:crypto";
+import type { AsyncBackend, BackendLocks, NearEntry, NearView, SyncBackend } from "../backends/contract.js";
+import { CacheError, CacheTimeoutError, type SerializationError } from "../errors.js";
+import { causeMessage } from "../internal/error-kinds.js";
+import { quoteKey } from "../internal/quote-key.js";
+import type { CacheCore } from "./cache-core.js";
+import { UNDECODABLE } from "./codec.js";
+import { ENVELOPE_MARKER, type EntryMetadata, FENCE_DIGITS, FENCE_OFFSET, freshUntilOf } from "./envelope.js";
+import type { Factory, ReadThroughPlan } from "./get-or-set-options.js";
+
+/** What the cache hands the read-through engine: its synchronous views and its backend calls. */
+export interface ReadThroughHost<V> {
+  readonly core: CacheCore<V>;
+  readonly backend: AsyncBackend;
+  /** The backend's synchronous view, when it is in-process and its values decode without a promise. */
+  readonly inProcess: SyncBackend | undefined;
+  /** The near tier's view, with `near`. */
+  readonly near: NearView | undefined;
+  /** Reads `backendKey` through the backend (in order with the cache's pending writes); rejects as the backend does. */
+  read(backendKey: string): Promise<unknown>;
+  /** Writes through the backend; rejects as the backend does. */
+  write(backendKey: string, wire: unknown, timeToLive: number | undefined): Promise<boolean>;
+  /** Deletes an entry that did not decode, by the cache's policy; never rejects. */
+  deleteUndecodable(backendKey: string, wire: unknown, key: string): Promise<void>;
+}
+
+/** The counters `getOrSet` adds to `cache.stats`. */
+export interface ReadThroughStats {
+  /** Stale values served (within `staleWhileRevalidate`, or within `grace` when the refresh could not answer). */
+  readonly staleHits: number;
+  /** Recomputations of a value that was still stored (stale, in grace, or refreshed early). */
+  readonly refreshes: number;
+}
+
+/** How a failed backend read is handled: by the cache's `failedReads` policy, or as a miss (for `cached`). */
+export type ReadFailureMode = "policy" | "miss";
+
+/** A computation of one key in this process, shared by every caller that asks for it meanwhile. */
+interface Flight<V> {
+  readonly result: Promise<V>;
+  /** Set when the key was deleted meanwhile: the value is still the callers', but no longer stored. */
+  detached: boolean;
+}
+
+/** What a caller has in hand while a computation runs: the stale value, if any. */
+interface Stale<V> {
+  readonly value: V;
+  readonly metadata: EntryMetadata;
+}
+
+const NOT_DECODED: unique symbol = Symbol("cachetory.notDecoded");
+const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
+/** Appended to a key (prefix included) for the name of its lock: a NUL, which keys hardly ever hold. */
+const LOCK_SUFFIX = "\u0000lock";
+const FIRST_WAIT_MS = 10;
+const LONGEST_WAIT_MS = 250;
+
+/** Waits `milliseconds`, or rejects with the signal's reason when it aborts first. */
+function pause(milliseconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, milliseconds);
+    function onAbort(): void {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * `getOrSet`: the state machine of docs/get-or-set.md over any backend. A stored value is fresh, stale
+ * (served at once, refreshed in the background), in grace (served only when the refresh cannot answer)
+ * or gone; computations of a key are shared per process, and with `lock: "distributed"` across
+ * instances through the backend's locks, their writes fenced so that a late one never replaces a newer.
+ */
+export class ReadThrough<V> {
+  readonly #host: ReadThroughHost<V>;
+  readonly #flights = new Map<string, Flight<V>>();
+  #staleHits = 0;
+  #refreshes = 0;
+  #warnedNoLocks = false;
+
+  constructor(host: ReadThroughHost<V>) {
+    this.#host = host;
+  }
+
+  /** The counters, as numbers. */
+  get stats(): ReadThroughStats {
+    return { staleHits: this.#staleHits, refreshes: this.#refreshes };
+  }
+
+  /** Detaches the running computation of `backendKey` (the key was deleted): it will not store, and later calls start afresh. */
+  forget(backendKey: string): void {
+    const flight = this.#flights.get(backendKey);
+    if (flight === undefined) return;
+    flight.detached = true;
+    this.#flights.delete(backendKey);
+  }
+
+  /** Detaches every running computation (the cache was cleared). */
+  forgetAll(): void {
+    for (const backendKey of [...this.#flights.keys()]) this.forget(backendKey);
+  }
+
+  /** How many computations are running in this process. */
+  get computing(): number {
+    return this.#flights.size;
+  }
+
+  /**
+   * The value of `key` by the state table: fresh, stale, in grace, or computed by `factory`.
+   *
+   * @throws what `factory` throws when there is no stale value to serve; `CacheTimeoutError` past
+   *   `timeout.hard`; `BackendError` when the backend fails and the policy throws; `CacheClosedError`.
+   */
+  getOrSet(key: string, factory: Factory<V>, plan: ReadThroughPlan, mode: ReadFailureMode): Promise<V> {
+    const host = this.#host;
+    const backendKey = host.core.backendKey(key);
+    const held = this.#peek(backendKey);
+    if (held === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
+    if (held !== NOT_AT_HAND) return this.#answer(key, backendKey, held.wire, held.decoded, factory, plan);
+    return host.read(backendKey).then(
+      (wire) =>
+        wire === undefined
+          ? this.#compute(key, backendKey, factory, plan, undefined)
+          : this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan),
+      (cause: unknown) => this.#readFailed(key, backendKey, cause, factory, plan, mode),
+    );
+  }
+
+  /** What the synchronous views hold for `backendKey`: the entry, `undefined` (absent in-process) or `NOT_AT_HAND`. */
+  #peek(backendKey: string): { wire: unknown; decoded: unknown } | undefined | typeof NOT_AT_HAND {
+    const host = this.#host;
+    if (host.inProcess !== undefined) {
+      let wire: unknown;
+      try {
+        wire = host.inProcess.get(backendKey);
+      } catch {
+        return NOT_AT_HAND;
+      }
+      return wire === undefined ? undefined : { wire, decoded: NOT_DECODED };
+    }
+    const entry: NearEntry | undefined = host.near?.peek(backendKey);
+    if (entry === undefined) return NOT_AT_HAND;
+    return { wire: entry.stored, decoded: entry.decodedBy === host.core.codec ? entry.decoded : NOT_DECODED };
+  }
+
+  /** Answers from a stored entry by its state. */
+  #answer(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    decoded: unknown,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+  ): Promise<V> {
+    const core = this.#host.core;
+    const now = Date.now();
+    if (now < freshUntilOf(wire) && !core.serializesAsync && plan.earlyRefresh === 0) {
+      const value = decoded === NOT_DECODED ? core.decodeStored(key, wire) : (decoded as V);
+      if (value === UNDECODABLE) return this.#undecodable(key, backendKey, wire, factory, plan);
+      if (decoded === NOT_DECODED) this.#host.near?.remember(backendKey, wire, value, core.codec);
+      return Promise.resolve(value);
+    }
+    return this.#answerSlowly(key, backendKey, wire, factory, plan);
+  }
+
+  async #answerSlowly(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+  ): Promise<V> {
+    const entry = await this.#open(key, wire);
+    if (entry === UNDECODABLE) return this.#undecodable(key, backendKey, wire, factory, plan);
+    const { value, metadata } = entry;
+    this.#host.near?.remember(backendKey, wire, value, this.#host.core.codec);
+    const now = Date.now();
+    if (now < metadata.freshUntil) {
+      // XFetch: refresh ahead with a probability that grows as expiry nears, scaled by what computing took.
+      if (
+        plan.earlyRefresh > 0 &&
+        now - metadata.computeMs * plan.earlyRefresh * Math.log(Math.random()) >= metadata.freshUntil
+      ) {
+        this.#refreshInBackground(key, backendKey, factory, plan, entry);
+      }
+      return value;
+    }
+    if (now < metadata.staleUntil) {
+      this.#staleHits++;
+      this.#refreshInBackground(key, backendKey, factory, plan, entry);
+      return value;
+    }
+    if (now < metadata.graceUntil) return this.#refreshOrStale(key, backendKey, factory, plan, entry);
+    // Still stored past its grace (another machine's clock): a miss.
+    return this.#compute(key, backendKey, factory, plan, undefined, metadata.fence);
+  }
+
+  /** The value and metadata of a stored entry, or `UNDECODABLE` (reported by the policy, or thrown by it). */
+  async #open(key: string, wire: unknown): Promise<Stale<V> | typeof UNDECODABLE> {
+    const core = this.#host.core;
+    try {
+      return core.serializesAsync ? await core.codec.decodeEntryAsync(key, wire) : core.codec.decodeEntry(key, wire);
+    } catch (error) {
+      core.policy.undecodableValue(error as SerializationError, key);
+      return UNDECODABLE;
+    }
+  }
+
+  async #undecodable(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+  ): Promise<V> {
+    await this.#host.deleteUndecodable(backendKey, wire, key);
+    return this.#compute(key, backendKey, factory, plan, undefined);
+  }
+
+  /**
+   * A failed read: within grace, the value the near tier last held; otherwise the policy's error, or
+   * (failedReads "miss", or `cached`) a computation.
+   */
+  async #readFailed(
+    key: string,
+    backendKey: string,
+    cause: unknown,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    mode: ReadFailureMode,
+  ): Promise<V> {
+    const policy = this.#host.core.policy;
+    const fallback = this.#host.near?.fallback(backendKey);
+    if (fallback !== undefined) {
+      const entry = await this.#open(key, fallback.stored);
+      if (
+        entry !== UNDECODABLE &&
+        entry.metadata.graceUntil > entry.metadata.staleUntil &&
+        Date.now() < entry.metadata.graceUntil
+      ) {
+        policy.readFailed("getOrSet", cause, key, true);
+        this.#staleHits++;
+        return entry.value;
+      }
+    }
+    const error =
+      mode === "miss" ? policy.readFailed("getOrSet", cause, key, true) : policy.readFailed("getOrSet", cause, key);
+    if (error !== undefined) throw error;
+    return this.#compute(key, backendKey, factory, plan, undefined);
+  }
+
+  /** Within grace: the refreshed value, or the stale one when the refresh fails or passes `timeout.soft`. */
+  async #refreshOrStale(
+    key: string,
+    backendKey: string,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    stale: Stale<V>,
+  ): Promise<V> {
+    const flight = this.#flight(key, backendKey, factory, plan, stale);
+    let timer: NodeJS.Timeout | undefined;
+    const soft =
+      plan.softTimeout === undefined
+        ? undefined
+        : new Promise<typeof NOT_AT_HAND>((resolve) => {
+            timer = setTimeout(resolve, plan.softTimeout, NOT_AT_HAND);
+          });
+    try {
+      const answer = await (soft === undefined ? flight.result : Promise.race([flight.result, soft]));
+      if (answer !== NOT_AT_HAND) return answer;
+    } catch (error) {
+      this.#host.core.policy.report(this.#refreshFailure(key, error), "getOrSet", key);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#staleHits++;
+    return stale.value;
+  }
+
+  #refreshInBackground(
+    key: string,
+    backendKey: string,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    stale: Stale<V>,
+  ): void {
+    if (this.#flights.has(backendKey)) return;
+    this.#flight(key, backendKey, factory, plan, stale, true).result.catch((error: unknown) => {
+      this.#host.core.policy.report(this.#refreshFailure(key, error), "getOrSet", key);
+    });
+  }
+
+  #refreshFailure(key: string, error: unknown): Error {
+    if ((error as { code?: unknown } | null)?.code === "CACHETORY_TIMEOUT") return error as Error;
+    return new CacheError(`the refresh of key ${quoteKey(key)} failed: ${causeMessage(error)}`, { key, cause: error });
+  }
+
+  /** A miss: the computation every caller of the key waits for. */
+  #compute(
+    key: string,
+    backendKey: string,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    stale: Stale<V> | undefined,
+    fence = 0,
+  ): Promise<V> {
+    return this.#flight(key, backendKey, factory, plan, stale, false, fence).result;
+  }
+
+  /**
+   * The running computation of `backendKey`, or a new one: it takes the distributed lock when asked,
+   * runs the factory, stores its value, and settles every caller, or rejects them all at `timeout.hard`.
+   */
+  #flight(
+    key: string,
+    backendKey: string,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    stale: Stale<V> | undefined,
+    background = false,
+    fence = stale?.metadata.fence ?? 0,
+  ): Flight<V> {
+    const running = this.#flights.get(backendKey);
+    if (running !== undefined) return running;
+    if (stale !== undefined) this.#refreshes++;
+    const controller = new AbortController();
+    let resolve!: (value: V) => void;
+    let reject!: (error: unknown) => void;
+    const flight: Flight<V> = {
+      result: new Promise<V>((onValue, onError) => {
+        resolve = onValue;
+        reject = onError;
+      }),
+      detached: false,
+    };
+    this.#flights.set(backendKey, flight);
+    let timer: NodeJS.Timeout | undefined;
+    const end = (): void => {
+      clearTimeout(timer);
+      if (this.#flights.get(backendKey) === flight) this.#flights.delete(backendKey);
+    };
+    if (plan.hardTimeout !== undefined) {
+      timer = setTimeout(() => {
+        const error = new CacheTimeoutError(
+          `getOrSet of key ${quoteKey(key)} gave up after timeout.hard (${String(plan.hardTimeout)} ms): the factory had not answered`,
+          { key },
+        );
+        controller.abort(error);
+        end();
+        reject(error);
+      }, plan.hardTimeout);
+    }
+    this.#run(key, backendKey, factory, plan, stale, background, fence, controller.signal, flight).then(
+      (value) => {
+        end();
+        resolve(value);
+      },
+      (error: unknown) => {
+        end();
+        reject(error);
+      },
+    );
+    return flight;
+  }
+
+  async #run(
+    key: string,
+    backendKey: string,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    stale: Stale<V> | undefined,
+    background: boolean,
+    fence: number,
+    signal: AbortSignal,
+    flight: Flight<V>,
+  ): Promise<V> {
+    const locks = plan.distributed ? this.#locks() : undefined;
+    let held: { readonly name: string; readonly token: string } | undefined;
+    if (locks !== undefined) {
+      const outcome = await this.#holdOrWait(locks, key, backendKey, plan, background, signal);
+      if (outcome.found !== undefined) return outcome.found.value;
+      // Another instance holds the lock and refreshes: keep serving what we have.
+      if (outcome.skip && stale !== undefined) return stale.value;
+      held = outcome.held;
+      fence = Math.max(fence, outcome.fence);
+    }
+    try {
+      const started = performance.now();
+      const value = await factory({ key, stale: stale?.value, signal });
+      // Past timeout.hard every caller was told so, and a delete since it began outdates it: storing now
+      // could replace a newer value.
+      const wanted = !signal.aborted && !flight.detached && !((await plan.exclude?.(key, value as never)) ?? false);
+      if (wanted && !flight.detached)
+        await this.#store(key, backendKey, value, plan, performance.now() - started, fence + 1, locks);
+      return value;
+    } finally {
+      if (held !== undefined) {
+        locks?.release(held.name, held.token).catch((error: unknown) => {
+          this.#host.core.policy.writeFailed("unlock", error, key, false);
+        });
+      }
+    }
+  }
+
+  /** The backend's locks, or `undefined` to compute per process (said once, for a remote backend). */
+  #locks(): BackendLocks | undefined {
+    const capabilities = this.#host.backend.capabilities;
+    const locks = capabilities?.locks;
+    // An in-process store has no other instance to agree with: one computation per process is exact.
+    if (locks !== undefined || capabilities?.synchronous !== undefined || this.#warnedNoLocks) return locks;
+    this.#warnedNoLocks = true;
+    process.emitWarning(
+      `getOrSet with lock: "distributed" needs a backend with locks (Redis has them); ${this.#host.backend.constructor.name} has none, so each process computes once instead`,
+      { type: "CachetoryWarning", code: "CACHETORY_NO_LOCKS" },
+    );
+    return undefined;
+  }
+
+  /**
+   * Takes the lock of `backendKey`, or waits for its holder: polling with a growing, jittered pause (10 ms
+   * to 250 ms) for a fresh value, which ends the wait, or for the lock to come free (its holder died or
+   * stalled past `lockTimeout`). Past `lockTimeout` it computes without the lock. A background refresh
+   * does not wait: someone else refreshes.
+   */
+  async #holdOrWait(
+    locks: BackendLocks,
+    key: string,
+    backendKey: string,
+    plan: ReadThroughPlan,
+    background: boolean,
+    signal: AbortSignal,
+  ): Promise<{ held?: { name: string; token: string }; found?: { value: V }; skip?: boolean; fence: number }> {
+    const name = backendKey + LOCK_SUFFIX;
+    const token = randomUUID();
+    const policy = this.#host.core.policy;
+    const tryLock = async (): Promise<boolean | undefined> => {
+      try {
+        return await locks.acquire(name, token, plan.lockTimeout);
+      } catch (error) {
+        policy.writeFailed("lock", error, key, false);
+        return undefined;
+      }
+    };
+    const first = await tryLock();
+    if (first === true) return { held: { name, token }, fence: 0 };
+    if (first === undefined) return { fence: 0 };
+    if (background) return { skip: true, fence: 0 };
+    const deadline = performance.now() + plan.lockTimeout;
+    let pauseMs = FIRST_WAIT_MS;
+    let fence = 0;
+    for (;;) {
+      const left = deadline - performance.now();
+      await pause(Math.max(0, Math.min(left, pauseMs * (0.75 + Math.random() / 2))), signal);
+      let wire: unknown;
+      try {
+        wire = await this.#host.read(backendKey);
+      } catch {
+        wire = undefined;
+      }
+      if (wire !== undefined) {
+        const entry = await this.#open(key, wire);
+        if (entry !== UNDECODABLE) {
+          if (Date.now() < entry.metadata.freshUntil) return { found: { value: entry.value }, fence };
+          fence = Math.max(fence, entry.metadata.fence);
+        }
+      }
+      const taken = await tryLock();
+      if (taken === true) return { held: { name, token }, fence };
+      if (taken === undefined || performance.now() >= deadline) return { fence };
+      pauseMs = Math.min(pauseMs * 2, LONGEST_WAIT_MS);
+    }
+  }
+
+  /** Stores a computed value (fenced under a distributed lock); a failure is reported, never thrown. */
+  async #store(
+    key: string,
+    backendKey: string,
+    value: V,
+    plan: ReadThroughPlan,
+    computeMs: number,
+    fence: number,
+    locks: BackendLocks | undefined,
+  ): Promise<void> {
+    const core = this.#host.core;
+    let wire: unknown;
+    try {
+      if (plan.enveloped) {
+        const freshUntil = plan.timeToLive === undefined ? Number.POSITIVE_INFINITY : Date.now() + plan.timeToLive;
+        const metadata: EntryMetadata = {
+          fence,
+          freshUntil,
+          staleUntil: freshUntil + plan.staleWhileRevalidate,
+          graceUntil: freshUntil + plan.staleWhileRevalidate + plan.grace,
+          computeMs,
+          tags: plan.tags,
+        };
+        wire = core.serializesAsync
+          ? await core.codec.encodeEntryAsync(key, value, metadata)
+          : core.codec.encodeEntry(key, value, metadata);
+      } else {
+        wire = core.serializesAsync ? await core.codec.encodeAsync(key, value) : core.codec.encode(key, value);
+      }
+    } catch (error) {
+      // `undefined` is a result like any other, but some serializers (JSON) cannot hold it.
+      if (value !== undefined) core.policy.report(error, "getOrSet", key);
+      return;
+    }
+    try {
+      if (locks === undefined) await this.#host.write(backendKey, wire, plan.storedFor);
+      else {
+        await locks.setFenced(backendKey, wire, plan.storedFor, {
+          marker: ENVELOPE_MARKER,
+          offset: FENCE_OFFSET,
+          digits: FENCE_DIGITS,
+          value: fence,
+        });
+      }
+    } catch (error) {
+      core.policy.writeFailed("getOrSet", error, key, false);
+    }
+  }
+}
