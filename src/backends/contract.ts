@@ -164,8 +164,11 @@ export interface WriteFence {
  * ```
  */
 export interface BackendLocks<W = unknown> {
-  /** Takes lock `name` for `timeToLive` milliseconds under `token` unless it is held; whether it was taken. */
-  acquire(name: string, token: string, timeToLive: number): Promise<boolean>;
+  /**
+   * Takes lock `name` for `timeToLive` milliseconds under `token` unless it is held, in one atomic step:
+   * `true` when taken, else the token of its holder (so that a waiter sees the lock change hands).
+   */
+  acquire(name: string, token: string, timeToLive: number): Promise<true | string>;
   /** Releases lock `name` only while it still holds `token`; whether it did. */
   release(name: string, token: string): Promise<boolean>;
   /**
@@ -203,8 +206,9 @@ export interface ChangeListener {
  *
  * The promise: from the moment a read (through {@link readWatched} or {@link readManyWatched}) or a write
  * through this backend has completed, every later change to that key, by any client, is delivered to the
- * listeners as `changed`, or the listeners are told `lost`; and a change is delivered before any read
- * whose reply the store sent after it settles.
+ * listeners as `changed`, or the listeners are told `lost`; a change is delivered before any read
+ * whose reply the store sent after it settles; and a change made after a write of ours took effect is
+ * delivered after that write settles (so a change told while the write was in flight is one it replaced).
  *
  * @example
  * ```ts

@@ -83,6 +83,7 @@ function pause(milliseconds: number, signal: AbortSignal): Promise<void> {
 export class ReadThrough<V> {
   readonly #host: ReadThroughHost<V>;
   readonly #flights = new Map<string, Flight<V>>();
+  readonly #failures = new WeakMap<object, Error>();
   #staleHits = 0;
   #refreshes = 0;
   #warnedNoLocks = false;
@@ -267,12 +268,13 @@ export class ReadThrough<V> {
     stale: Stale<V>,
   ): Promise<V> {
     const flight = this.#flight(key, backendKey, factory, plan, stale);
+    const graceLeft = stale.metadata.graceUntil - Date.now();
     let timer: NodeJS.Timeout | undefined;
     const soft =
       plan.softTimeout === undefined
         ? undefined
         : new Promise<typeof NOT_AT_HAND>((resolve) => {
-            timer = setTimeout(resolve, plan.softTimeout, NOT_AT_HAND);
+            timer = setTimeout(resolve, Math.min(plan.softTimeout ?? graceLeft, graceLeft), NOT_AT_HAND);
           });
     try {
       const answer = await (soft === undefined ? flight.result : Promise.race([flight.result, soft]));
@@ -282,6 +284,8 @@ export class ReadThrough<V> {
     } finally {
       clearTimeout(timer);
     }
+    // Grace ended while this caller waited: the stale value is too old now; the computation answers.
+    if (Date.now() >= stale.metadata.graceUntil) return flight.result;
     this.#staleHits++;
     return stale.value;
   }
@@ -299,9 +303,17 @@ export class ReadThrough<V> {
     });
   }
 
+  /** The failure of a refresh as reported: one error however many callers it reaches, so reported once. */
   #refreshFailure(key: string, error: unknown): Error {
     if ((error as { code?: unknown } | null)?.code === "CACHETORY_TIMEOUT") return error as Error;
-    return new CacheError(`the refresh of key ${quoteKey(key)} failed: ${causeMessage(error)}`, { key, cause: error });
+    const known = typeof error === "object" && error !== null ? this.#failures.get(error) : undefined;
+    if (known !== undefined) return known;
+    const failure = new CacheError(`the refresh of key ${quoteKey(key)} failed: ${causeMessage(error)}`, {
+      key,
+      cause: error,
+    });
+    if (typeof error === "object" && error !== null) this.#failures.set(error, failure);
+    return failure;
   }
 
   /** A miss: the computation every caller of the key waits for. */
@@ -428,8 +440,10 @@ export class ReadThrough<V> {
   /**
    * Takes the lock of `backendKey`, or waits for its holder: polling with a growing, jittered pause (10 ms
    * to 250 ms) for a fresh value, which ends the wait, or for the lock to come free (its holder died or
-   * stalled past `lockTimeout`). Past `lockTimeout` it computes without the lock. A background refresh
-   * does not wait: someone else refreshes.
+   * stalled past `lockTimeout`, and its lock expired). Each holder is waited for `lockTimeout` at most:
+   * when the lock changes hands, the wait starts again for the new holder (twice at most), so that the
+   * death of one holder costs one more computation, not one per waiting instance. Past that it computes
+   * without the lock. A background refresh does not wait: someone else refreshes.
    */
   async #holdOrWait(
     locks: BackendLocks,
@@ -442,7 +456,7 @@ export class ReadThrough<V> {
     const name = backendKey + LOCK_SUFFIX;
     const token = randomUUID();
     const policy = this.#host.core.policy;
-    const tryLock = async (): Promise<boolean | undefined> => {
+    const tryLock = async (): Promise<true | string | undefined> => {
       try {
         return await locks.acquire(name, token, plan.lockTimeout);
       } catch (error) {
@@ -450,11 +464,12 @@ export class ReadThrough<V> {
         return undefined;
       }
     };
-    const first = await tryLock();
-    if (first === true) return { held: { name, token }, fence: 0 };
-    if (first === undefined) return { fence: 0 };
+    let holder = await tryLock();
+    if (holder === true) return { held: { name, token }, fence: 0 };
+    if (holder === undefined) return { fence: 0 };
     if (background) return { skip: true, fence: 0 };
-    const deadline = performance.now() + plan.lockTimeout;
+    let deadline = performance.now() + plan.lockTimeout;
+    let handovers = 0;
     let pauseMs = FIRST_WAIT_MS;
     let fence = 0;
     for (;;) {
@@ -473,9 +488,14 @@ export class ReadThrough<V> {
           fence = Math.max(fence, entry.metadata.fence);
         }
       }
-      const taken = await tryLock();
-      if (taken === true) return { held: { name, token }, fence };
-      if (taken === undefined || performance.now() >= deadline) return { fence };
+      const now = await tryLock();
+      if (now === true) return { held: { name, token }, fence };
+      if (now === undefined) return { fence };
+      if (now !== holder && handovers < 2) {
+        holder = now;
+        handovers++;
+        deadline = performance.now() + plan.lockTimeout;
+      } else if (performance.now() >= deadline) return { fence };
       pauseMs = Math.min(pauseMs * 2, LONGEST_WAIT_MS);
     }
   }

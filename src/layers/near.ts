@@ -186,10 +186,14 @@ export class NearBackend<W> implements AsyncBackend<W> {
     return inFlight;
   }
 
-  /** Whether what came back for `key` may be kept: nothing changed it, nothing was missed meanwhile. */
-  #settle(key: string, inFlight: InFlight, generation: number): boolean {
+  /**
+   * Whether what came back for `key` may be kept: nothing changed it, nothing was missed meanwhile. For a
+   * write, a change told while it was in flight took effect before it (the backend's promise), our own
+   * write's invalidation included: only a missed stream stops it from being kept.
+   */
+  #settle(key: string, inFlight: InFlight, generation: number, write = false): boolean {
     if (--inFlight.count === 0) this.#inFlight.delete(key);
-    return !inFlight.changed && generation === this.#generation;
+    return (write || !inFlight.changed) && generation === this.#generation;
   }
 
   /** Keeps `stored` for at most `timeToLive` from `since` (when its read or write went out), and `timeToLive` of the tier. */
@@ -289,7 +293,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
     try {
       stored = await written;
     } finally {
-      if (this.#settle(key, inFlight, generation) && stored) {
+      if (this.#settle(key, inFlight, generation, true) && stored) {
         this.#keep(key, this.#asReturned(value), options.timeToLive, since);
       }
     }
@@ -309,7 +313,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
       done = true;
     } finally {
       [...values].forEach(([key, value], index) => {
-        if (this.#settle(key, inFlight[index] as InFlight, generation) && done)
+        if (this.#settle(key, inFlight[index] as InFlight, generation, true) && done)
           this.#keep(key, this.#asReturned(value), timeToLive, since);
       });
     }

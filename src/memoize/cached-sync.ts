@@ -65,7 +65,9 @@ export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOpti
   const plan = memoizePlan(options, "cachedSync()");
   const tags = checkedTags(options.tags, "cachedSync()");
   if (tags.length > 0 && (plan.exclude !== undefined || plan.ifNotExists)) {
-    throw new ConfigurationError("tags of cachedSync() store through SyncCache.getOrSet, which has no exclude or ifNotExists");
+    throw new ConfigurationError(
+      "tags of cachedSync() store through SyncCache.getOrSet, which has no exclude or ifNotExists",
+    );
   }
   const wrapper = (target: AnyFunction<unknown, V>, context?: DecoratorContext): AnyFunction => {
     const original = target as unknown as (this: unknown, ...args: unknown[]) => V;

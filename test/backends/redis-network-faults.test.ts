@@ -229,7 +229,13 @@ describe("Redis network and server faults", requirement, () => {
     assert.deepEqual(await cache.getMany("k", "j"), new Map());
     assert.equal(await cache.has("k"), false);
     await assert.rejects(cache.set("k", "w"), (error: unknown) => (error as Error).name === "BackendError");
-    assert.deepEqual(cache.stats, { failedReads: 3, failedWrites: 1, undecodableValues: 0, staleHits: 0, refreshes: 0 });
+    assert.deepEqual(cache.stats, {
+      failedReads: 3,
+      failedWrites: 1,
+      undecodableValues: 0,
+      staleHits: 0,
+      refreshes: 0,
+    });
     assert.deepEqual(reported, ["BackendError get", "BackendError getMany", "BackendError has", "BackendError set"]);
     await server.restart();
     // The restarted server is empty: writing again is what shows it is back.

@@ -329,7 +329,13 @@ describe("Cache construction", () => {
     assert.equal(await cache.has("a"), false);
     await assert.rejects(cache.set("a", 1), BackendError);
     await assert.rejects(cache.delete("a"), BackendError);
-    assert.deepEqual(cache.stats, { failedReads: 3, failedWrites: 2, undecodableValues: 0, staleHits: 0, refreshes: 0 });
+    assert.deepEqual(cache.stats, {
+      failedReads: 3,
+      failedWrites: 2,
+      undecodableValues: 0,
+      staleHits: 0,
+      refreshes: 0,
+    });
     assert.deepEqual(reported, [
       "BackendError get",
       "BackendError getMany",

@@ -47,6 +47,11 @@ class WatchedBackend extends ScriptedBackend {
     super(new MemoryBackend(), capabilities);
   }
 
+  /** The store tells of a change to `key` (one that took effect before what is in flight). */
+  tellChanged(key: string): void {
+    for (const listener of this.#listeners) listener.changed([key]);
+  }
+
   /** Another writer changes `key`: the store says so. */
   changeBehindTheBack(key: string, value: unknown): void {
     void this.set(key, value, {});
@@ -182,17 +187,31 @@ describe("NearBackend over a backend with change notifications", () => {
     assert.equal(backend.capabilities.near.peek("k"), undefined);
   });
 
-  it("keeps our own writes, but not one whose key another writer changed while it was in flight", async () => {
+  it("keeps our own writes, even when told of a change while in flight (it took effect before ours); a later change drops them", async () => {
     const inner = new WatchedBackend();
     const backend = new NearBackend(inner);
     await backend.set("mine", "v", {});
     assert.equal(backend.capabilities.near.peek("mine")?.stored, "v");
     inner.hold();
     const writing = backend.set("raced", "ours", {});
-    inner.changeBehindTheBack("raced", "theirs");
+    // As Redis does: a change told before our write settles took effect before it (our own write's
+    // invalidation among them); one made after it is told after it settles.
+    inner.tellChanged("raced");
     inner.release();
     await writing;
+    assert.equal(backend.capabilities.near.peek("raced")?.stored, "ours");
+    inner.changeBehindTheBack("raced", "theirs");
     assert.equal(backend.capabilities.near.peek("raced"), undefined);
+    inner.hold();
+    const lost = backend.set("lost", "ours", {});
+    inner.lose();
+    inner.release();
+    await lost;
+    assert.equal(
+      backend.capabilities.near.peek("lost"),
+      undefined,
+      "a write in flight when the stream was lost is not kept",
+    );
     assert.equal(await backend.set("nx", "first", { ifNotExists: true }), true);
     assert.equal(await backend.set("nx", "second", { ifNotExists: true }), false);
     assert.equal(backend.capabilities.near.peek("nx")?.stored, "first");

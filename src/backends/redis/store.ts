@@ -14,6 +14,12 @@ const DELETE_IF_UNCHANGED = `local held = redis.call("GET", KEYS[1])
 if held and redis.sha1hex(held) == ARGV[1] then return redis.call("UNLINK", KEYS[1]) end
 return 0`;
 
+/** KEYS[1] (a lock) is set to the token ARGV[1] for ARGV[2] ms unless it is held: 1, or the holder's token. */
+const ACQUIRE_LOCK = `local held = redis.call("GET", KEYS[1])
+if held then return held end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1`;
+
 /** KEYS[1] (a lock) is deleted only while it holds the token ARGV[1]. */
 const RELEASE_LOCK = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
@@ -237,9 +243,10 @@ export class RedisStore implements AsyncBackend<StoredValue> {
     return (await this.#driver.send(["EVAL", DELETE_IF_UNCHANGED, "1", key, digest], key)) === 1;
   }
 
-  /** `SET NX PX` of the lock `name` with `token`. */
-  async acquireLock(name: string, token: string, timeToLive: number): Promise<boolean> {
-    return (await this.#driver.send(["SET", name, token, "NX", "PX", String(timeToLive)], name)) !== null;
+  /** Sets the lock `name` to `token` for `timeToLive` ms unless it is held: `true`, or the holder's token. */
+  async acquireLock(name: string, token: string, timeToLive: number): Promise<true | string> {
+    const reply = await this.#driver.send(["EVAL", ACQUIRE_LOCK, "1", name, token, String(timeToLive)], name);
+    return Number(reply) === 1 && typeof reply === "number" ? true : String(reply);
   }
 
   /** Deletes the lock `name` while it holds `token`, in one script. */
