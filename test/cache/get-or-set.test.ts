@@ -268,7 +268,7 @@ for (const flavour of flavours) {
         assert.deepEqual(await cache.getOrSet("k", ok.run, GONE), { call: 1 });
       });
 
-      it("S16 a plain entry (written by set): fresh for as long as it is stored", async () => {
+      it("S14 a plain entry (written by set): fresh for as long as it is stored", async () => {
         await using cache = await flavour.create();
         await cache.set("k", "plain", { timeToLive: "1m" });
         const { run, state } = factory();
@@ -276,7 +276,7 @@ for (const flavour of flavours) {
         assert.equal(state.calls, 0);
       });
 
-      it("S17 a delete while computing: the callers get the value, the cache does not keep it", async () => {
+      it("S15 a delete while computing: the callers get the value, the cache does not keep it", async () => {
         await using cache = await flavour.create();
         const { run } = factory(40);
         const answer = cache.getOrSet("k", run, { timeToLive: "1m" });
