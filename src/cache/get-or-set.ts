@@ -398,7 +398,7 @@ export class ReadThrough<V> {
     const locks = plan.distributed ? this.#locks() : undefined;
     let held: { readonly name: string; readonly token: string } | undefined;
     if (locks !== undefined) {
-      const outcome = await this.#holdOrWait(locks, key, backendKey, plan, background, signal);
+      const outcome = await this.#holdOrWait(locks, key, backendKey, plan, background, signal, fence);
       if (outcome.found !== undefined) return outcome.found.value;
       // Another instance holds the lock and refreshes: keep serving what we have.
       if (outcome.skip && stale !== undefined) return stale.value;
@@ -439,7 +439,7 @@ export class ReadThrough<V> {
 
   /**
    * Takes the lock of `backendKey`, or waits for its holder: polling with a growing, jittered pause (10 ms
-   * to 250 ms) for a fresh value, which ends the wait, or for the lock to come free (its holder died or
+   * to 250 ms) for a fresh value or one written since `seenFence` (the holder's), which ends the wait, or for the lock to come free (its holder died or
    * stalled past `lockTimeout`, and its lock expired). Each holder is waited for `lockTimeout` at most:
    * when the lock changes hands, the wait starts again for the new holder (twice at most), so that the
    * death of one holder costs one more computation, not one per waiting instance. Past that it computes
@@ -452,6 +452,7 @@ export class ReadThrough<V> {
     plan: ReadThroughPlan,
     background: boolean,
     signal: AbortSignal,
+    seenFence: number,
   ): Promise<{ held?: { name: string; token: string }; found?: { value: V }; skip?: boolean; fence: number }> {
     const name = backendKey + LOCK_SUFFIX;
     const token = randomUUID();
@@ -484,8 +485,13 @@ export class ReadThrough<V> {
       if (wire !== undefined) {
         const entry = await this.#open(key, wire);
         if (entry !== UNDECODABLE) {
-          if (Date.now() < entry.metadata.freshUntil) return { found: { value: entry.value }, fence };
-          fence = Math.max(fence, entry.metadata.fence);
+          const { metadata } = entry;
+          // A fresh value, or one written since we looked (the holder's answer, however short its freshness).
+          const now = Date.now();
+          if (now < metadata.freshUntil || (metadata.fence > seenFence && now < metadata.graceUntil)) {
+            return { found: { value: entry.value }, fence };
+          }
+          fence = Math.max(fence, metadata.fence);
         }
       }
       const now = await tryLock();

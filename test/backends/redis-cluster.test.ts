@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Cluster as IoRedisCluster } from "ioredis";
 import { createClient, createCluster } from "redis";
 import { RedisBackend } from "../../src/backends/redis/backend.js";
+import { Cache } from "../../src/cache/cache.js";
 import { fromUrl } from "../../src/backends/registry.js";
 import { loadSlotFunction } from "../../src/backends/redis/drivers/driver.js";
 import { runBackendConformance } from "../support/conformance.js";
@@ -55,6 +56,38 @@ if (cluster === undefined) {
     },
     onCluster,
   );
+
+  describe("getOrSet with lock distributed on a cluster", () => {
+    it("two instances compute each key once, locks and values in different slots; fenced refreshes land", async () => {
+      const instances = [0, 1].map(() => new Cache<unknown>({ backend: cluster.url(), serializer: "json://" }));
+      try {
+        await instances[0]?.clear();
+        const keys = ["user:1", "user:2", "{org}:7", "{org}:8", "stale"];
+        const calls = new Map<string, number>();
+        const options = { timeToLive: 30, grace: "1m", lock: "distributed" } as const;
+        const factory = async ({ key }: { key: string }) => {
+          calls.set(key, (calls.get(key) ?? 0) + 1);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return `${key} v${String(calls.get(key))}`;
+        };
+        await Promise.all(
+          instances.flatMap((cache) =>
+            keys.flatMap((key) => [1, 2, 3].map(() => cache.getOrSet(key, factory, options))),
+          ),
+        );
+        // Fresh for 30 ms only: a waiter still takes the value its holder wrote after it began waiting.
+        assert.deepEqual([...calls.values()], [1, 1, 1, 1, 1]);
+        // In grace: one refresh, under the lock, written fenced over the older entry.
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        const refreshed = await Promise.all(instances.map((cache) => cache.getOrSet("stale", factory, options)));
+        assert.deepEqual(refreshed, ["stale v2", "stale v2"]);
+        assert.equal(await instances[1]?.get("stale"), "stale v2");
+      } finally {
+        await instances[0]?.clear();
+        await Promise.all(instances.map((cache) => cache.close()));
+      }
+    });
+  });
 
   describe("clear() as the first operation of a new cluster backend", () => {
     const url = cluster.url();

@@ -11,6 +11,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { after, afterEach, describe, it } from "node:test";
+import { Redis } from "ioredis";
 import { RedisBackend } from "../../src/backends/redis/backend.js";
 import { Cache } from "../../src/cache/cache.js";
 import { ENVELOPE_MARKER, FENCE_DIGITS, FENCE_OFFSET } from "../../src/cache/envelope.js";
@@ -92,36 +93,41 @@ function database(): string {
 }
 
 describe("getOrSet over Redis", requirement, () => {
-  it("locks: SET NX PX with a token, released only by its holder; fenced writes refuse what is not older", async () => {
-    const backend = new RedisBackend({ url: database() });
-    closers.push(() => backend.close());
-    await backend.clear("");
-    const locks = backend.capabilities.locks;
-    assert.ok(locks !== undefined);
-    assert.equal(await locks.acquire("lock", "a", 200), true);
-    assert.equal(await locks.acquire("lock", "b", 200), "a", "held: the holder's token");
-    assert.equal(await locks.release("lock", "b"), false);
-    assert.equal(await locks.release("lock", "a"), true);
-    assert.equal(await locks.acquire("lock", "b", 50), true);
-    await sleep(80);
-    assert.equal(await locks.acquire("lock", "c", 50), true, "an expired lock is free");
+  for (const client of ["node-redis", "ioredis"] as const) {
+    it(`locks over ${client}: set with a token unless held, released only by its holder; fenced writes refuse what is not older`, async () => {
+      const backend =
+        client === "node-redis"
+          ? new RedisBackend({ url: database() })
+          : new RedisBackend({ client: new Redis(`${database()}`, { lazyConnect: true }), closeClient: true });
+      closers.push(() => backend.close());
+      await backend.clear("");
+      const locks = backend.capabilities.locks;
+      assert.ok(locks !== undefined);
+      assert.equal(await locks.acquire("lock", "a", 200), true);
+      assert.equal(await locks.acquire("lock", "b", 200), "a", "held: the holder's token");
+      assert.equal(await locks.release("lock", "b"), false);
+      assert.equal(await locks.release("lock", "a"), true);
+      assert.equal(await locks.acquire("lock", "b", 50), true);
+      await sleep(80);
+      assert.equal(await locks.acquire("lock", "c", 50), true, "an expired lock is free");
 
-    const fence = (value: number) => ({ marker: ENVELOPE_MARKER, offset: FENCE_OFFSET, digits: FENCE_DIGITS, value });
-    const enveloped = (value: number) =>
-      Buffer.concat([
-        Buffer.from(ENVELOPE_MARKER),
-        Buffer.from([0]),
-        Buffer.from(value.toString(16).padStart(16, "0")),
-        Buffer.alloc(30),
-      ]);
-    assert.equal(await locks.setFenced("k", enveloped(5), 10_000, fence(5)), true, "absent: written");
-    assert.equal(await locks.setFenced("k", enveloped(5), 10_000, fence(5)), false, "the same fence: refused");
-    assert.equal(await locks.setFenced("k", enveloped(4), 10_000, fence(4)), false, "an older fence: refused");
-    assert.equal(await locks.setFenced("k", enveloped(6), undefined, fence(6)), true, "a newer fence: written");
-    assert.deepEqual(await backend.get("k"), enveloped(6));
-    await backend.set("plain", "v", {});
-    assert.equal(await locks.setFenced("plain", enveloped(9), 10_000, fence(9)), false, "a plain value is newer");
-  });
+      const fence = (value: number) => ({ marker: ENVELOPE_MARKER, offset: FENCE_OFFSET, digits: FENCE_DIGITS, value });
+      const enveloped = (value: number) =>
+        Buffer.concat([
+          Buffer.from(ENVELOPE_MARKER),
+          Buffer.from([0]),
+          Buffer.from(value.toString(16).padStart(16, "0")),
+          Buffer.alloc(30),
+        ]);
+      assert.equal(await locks.setFenced("k", enveloped(5), 10_000, fence(5)), true, "absent: written");
+      assert.equal(await locks.setFenced("k", enveloped(5), 10_000, fence(5)), false, "the same fence: refused");
+      assert.equal(await locks.setFenced("k", enveloped(4), 10_000, fence(4)), false, "an older fence: refused");
+      assert.equal(await locks.setFenced("k", enveloped(6), undefined, fence(6)), true, "a newer fence: written");
+      assert.deepEqual(await backend.get("k"), enveloped(6));
+      await backend.set("plain", "v", {});
+      assert.equal(await locks.setFenced("plain", enveloped(9), 10_000, fence(9)), false, "a plain value is newer");
+    });
+  }
 
   describe("G2: grace while Redis is down", () => {
     const GRACE = { timeToLive: 20, grace: 60_000 } as const;
