@@ -2,7 +2,9 @@
  * The benchmark's scenarios that are not "ops/s of one call": a stampede, serializer and compressor
  * throughput, the redis-benchmark ceiling, event-loop delay under big values and bytes per entry.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { deserialize as v8Deserialize, serialize as v8Serialize } from "node:v8";
 import { type CacheEntry, cachified } from "@epic-web/cachified";
@@ -14,6 +16,7 @@ import { fromUrl as serializerFromUrl } from "cachetory/serializers";
 import { LRUCache } from "lru-cache";
 import { pack, unpack } from "msgpackr";
 import { measure, medianMilliseconds, type Result } from "./measure.js";
+import { CROSS_PROCESS_CONTESTANTS } from "./stampede-child.js";
 
 /** A typical record of about 1 KB as JSON. */
 export function record(id: number): Record<string, unknown> {
@@ -89,6 +92,53 @@ export async function stampede(redisUrl: string): Promise<StampedeResult[]> {
   await memory.close();
   await redis.close();
   await bento.disconnect();
+  return results;
+}
+
+/**
+ * 4 processes × 250 callers ask for one missing key at once through one Redis (the factory takes 20 ms):
+ * factory calls in all, and the time from the go until the last caller of the last process has the value.
+ */
+export async function crossProcessStampede(redisUrl: string, port: number): Promise<StampedeResult[]> {
+  const processes = 4;
+  const rounds = 5;
+  const results: StampedeResult[] = [];
+  const child = new URL("stampede-child.ts", import.meta.url).pathname;
+  for (const contestant of CROSS_PROCESS_CONTESTANTS) {
+    const children = Array.from({ length: processes }, () =>
+      spawn(process.execPath, ["--import", "tsx", child, contestant, redisUrl, String(port)], {
+        stdio: ["pipe", "pipe", "inherit"],
+      }),
+    );
+    const lines = children.map((each) => createInterface({ input: each.stdout })[Symbol.asyncIterator]());
+    const next = async (index: number): Promise<string> => {
+      const line = await lines[index]?.next();
+      if (line === undefined || line.done === true) throw new Error(`a ${contestant} process ended early`);
+      return line.value;
+    };
+    await Promise.all(children.map((_, index) => next(index)));
+    const times: number[] = [];
+    let calls = 0;
+    for (let round = 0; round < rounds; round++) {
+      const key = `cross:${contestant}:${String(round)}`;
+      const go = performance.timeOrigin + performance.now();
+      for (const each of children) each.stdin.write(`${key}\n`);
+      const done = (await Promise.all(children.map((_, index) => next(index)))).map(
+        (line) => JSON.parse(line) as { calls: number; doneAt: number },
+      );
+      calls += done.reduce((sum, each) => sum + each.calls, 0);
+      times.push(Math.max(...done.map((each) => each.doneAt)) - go);
+    }
+    for (const each of children) each.stdin.end("\n");
+    await Promise.all(children.map((each) => once(each, "exit")));
+    times.sort((a, b) => a - b);
+    results.push({
+      contestant,
+      callers: processes * 250,
+      factoryCalls: calls / rounds,
+      medianMilliseconds: times[Math.floor(rounds / 2)] ?? Number.NaN,
+    });
+  }
   return results;
 }
 

@@ -28,6 +28,7 @@ import { renderChart } from "./chart.js";
 import {
   bytesPerEntry,
   compressorThroughput,
+  crossProcessStampede,
   loopDelay,
   redisBenchmarkCeiling,
   serializerThroughput,
@@ -120,6 +121,25 @@ const closers: (() => unknown)[] = [];
     run(readScenario, "keyv", () => keyv.getMany(keys), batch);
     run(readScenario, "cache-manager", () => manager.mget(keys), batch);
     run(readScenario, "cacheable", () => cacheable.getMany(keys), batch);
+    await settle();
+  }
+  {
+    const scenario = "getOrSet hit (memory)";
+    const plain = { timeToLive: 60_000 };
+    const fresh = { timeToLive: 60_000, staleWhileRevalidate: 60_000, grace: 3_600_000 };
+    const factory = async (): Promise<string> => VALUE;
+    await cache.getOrSet("g:plain", factory, plain);
+    await cache.getOrSet("g:enveloped", factory, fresh);
+    run(scenario, "cachetory getOrSet", () => cache.getOrSet("g:plain", factory, plain), MEMORY);
+    run(
+      scenario,
+      "cachetory getOrSet (swr + grace entry)",
+      () => cache.getOrSet("g:enveloped", factory, fresh),
+      MEMORY,
+    );
+    run(scenario, "cachetory Cache.get (same key)", () => cache.get("g:plain"), MEMORY);
+    run(scenario, "bentocache getOrSet", () => bento.getOrSet({ key: "g:plain", ttl: "1m", factory }), MEMORY);
+    run(scenario, "cache-manager wrap", () => manager.wrap("g:plain", factory, 60_000), MEMORY);
     await settle();
   }
   {
@@ -248,6 +268,26 @@ const closers: (() => unknown)[] = [];
     if (found.some((size) => size !== 100)) throw new Error(`getMany contestants found ${found.join("/")} of 100`);
     await settle();
   }
+  for (const concurrency of [1, 64]) {
+    const scenario = `getOrSet hit (Redis, ${String(concurrency)} in flight)`;
+    const options = { concurrency };
+    const plain = { timeToLive: 60_000 };
+    const fresh = { timeToLive: 60_000, staleWhileRevalidate: 60_000, grace: 3_600_000 };
+    const factory = async (): Promise<string> => VALUE;
+    await cache.getOrSet("g:plain", factory, plain);
+    await cache.getOrSet("g:enveloped", factory, fresh);
+    run(scenario, "cachetory getOrSet", () => cache.getOrSet("g:plain", factory, plain), options);
+    run(
+      scenario,
+      "cachetory getOrSet (swr + grace entry)",
+      () => cache.getOrSet("g:enveloped", factory, fresh),
+      options,
+    );
+    run(scenario, "cachetory Cache.get (same key)", () => cache.get("g:plain"), options);
+    run(scenario, "bentocache getOrSet", () => bento.getOrSet({ key: "g:plain", ttl: "1m", factory }), options);
+    run(scenario, "cache-manager wrap", () => manager.wrap("g:plain", factory, 60_000), options);
+    await settle();
+  }
   {
     const scenario = "memoized hit (Redis, 1 in flight)";
     // One in flight: concurrent calls of one key would share a single read (single flight).
@@ -305,6 +345,7 @@ const closers: (() => unknown)[] = [];
 const zipf = await zipfWorkload(server.url(1), server.port);
 
 const stampedes = await stampede(redisUrl);
+const crossProcessStampedes = await crossProcessStampede(server.url(2), server.port);
 results.push(...(await serializerThroughput()));
 const compression = await compressorThroughput();
 const ceiling = redisBenchmarkCeiling(server.port);
@@ -328,6 +369,7 @@ const report: Report = {
   results,
   zipf,
   stampedes,
+  crossProcessStampedes,
   compression,
   ceiling,
   loopDelays,

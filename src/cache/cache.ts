@@ -95,6 +95,9 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   readonly #readThrough: ReadThrough<V>;
   /** Options objects already checked (callers often pass the same one on every call). */
   readonly #plans = new WeakMap<GetOrSetOptions, ReadThroughPlan>();
+  /** The options of the last call and their plan: a loop over one options object skips even the WeakMap. */
+  #lastOptions: GetOrSetOptions | undefined;
+  #lastPlan: ReadThroughPlan | undefined;
 
   /**
    * @throws ConfigurationError for a bad backend or serializer URL, or a `near` option the backend cannot
@@ -283,10 +286,13 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
 
   #plan(options: GetOrSetOptions | undefined): ReadThroughPlan {
     if (options === undefined) return DEFAULT_PLAN;
+    if (options === this.#lastOptions && this.#lastPlan !== undefined) return this.#lastPlan;
     // Callers without types may pass anything: the check names it.
     if (typeof options !== "object" || (options as unknown) === null) return readThroughPlan(options);
     let plan = this.#plans.get(options);
     if (plan === undefined) this.#plans.set(options, (plan = readThroughPlan(options)));
+    this.#lastOptions = options;
+    this.#lastPlan = plan;
     return plan;
   }
 

@@ -45,14 +45,15 @@ export class Codec<V> {
   }
 
   /**
-   * Encodes `value` in an envelope with its metadata (see envelope.ts).
+   * Encodes `value` in an envelope with its metadata (see envelope.ts): as bytes, or with `asObject` (a
+   * backend that stores any value) as an object that costs no copy and no parsing.
    *
    * @throws SerializationError naming the key when the value cannot be encoded or is over `maxValueBytes`.
    */
-  encodeEntry(key: string, value: V, metadata: EntryMetadata): unknown {
+  encodeEntry(key: string, value: V, metadata: EntryMetadata, asObject = false): unknown {
     let wire: unknown;
     try {
-      wire = envelope(this.serializer.serialize(value), metadata);
+      wire = envelope(this.serializer.serialize(value), metadata, asObject);
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
@@ -60,11 +61,11 @@ export class Codec<V> {
   }
 
   /** As {@link Codec.encodeEntry}, through the serializer's `serializeAsync` when it has one. */
-  async encodeEntryAsync(key: string, value: V, metadata: EntryMetadata): Promise<unknown> {
-    if (this.serializer.serializeAsync === undefined) return this.encodeEntry(key, value, metadata);
+  async encodeEntryAsync(key: string, value: V, metadata: EntryMetadata, asObject = false): Promise<unknown> {
+    if (this.serializer.serializeAsync === undefined) return this.encodeEntry(key, value, metadata, asObject);
     let wire: unknown;
     try {
-      wire = envelope(await this.serializer.serializeAsync(value), metadata);
+      wire = envelope(await this.serializer.serializeAsync(value), metadata, asObject);
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
@@ -129,7 +130,7 @@ export class Codec<V> {
   }
 
   /**
-   * The value inside `wire` and its metadata ({@link PLAIN_METADATA} for a plain value).
+   * The value inside `wire` and its metadata (none, for a plain value: fresh as long as it is stored).
    *
    * @throws SerializationError naming the key when the stored value does not decode.
    */

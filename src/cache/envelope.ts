@@ -25,6 +25,8 @@
  * memory backend) are enveloped as an object of a class of ours.
  */
 
+import { storedSize } from "../internal/bytes.js";
+
 /** The first bytes of every envelope, the last one being the format version. */
 export const ENVELOPE_MARKER: Uint8Array = Uint8Array.of(0x00, 0x63, 0x74, 0x79, 0x65, 0x01);
 /** Where the fence starts: what a fenced write compares. */
@@ -64,12 +66,22 @@ export const PLAIN_METADATA: EntryMetadata = Object.freeze({
   tags: Object.freeze([]),
 });
 
-/** An envelope around a value that is not bytes (only the memory backend stores those). */
+/**
+ * An envelope as an object, for a backend that stores any value (the memory backend): no copy of the
+ * serialized value, and nothing to parse on a read.
+ */
 class ObjectEnvelope {
   constructor(
     readonly metadata: EntryMetadata,
     readonly payload: unknown,
   ) {}
+
+  /** What a byte-bounded store counts for it (the `storedSize` protocol of internal/bytes.ts). */
+  get storedSize(): number {
+    let size = HEADER_SIZE + storedSize(this.payload);
+    for (const tag of this.metadata.tags) size += 2 + Buffer.byteLength(tag);
+    return size;
+  }
 }
 
 function startsWithMarker(bytes: Uint8Array): boolean {
@@ -97,13 +109,21 @@ function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A float64 of an envelope's header, without a DataView when the bytes are a Buffer (as stores return them). */
+function timeAt(bytes: Uint8Array, offset: number): number {
+  return Buffer.isBuffer(bytes) ? bytes.readDoubleBE(offset) : view(bytes).getFloat64(offset);
+}
+
 /**
- * Wraps a serialized value with its metadata: bytes for text and bytes, an object otherwise.
+ * Wraps a serialized value with its metadata: as bytes for a store of bytes, else (`asObject`, or a value
+ * that is neither text nor bytes) as an object.
  *
  * @throws RangeError for more than {@link MAX_TAGS} tags or a tag over 65 535 bytes.
  */
-export function envelope(wire: unknown, metadata: EntryMetadata): unknown {
-  if (typeof wire !== "string" && !(wire instanceof Uint8Array)) return new ObjectEnvelope(metadata, wire);
+export function envelope(wire: unknown, metadata: EntryMetadata, asObject = false): unknown {
+  if (asObject || (typeof wire !== "string" && !(wire instanceof Uint8Array))) {
+    return new ObjectEnvelope(metadata, wire);
+  }
   const payload = typeof wire === "string" ? Buffer.from(wire) : wire;
   const { tags } = metadata;
   if (tags.length > MAX_TAGS)
@@ -142,7 +162,7 @@ export function escapePlain(wire: unknown): unknown {
 /** Until when an enveloped value is fresh, read without decoding the rest (`Infinity` for a plain value). */
 export function freshUntilOf(wire: unknown): number {
   if (wire instanceof Uint8Array) {
-    return wire[0] === 0 && startsWithMarker(wire) ? view(wire).getFloat64(23) : Number.POSITIVE_INFINITY;
+    return wire[0] === 0 && startsWithMarker(wire) ? timeAt(wire, 23) : Number.POSITIVE_INFINITY;
   }
   return wire instanceof ObjectEnvelope ? wire.metadata.freshUntil : Number.POSITIVE_INFINITY;
 }
@@ -170,10 +190,8 @@ export function openEnvelope(wire: unknown): { readonly payload: unknown; readon
     tags.push(Buffer.from(wire.buffer, wire.byteOffset + offset + 2, length).toString());
     offset += 2 + length;
   }
-  const body = wire.subarray(offset);
   return {
-    payload:
-      (wire[6] ?? 0) & TEXT_PAYLOAD ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString() : body,
+    payload: payloadAfterTags(wire),
     metadata: {
       fence: Number.parseInt(fenceText, 16),
       freshUntil: data.getFloat64(23),
@@ -185,9 +203,25 @@ export function openEnvelope(wire: unknown): { readonly payload: unknown; readon
   };
 }
 
-/** Only the payload of `wire` (the value of a plain `get`), without building the metadata. */
+/**
+ * Only the payload of `wire` (the value of a plain `get`), without building the metadata.
+ *
+ * @throws RangeError for an envelope cut short.
+ */
 export function payloadOf(wire: unknown): unknown {
   if (wire instanceof ObjectEnvelope) return wire.payload;
   if (!(wire instanceof Uint8Array) || wire[0] !== 0 || !startsWithMarker(wire)) return wire;
-  return openEnvelope(wire).payload;
+  return payloadAfterTags(wire);
+}
+
+/** The serialized value of a byte envelope: after the header and the tags, as text when it was text. */
+function payloadAfterTags(wire: Uint8Array): unknown {
+  const bytes = Buffer.isBuffer(wire) ? wire : Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength);
+  let offset = HEADER_SIZE;
+  for (let index = bytes.readUInt16BE(51); index > 0; index--) {
+    if (offset + 2 > bytes.byteLength) throw new RangeError("the envelope's tags run past its end");
+    offset += 2 + bytes.readUInt16BE(offset);
+  }
+  if (offset > bytes.byteLength) throw new RangeError("the envelope's tags run past its end");
+  return (bytes[6] ?? 0) & TEXT_PAYLOAD ? bytes.toString("utf8", offset) : bytes.subarray(offset);
 }

@@ -124,33 +124,33 @@ export class ReadThrough<V> {
   getOrSet(key: string, factory: Factory<V>, plan: ReadThroughPlan, mode: ReadFailureMode): Promise<V> {
     const host = this.#host;
     const backendKey = host.core.backendKey(key);
-    const held = this.#peek(backendKey);
-    if (held === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
-    if (held !== NOT_AT_HAND) return this.#answer(key, backendKey, held.wire, held.decoded, factory, plan);
+    // The synchronous views first, without allocating: a hit answers here.
+    const local = host.inProcess;
+    if (local !== undefined) {
+      let wire: unknown = NOT_AT_HAND;
+      try {
+        wire = local.get(backendKey);
+      } catch {
+        // The promise path reads again, and reports and decides by the policy.
+      }
+      if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
+      if (wire !== NOT_AT_HAND) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan);
+    } else {
+      const entry: NearEntry | undefined = host.near?.peek(backendKey);
+      if (entry !== undefined) {
+        const decoded = entry.decodedBy === host.core.codec ? entry.decoded : NOT_DECODED;
+        return this.#answer(key, backendKey, entry.stored, decoded, factory, plan);
+      }
+    }
     return host.read(backendKey).then(
-      (wire) =>
-        wire === undefined
-          ? this.#compute(key, backendKey, factory, plan, undefined)
-          : this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan),
+      (wire) => {
+        if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
+        // A value, not a promise, when it is fresh: the read's promise then settles without adopting another.
+        const value = this.#freshValue(backendKey, key, wire, NOT_DECODED, plan);
+        return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : value;
+      },
       (cause: unknown) => this.#readFailed(key, backendKey, cause, factory, plan, mode),
     );
-  }
-
-  /** What the synchronous views hold for `backendKey`: the entry, `undefined` (absent in-process) or `NOT_AT_HAND`. */
-  #peek(backendKey: string): { wire: unknown; decoded: unknown } | undefined | typeof NOT_AT_HAND {
-    const host = this.#host;
-    if (host.inProcess !== undefined) {
-      let wire: unknown;
-      try {
-        wire = host.inProcess.get(backendKey);
-      } catch {
-        return NOT_AT_HAND;
-      }
-      return wire === undefined ? undefined : { wire, decoded: NOT_DECODED };
-    }
-    const entry: NearEntry | undefined = host.near?.peek(backendKey);
-    if (entry === undefined) return NOT_AT_HAND;
-    return { wire: entry.stored, decoded: entry.decodedBy === host.core.codec ? entry.decoded : NOT_DECODED };
   }
 
   /** Answers from a stored entry by its state. */
@@ -162,15 +162,31 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
   ): Promise<V> {
+    const value = this.#freshValue(backendKey, key, wire, decoded, plan);
+    return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : Promise.resolve(value);
+  }
+
+  /**
+   * The value of a fresh entry that needs nothing more (no early refresh, decoded on this thread), or
+   * `NOT_AT_HAND` for the rest of the table: the hot path, without a promise of its own.
+   */
+  #freshValue(
+    backendKey: string,
+    key: string,
+    wire: unknown,
+    decoded: unknown,
+    plan: ReadThroughPlan,
+  ): V | typeof NOT_AT_HAND {
     const core = this.#host.core;
-    const now = Date.now();
-    if (now < freshUntilOf(wire) && !core.serializesAsync && plan.earlyRefresh === 0) {
-      const value = decoded === NOT_DECODED ? core.decodeStored(key, wire) : (decoded as V);
-      if (value === UNDECODABLE) return this.#undecodable(key, backendKey, wire, factory, plan);
-      if (decoded === NOT_DECODED) this.#host.near?.remember(backendKey, wire, value, core.codec);
-      return Promise.resolve(value);
-    }
-    return this.#answerSlowly(key, backendKey, wire, factory, plan);
+    if (plan.earlyRefresh !== 0 || core.serializesAsync) return NOT_AT_HAND;
+    const freshUntil = freshUntilOf(wire);
+    if (freshUntil !== Number.POSITIVE_INFINITY && Date.now() >= freshUntil) return NOT_AT_HAND;
+    if (decoded !== NOT_DECODED) return decoded as V;
+    const value = core.codec.decodeQuietly(wire);
+    // Undecodable: the slow path reports it by the policy and computes.
+    if (value === UNDECODABLE) return NOT_AT_HAND;
+    this.#host.near?.remember(backendKey, wire, value, core.codec);
+    return value;
   }
 
   async #answerSlowly(
@@ -529,9 +545,11 @@ export class ReadThrough<V> {
           computeMs,
           tags: plan.tags,
         };
+        // A store of any value keeps the envelope as an object: no copy, nothing to parse on a read.
+        const asObject = this.#host.backend.capabilities?.bytesOnly !== true;
         wire = core.serializesAsync
-          ? await core.codec.encodeEntryAsync(key, value, metadata)
-          : core.codec.encodeEntry(key, value, metadata);
+          ? await core.codec.encodeEntryAsync(key, value, metadata, asObject)
+          : core.codec.encodeEntry(key, value, metadata, asObject);
       } else {
         wire = core.serializesAsync ? await core.codec.encodeAsync(key, value) : core.codec.encode(key, value);
       }

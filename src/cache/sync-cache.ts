@@ -181,14 +181,19 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
       if (tags.length === 0) stored = this.core.codec.encode(key, value);
       else {
         const freshUntil = timeToLive === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeToLive;
-        stored = this.core.codec.encodeEntry(key, value, {
-          fence: (stale?.metadata.fence ?? 0) + 1,
-          freshUntil,
-          staleUntil: freshUntil,
-          graceUntil: freshUntil,
-          computeMs: performance.now() - started,
-          tags,
-        });
+        stored = this.core.codec.encodeEntry(
+          key,
+          value,
+          {
+            fence: (stale?.metadata.fence ?? 0) + 1,
+            freshUntil,
+            staleUntil: freshUntil,
+            graceUntil: freshUntil,
+            computeMs: performance.now() - started,
+            tags,
+          },
+          this.backend.capabilities?.bytesOnly !== true,
+        );
       }
       this.backend.set(backendKey, stored, { timeToLive });
     } catch (error) {

@@ -37,11 +37,13 @@ export function hasLoneSurrogate(text: string): boolean {
 }
 
 /**
- * The size of a stored value for byte bounds: UTF-8 length for strings, `byteLength` for bytes, 1 for
- * anything else (and at least 1, so that an empty value still counts).
+ * The size of a stored value for byte bounds: UTF-8 length for strings, `byteLength` for bytes, what an
+ * object says in its own `storedSize` (an enveloped value), 1 for anything else (and at least 1, so that
+ * an empty value still counts).
  */
 export function storedSize(value: unknown): number {
   if (typeof value === "string") return Math.max(1, Buffer.byteLength(value, "utf8"));
   if (value instanceof Uint8Array) return Math.max(1, value.byteLength);
-  return 1;
+  const own = (value as { storedSize?: unknown } | null)?.storedSize;
+  return typeof own === "number" ? Math.max(1, own) : 1;
 }

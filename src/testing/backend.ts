@@ -14,6 +14,11 @@ export interface BackendConformanceCapabilities {
   readonly stores?: boolean;
   /** `false` for a backend without expiry: the cases with a time to live are skipped. */
   readonly expiry?: boolean;
+  /**
+   * `true` for a backend that declares `locks` (for `getOrSet`'s `lock: "distributed"`): the lock and
+   * fenced-write cases run, and the capability must be there. Default `false`: they are skipped.
+   */
+  readonly locks?: boolean;
 }
 
 /** Options of {@link backendConformance}. */
@@ -323,6 +328,54 @@ export function backendConformance(
       assert.equal(await backend.deleteMany(["k"]), 0);
       await backend.clear("");
     }),
+  );
+
+  const locking = options.capabilities?.locks === true;
+  const lockingReason = "the backend declares no locks (capabilities: { locks: true } to test them)";
+  cases.push(
+    conformanceCase(
+      "locks: taken unless held (answering the holder's token), released only by their token, expiring",
+      () =>
+        withBackend(async (backend) => {
+          const locks = backend.capabilities?.locks;
+          assert.ok(locks !== undefined, "capabilities.locks is missing");
+          assert.equal(await locks.acquire("lock", "first", 100 * scale), true);
+          assert.equal(await locks.acquire("lock", "second", 100 * scale), "first");
+          assert.equal(await locks.release("lock", "second"), false, "released by another token");
+          assert.equal(await locks.acquire("lock", "second", 100 * scale), "first", "still held");
+          assert.equal(await locks.release("lock", "first"), true);
+          assert.equal(await locks.release("lock", "first"), false, "released twice");
+          assert.equal(await locks.acquire("lock", "third", 50), true);
+          await wait(150);
+          assert.equal(await locks.acquire("lock", "fourth", 100), true, "an expired lock is free");
+        }),
+      locking,
+      lockingReason,
+    ),
+    conformanceCase(
+      "locks: a fenced write stores only over an absent key or a lower fence",
+      () =>
+        withBackend(async (backend) => {
+          const locks = backend.capabilities?.locks;
+          assert.ok(locks !== undefined, "capabilities.locks is missing");
+          const marker = bytes(0xfe, 0x01);
+          const fenced = (fence: number, text: string): Uint8Array =>
+            Buffer.concat([marker, Buffer.from(fence.toString(16).padStart(8, "0")), Buffer.from(text)]);
+          const at = (value: number) => ({ marker, offset: 2, digits: 8, value });
+          assert.equal(await locks.setFenced("k", fenced(3, "three"), 60_000, at(3)), true, "absent");
+          assert.equal(await locks.setFenced("k", fenced(3, "again"), 60_000, at(3)), false, "the same fence");
+          assert.equal(await locks.setFenced("k", fenced(2, "older"), 60_000, at(2)), false, "a lower fence");
+          assert.equal(await locks.setFenced("k", fenced(4, "four"), undefined, at(4)), true, "a higher fence");
+          assert.deepEqual(await backend.get("k"), asStored(fenced(4, "four")));
+          await backend.set("plain", "v", {});
+          assert.equal(await locks.setFenced("plain", fenced(9, "nine"), 60_000, at(9)), false, "over a plain value");
+          assert.equal(await locks.setFenced("short", fenced(1, "one"), 50, at(1)), true);
+          await wait(150);
+          assert.equal(await backend.get("short"), undefined, "the fenced write's time to live");
+        }),
+      locking,
+      lockingReason,
+    ),
   );
 
   cases.push(

@@ -16,7 +16,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-const onCluster = { timeScale: 3 } as const;
+const onCluster = { timeScale: 3, capabilities: { locks: true } } as const;
 
 if (cluster === undefined) {
   it("Redis Cluster backend", { skip: unavailable }, () => {});

@@ -157,6 +157,11 @@ describe("getOrSet over Redis", requirement, () => {
       assert.equal(await plain.get("k"), "stored");
       await sleep(30);
       await own.crash();
+      // Until the client notices, the near tier still answers, and an entry in grace is refreshed (S9–S12).
+      for (let waited = 0; (near.stats.near?.flushes ?? 0) === 0; waited += 5) {
+        if (waited > 2000) throw new Error("the near tier never noticed the crash");
+        await sleep(5);
+      }
       const factoryCalls: string[] = [];
       const factory = (name: string) => () => (factoryCalls.push(name), `${name} computed`);
 

@@ -44,7 +44,7 @@ async function commandCalls(client: RawClient): Promise<Map<string, number>> {
 
 type RawClient = Awaited<ReturnType<typeof inspector>>;
 
-const onRedis = { timeScale: 3 } as const;
+const onRedis = { timeScale: 3, capabilities: { locks: true } } as const;
 
 if (server === undefined) {
   it("Redis backend conformance", skip, () => {});

@@ -13,9 +13,11 @@ import { SyncCache } from "../../src/cache/sync-cache.js";
 import type { CacheErrorEvent } from "../../src/cache/options.js";
 import type { GetOrSetOptions } from "../../src/cache/get-or-set-options.js";
 import { CacheTimeoutError, ConfigurationError } from "../../src/errors.js";
+import { envelope, openEnvelope, payloadOf } from "../../src/cache/envelope.js";
 import { cached } from "../../src/memoize/cached.js";
 import { cachedSync } from "../../src/memoize/cached-sync.js";
 import { sleep } from "../support/fault-guard.js";
+import { ScriptedBackend } from "../support/scripted-backend.js";
 import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 
 const unavailable = redisUnavailableReason();
@@ -312,6 +314,35 @@ describe("getOrSet: G1, 1 000 concurrent callers on a stale entry", () => {
   });
 });
 
+describe("getOrSet with lock distributed over a backend without locks", () => {
+  it("computes once per process and warns once (CACHETORY_NO_LOCKS); over memory it says nothing", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }): void => {
+      if (warning.code === "CACHETORY_NO_LOCKS") warnings.push(warning.message);
+    };
+    process.on("warning", onWarning);
+    try {
+      await using remote = new Cache<unknown>({ backend: new ScriptedBackend(), serializer: "json://" });
+      await using memory = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
+      for (const cache of [remote, memory]) {
+        const { run, state } = factory(10);
+        const options = { timeToLive: "1m", lock: "distributed" } as const;
+        await Promise.all([1, 2, 3].map((n) => cache.getOrSet(`k${String(n % 2)}`, run, options)));
+        await cache.getOrSet("k9", run, options);
+        assert.equal(state.calls, 3);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, 1);
+      assert.match(
+        warnings[0] ?? "",
+        /needs a backend with locks .* ScriptedBackend has none, so each process computes once instead/,
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+});
+
 describe("getOrSet's options", () => {
   const cache = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
   after(() => cache.close());
@@ -372,15 +403,31 @@ describe("getOrSet's options", () => {
 });
 
 describe("the envelope", () => {
-  it("stores plain bytes without freshness options (Python reads them as before) and an envelope with them", async () => {
+  const metadata = { fence: 7, freshUntil: 1000, staleUntil: 2000, graceUntil: 3000, computeMs: 42, tags: ["a", "ü"] };
+
+  it("is bytes with the documented layout for a store of bytes, and opens back into its parts", () => {
+    const bytes = envelope('{"a":1}', metadata) as Buffer;
+    assert.deepEqual([...bytes.subarray(0, 6)], [0x00, 0x63, 0x74, 0x79, 0x65, 0x01]);
+    assert.equal(bytes[6], 1, "the payload was text");
+    assert.equal(bytes.subarray(7, 23).toString(), "0000000000000007");
+    assert.equal(bytes.readDoubleBE(23), 1000);
+    assert.equal(bytes.readUInt32BE(47), 42);
+    assert.equal(bytes.subarray(-7).toString(), '{"a":1}');
+    assert.deepEqual(openEnvelope(bytes), { payload: '{"a":1}', metadata });
+    assert.equal(payloadOf(bytes), '{"a":1}');
+    const raw = envelope(Buffer.from([1, 2, 3]), { ...metadata, tags: [] }) as Buffer;
+    assert.deepEqual(payloadOf(raw), Buffer.from([1, 2, 3]));
+  });
+
+  it("stores plain values without freshness options (Python reads them as before), and an envelope with them", async () => {
     await using cache = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
     await cache.getOrSet("plain", () => ({ a: 1 }), { timeToLive: "1m" });
     await cache.getOrSet("enveloped", () => ({ a: 1 }), { timeToLive: "1m", grace: "1h" });
-    const backend = cache.backend;
-    assert.equal(await backend.get("plain"), '{"a":1}');
-    const enveloped = (await backend.get("enveloped")) as Buffer;
-    assert.deepEqual([...enveloped.subarray(0, 6)], [0x00, 0x63, 0x74, 0x79, 0x65, 0x01]);
-    assert.equal(enveloped.subarray(-7).toString(), '{"a":1}');
+    assert.equal(await cache.backend.get("plain"), '{"a":1}');
+    // The memory backend stores any value: the envelope is an object there, its value not copied.
+    const enveloped = await cache.backend.get("enveloped");
+    assert.equal(typeof enveloped, "object");
+    assert.equal(payloadOf(enveloped), '{"a":1}');
   });
 
   it("a plain value whose bytes look like an envelope reads back as itself", async () => {
@@ -394,13 +441,21 @@ describe("the envelope", () => {
 
   it("an envelope cut short is an undecodable value: a miss, counted, deleted", async () => {
     await using cache = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
-    await cache.getOrSet("k", () => "v", { timeToLive: "1m", tags: ["a-long-tag-name"] });
-    const stored = (await cache.backend.get("k")) as Buffer;
-    await cache.backend.set("k", stored.subarray(0, 56), {});
+    const truncated = (envelope('"v"', { ...metadata, tags: ["a-long-tag-name"] }) as Buffer).subarray(0, 56);
+    await cache.backend.set("k", truncated, {});
     assert.equal(await cache.get("k"), undefined);
     assert.equal(cache.stats.undecodableValues, 1);
-    await cache.backend.set("k", stored.subarray(0, 56), {});
+    assert.equal(await cache.backend.has("k"), false, "deleted");
+    await cache.backend.set("k", truncated, {});
     assert.equal(await cache.getOrSet("k", () => "recomputed", { timeToLive: "1m" }), "recomputed");
+  });
+
+  it("counts an object envelope by its size in a byte-bounded memory backend", async () => {
+    await using cache = new Cache<unknown>({ backend: "memory://?max-size=2000", serializer: "json://" });
+    await cache.getOrSet("big", () => "x".repeat(1500), { timeToLive: "1m", grace: "1h" });
+    await cache.getOrSet("second", () => "y".repeat(1500), { timeToLive: "1m", grace: "1h" });
+    assert.equal(await cache.has("big"), false, "evicted: the two do not fit in 2 000 bytes");
+    assert.equal(await cache.has("second"), true);
   });
 });
 
