@@ -40,9 +40,13 @@ describe("backend capabilities", () => {
     assert.ok(memory.capabilities.synchronous !== undefined);
     assert.equal(memory.capabilities.atomicBatches, "all");
     const redis = new RedisBackend({ url: "redis://127.0.0.1:1/0" });
-    assert.deepEqual(redis.capabilities, { bytesOnly: true, atomicBatches: "all" });
+    assert.deepEqual(Object.keys(redis.capabilities), ["bytesOnly", "atomicBatches", "locks"]);
+    assert.equal(redis.capabilities.bytesOnly, true);
+    assert.equal(redis.capabilities.atomicBatches, "all");
     const tracking = new RedisBackend({ url: "redis://127.0.0.1:1/0", notifyChanges: true });
-    assert.deepEqual(Object.keys(tracking.capabilities), ["bytesOnly", "atomicBatches", "changes"]);
+    assert.deepEqual(Object.keys(tracking.capabilities), ["bytesOnly", "atomicBatches", "changes", "locks"]);
+    // Memory is in-process: one computation per process is one in all, so it declares no locks.
+    assert.equal(memory.capabilities.locks, undefined);
     const cluster = new RedisBackend({ url: "redis+cluster://127.0.0.1:1" });
     assert.equal(cluster.capabilities.atomicBatches, "per-slot");
     const plain: AsyncBackend = memory;

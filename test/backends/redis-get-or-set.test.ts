@@ -98,7 +98,7 @@ describe("getOrSet over Redis", requirement, () => {
       const backend =
         client === "node-redis"
           ? new RedisBackend({ url: database() })
-          : new RedisBackend({ client: new Redis(`${database()}`, { lazyConnect: true }), closeClient: true });
+          : new RedisBackend({ client: new Redis(database(), { lazyConnect: true }), closeClient: true });
       closers.push(() => backend.close());
       await backend.clear("");
       const locks = backend.capabilities.locks;
