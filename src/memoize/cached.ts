@@ -1,7 +1,7 @@
 import { type Cache, PEEK, READ_THROUGH } from "../cache/cache.js";
 import {
-  type FactoryTimeouts,
   GET_OR_SET_OPTION_NAMES,
+  type GetOrSetOptions,
   type ReadThroughPlan,
   readThroughPlan,
   withTimeToLive,
@@ -27,7 +27,7 @@ export type CacheChoice<C> =
  * (`staleWhileRevalidate`, `grace`, `earlyRefresh`, `timeout`, `lock`, `lockTimeout`, `tags`), with the
  * same meaning; any of the latter makes each call a `cache.getOrSet`.
  */
-export interface CachedOptions<V> {
+export interface CachedOptions<V> extends Omit<GetOrSetOptions, "timeToLive"> {
   /** Builds the key of a call (default {@link makeDefaultKey}); called with the caller's `this`. */
   readonly makeKey?: MakeKey;
   /**
@@ -46,20 +46,6 @@ export interface CachedOptions<V> {
    * with `CacheTimeoutError` and lets the next call start afresh. Default: as long as it takes.
    */
   readonly waitTimeout?: Duration;
-  /** After `timeToLive`, how long the stale result is returned at once while one refresh runs in the background. */
-  readonly staleWhileRevalidate?: Duration | undefined;
-  /** After that, how long the stale result is returned when the refresh fails, times out softly, or the cache is down. */
-  readonly grace?: Duration | undefined;
-  /** XFetch's beta: refresh early, more likely as expiry nears (0 or absent: off). */
-  readonly earlyRefresh?: number | undefined;
-  /** Limits on how long callers wait for the function (`soft` returns the stale result; `hard` rejects). */
-  readonly timeout?: FactoryTimeouts | undefined;
-  /** `"process"` (default) or `"distributed"`: one computation across every instance sharing the cache. */
-  readonly lock?: "process" | "distributed" | undefined;
-  /** With `lock: "distributed"`, how long others wait for the holder before computing themselves. */
-  readonly lockTimeout?: Duration | undefined;
-  /** Tags stored with each result. */
-  readonly tags?: readonly string[] | undefined;
 }
 
 /** A memoized async function: the original's signature, plus `purge`. */

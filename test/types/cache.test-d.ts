@@ -44,3 +44,28 @@ const custom: Serializer<Date, string> = {
 new Cache<Date>({ backend: "memory://", serializer: custom });
 // @ts-expect-error: a serializer of another value type does not fit
 new Cache<number>({ backend: "memory://", serializer: custom });
+
+// getOrSet: the value's type, the factory's context, and the options' shapes.
+expectTypeOf(cache.getOrSet("k", () => 1)).toEqualTypeOf<Promise<number>>();
+expectTypeOf(
+  cache.getOrSet("k", async ({ key, stale, signal }) => (key.length + (stale ?? 0)) * Number(signal.aborted)),
+).toEqualTypeOf<Promise<number>>();
+void cache.getOrSet("k", () => 1, {
+  timeToLive: "5m",
+  staleWhileRevalidate: "1m",
+  grace: "1h",
+  earlyRefresh: 1,
+  timeout: { soft: "200ms", hard: "2s" },
+  lock: "distributed",
+  lockTimeout: "5s",
+  tags: ["user:1"],
+});
+// @ts-expect-error: the factory's value must be the cache's
+void cache.getOrSet("k", () => "text");
+// @ts-expect-error: lock is "process" or "distributed"
+void cache.getOrSet("k", () => 1, { lock: "cluster" });
+expectTypeOf(
+  syncCache.getOrSet("k", ({ stale }) => stale ?? 1, { timeToLive: "1m", tags: ["t"] }),
+).toEqualTypeOf<number>();
+// @ts-expect-error: no background work in the synchronous form
+syncCache.getOrSet("k", () => 1, { staleWhileRevalidate: "1m" });

@@ -223,18 +223,10 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
         refuseKey("lock", name) ?? guard.run("lock", name, () => store.acquireLock(name, token, timeToLive)),
       release: (name, token) =>
         refuseKey("unlock", name) ?? guard.run("unlock", name, () => store.releaseLock(name, token)),
-      setFenced: (key, value, timeToLive, fence) => {
-        const refusal = refuseKey("set", key);
-        if (refusal !== undefined) return refusal;
-        let argument: RedisArgument;
-        try {
-          argument = this.#sendable(key, toArgument(key, value));
-        } catch (error) {
-          return Promise.reject(asError(error));
-        }
-        this.#announce(key);
-        return guard.run("set", key, () => store.setFenced(key, argument, timeToLive, fence));
-      },
+      setFenced: (key, value, timeToLive, fence) =>
+        this.#write(key, value, (argument) =>
+          guard.run("set", key, () => store.setFenced(key, argument, timeToLive, fence)),
+        ),
     };
   }
 
@@ -266,6 +258,11 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
   }
 
   set(key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
+    return this.#write(key, value, (argument) => this.#layers.set(key, argument, options));
+  }
+
+  /** A write of one key: the key and value checked and converted, the write announced, then `send`. */
+  #write(key: string, value: unknown, send: (argument: RedisArgument) => Promise<boolean>): Promise<boolean> {
     const refusal = refuseKey("set", key);
     if (refusal !== undefined) return refusal;
     let argument: RedisArgument;
@@ -275,7 +272,7 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       return Promise.reject(asError(error));
     }
     this.#announce(key);
-    return this.#layers.set(key, argument, options);
+    return send(argument);
   }
 
   /**
