@@ -161,6 +161,7 @@ export function escapePlain(wire: unknown): unknown {
 
 /** Until when an enveloped value is fresh, read without decoding the rest (`Infinity` for a plain value). */
 export function freshUntilOf(wire: unknown): number {
+  if (typeof wire !== "object" || wire === null) return Number.POSITIVE_INFINITY;
   if (wire instanceof Uint8Array) {
     return wire[0] === 0 && startsWithMarker(wire) ? timeAt(wire, 23) : Number.POSITIVE_INFINITY;
   }
@@ -209,9 +210,10 @@ export function openEnvelope(wire: unknown): { readonly payload: unknown; readon
  * @throws RangeError for an envelope cut short.
  */
 export function payloadOf(wire: unknown): unknown {
-  if (wire instanceof ObjectEnvelope) return wire.payload;
-  if (!(wire instanceof Uint8Array) || wire[0] !== 0 || !startsWithMarker(wire)) return wire;
-  return payloadAfterTags(wire);
+  // Text and other primitives first: the plain values of most caches, at the cost of one typeof.
+  if (typeof wire !== "object" || wire === null) return wire;
+  if (wire instanceof Uint8Array) return wire[0] === 0 && startsWithMarker(wire) ? payloadAfterTags(wire) : wire;
+  return wire instanceof ObjectEnvelope ? wire.payload : wire;
 }
 
 /** The serialized value of a byte envelope: after the header and the tags, as text when it was text. */
