@@ -55,6 +55,12 @@ const flavours: Flavour[] = [
     create: async (options = {}) => new Cache<unknown>({ backend: "memory://", serializer: "json://", ...options }),
   },
   {
+    // A compressing chain decodes off the event loop: every read takes the promise path.
+    name: "memory (JSON + gzip, decoded asynchronously)",
+    create: async (options = {}) =>
+      new Cache<unknown>({ backend: "memory://", serializer: "json+gzip://", ...options }),
+  },
+  {
     name: "Redis",
     ...(unavailable === undefined ? {} : { skip: unavailable }),
     create: (options = {}) => redisCache(false, options),
