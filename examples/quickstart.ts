@@ -29,6 +29,18 @@ for (const attempt of [1, 2]) {
   console.log(`attempt ${String(attempt)}: ${user.name} in ${(performance.now() - started).toFixed(1)} ms`);
 }
 
+// The same in one call: fresh for 5 minutes, then served stale for a minute while one refresh runs,
+// then for an hour more whenever the database fails.
+const freshness = { timeToLive: "5m", staleWhileRevalidate: "1m", grace: "1h" } as const;
+let databaseCalls = 0;
+const load4 = (): Promise<User> => (databaseCalls++, loadUser(4));
+const viaGetOrSet = await Promise.all([1, 2, 3].map(() => cache.getOrSet("user:4", load4, freshness)));
+console.log(
+  `getOrSet: ${viaGetOrSet.map((user) => user.name).join(", ")} (${String(databaseCalls)} database call for three callers)`,
+);
+const failing = await cache.getOrSet("user:4", () => Promise.reject(new Error("db down")), freshness);
+console.log(`getOrSet while fresh, with a failing database: ${failing.name}`);
+
 await cache.setMany({ "user:2": await loadUser(2), "user:3": await loadUser(3) }, { timeToLive: "1h" });
 console.log("getMany:", [...(await cache.getMany("user:1", "user:2", "user:404")).keys()]);
 console.log(

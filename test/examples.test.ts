@@ -17,6 +17,8 @@ function runQuickstart(redisUrl: string | undefined): string {
 
 function assertQuickstartRan(output: string): void {
   assert.match(output, /attempt 2: user 1 in/);
+  assert.match(output, /getOrSet: user 4, user 4, user 4 \(1 database call for three callers\)/);
+  assert.match(output, /getOrSet while fresh, with a failing database: user 4/);
   assert.match(output, /getMany: \[ 'user:1', 'user:2' \]/);
   assert.match(output, /ifNotExists on a present key stored: false/);
   assert.match(output, /after clear, has user:1: false/);
