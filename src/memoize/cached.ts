@@ -216,18 +216,20 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
       return value;
     }
 
+    /** A call with getOrSet's options: a `getOrSet` of the key, the function as its factory. */
+    function readThrough(chosen: Cache<V>, key: string, self: unknown, args: unknown[], through: ReadThroughPlan) {
+      const compute = (): Promise<V> => original.apply(self, args);
+      if (typeof plan.timeToLive !== "function") return chosen[READ_THROUGH](key, compute, through, "miss");
+      return Promise.resolve(plan.timeToLive(key)).then((timeToLive) =>
+        chosen[READ_THROUGH](key, compute, withTimeToLive(through, toTimeToLive(timeToLive)), "miss"),
+      );
+    }
+
     return wrapOrDecorate(target, context, options.name, () => {
       function run(self: unknown, chosen: Cache<V> | null, args: unknown[]): Promise<V> {
         if (chosen === null) return original.apply(self, args);
         const key = plan.makeKey.call(self, memoized, args);
-        const readThrough = plan.readThrough;
-        if (readThrough !== undefined) {
-          const compute = (): Promise<V> => original.apply(self, args);
-          if (typeof plan.timeToLive !== "function") return chosen[READ_THROUGH](key, compute, readThrough, "miss");
-          return Promise.resolve(plan.timeToLive(key)).then((timeToLive) =>
-            chosen[READ_THROUGH](key, compute, withTimeToLive(readThrough, toTimeToLive(timeToLive)), "miss"),
-          );
-        }
+        if (plan.readThrough !== undefined) return readThrough(chosen, key, self, args, plan.readThrough);
         // A hit in an in-process backend is answered at once: no flight, no promise per layer.
         const hit = chosen[PEEK](key, MISS);
         if (hit !== MISS) return Promise.resolve(hit);
