@@ -201,10 +201,10 @@ for (const flavour of flavours) {
       it("S7 stale: the stale value at once to every caller, one background refresh, then the fresh value", async () => {
         await using cache = await flavour.create();
         await storeAndAge(cache, "k", STALE, 30);
-        const { run, state } = factory(50);
+        const { run, state } = factory(400);
         const started = performance.now();
         const answers = await Promise.all(Array.from({ length: 100 }, () => cache.getOrSet("k", run, STALE)));
-        assert.ok(performance.now() - started < 45, "no caller waited for the factory");
+        assert.ok(performance.now() - started < 350, "no caller waited for the factory");
         assert.ok(answers.every((answer) => (answer as { call: number }).call === 0));
         assert.equal(cache.stats.staleHits, 100);
         await eventually(async () => ((await cache.get("k")) as { call: number } | undefined)?.call === 1);
@@ -249,11 +249,11 @@ for (const flavour of flavours) {
       it("S11 grace, slower than timeout.soft: the stale value at the soft timeout; the refresh goes on and is stored", async () => {
         await using cache = await flavour.create();
         await storeAndAge(cache, "k", GRACE, 30);
-        const { run, state } = factory(150);
+        const { run, state } = factory(500);
         const started = performance.now();
         assert.deepEqual(await cache.getOrSet("k", run, { ...GRACE, timeout: { soft: 20 } }), { call: 0 });
         const waited = performance.now() - started;
-        assert.ok(waited >= 15 && waited < 140, `answered after ${String(waited)} ms`);
+        assert.ok(waited >= 15 && waited < 450, `answered after ${String(waited)} ms`);
         await eventually(async () => ((await cache.get("k")) as { call: number } | undefined)?.call === 1);
         assert.equal(state.calls, 1);
       });
@@ -309,10 +309,10 @@ describe("getOrSet: G1, 1 000 concurrent callers on a stale entry", () => {
   it("every caller gets the stale value at once; exactly one background refresh; the next call is fresh", async () => {
     await using cache = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
     await storeAndAge(cache, "k", STALE, 30);
-    const { run, state } = factory(100);
+    const { run, state } = factory(500);
     const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 1000 }, () => cache.getOrSet("k", run, STALE)));
-    assert.ok(performance.now() - started < 90);
+    assert.ok(performance.now() - started < 450, "no caller waited for the factory");
     assert.equal(answers.filter((answer) => (answer as { call: number }).call === 0).length, 1000);
     await eventually(() => state.calls === 1 && cache.stats.refreshes === 1);
     await eventually(async () => ((await cache.get("k")) as { call: number }).call === 1);
