@@ -312,7 +312,9 @@ describe("getOrSet: G1, 1 000 concurrent callers on a stale entry", () => {
     const { run, state } = factory(500);
     const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 1000 }, () => cache.getOrSet("k", run, STALE)));
-    assert.ok(performance.now() - started < 450, "no caller waited for the factory");
+    const elapsed = performance.now() - started;
+    console.log(`# G1: 1 000 callers had the stale value in ${elapsed.toFixed(1)} ms; the refresh takes 500 ms`);
+    assert.ok(elapsed < 450, "no caller waited for the factory");
     assert.equal(answers.filter((answer) => (answer as { call: number }).call === 0).length, 1000);
     await eventually(() => state.calls === 1 && cache.stats.refreshes === 1);
     await eventually(async () => ((await cache.get("k")) as { call: number }).call === 1);
