@@ -5,14 +5,13 @@ import { MemoryBackend } from "../backends/memory/sync-backend.js";
 import { fromUrl as syncBackendFromUrl } from "../backends/sync/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { quoteKey } from "../internal/quote-key.js";
-import { CacheMissError } from "../errors.js";
+import { CacheMissError, ConfigurationError, type SerializationError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import { CacheBase } from "./cache-core.js";
 import { UNDECODABLE } from "./codec.js";
 import type { EntryMetadata } from "./envelope.js";
 import { checkedTags, type SyncGetOrSetOptions } from "./get-or-set-options.js";
 import { checkOptions } from "../internal/options.js";
-import { ConfigurationError, type SerializationError } from "../errors.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
 import {
   backendSetOptions,
