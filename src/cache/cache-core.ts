@@ -38,8 +38,12 @@ export class CacheCore<V> {
   readonly codec: Codec<V>;
   readonly policy: FailurePolicy;
   #closed = false;
+  /** For a namespace: the core of the cache it is a view of, closed with it. */
+  readonly #parent: CacheCore<V> | undefined;
 
-  constructor(options: CacheOptionsBase<V>) {
+  /** @param parent - For a namespace: the core of the cache it views; closing that closes this one. */
+  constructor(options: CacheOptionsBase<V>, parent?: CacheCore<V>) {
+    this.#parent = parent;
     this.prefix = options.prefix ?? "";
     this.policy = new FailurePolicy(options, this.prefix);
     this.codec = new Codec(options.serializer, options.maxValueBytes);
@@ -47,7 +51,7 @@ export class CacheCore<V> {
 
   /** Whether the cache was closed. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closed || (this.#parent !== undefined && this.#parent.closed);
   }
 
   /** Marks the cache closed; whether it was open. */
@@ -59,7 +63,7 @@ export class CacheCore<V> {
 
   /** The backend key of `key`; also the single place that checks the cache is open and the key valid. */
   backendKey(key: string): string {
-    if (this.#closed) throw new CacheClosedError("the cache is closed", { key });
+    if (this.closed) throw new CacheClosedError("the cache is closed", { key });
     if (typeof key !== "string") throw new TypeError(`cache keys are strings, got ${typeof key}`);
     return this.prefix + key;
   }
@@ -71,7 +75,7 @@ export class CacheCore<V> {
 
   /** Checks that the cache is open, for operations without a key. */
   assertOpen(): void {
-    if (this.#closed) throw new CacheClosedError("the cache is closed");
+    if (this.closed) throw new CacheClosedError("the cache is closed");
   }
 
   /** Whether the serializer can work off the event loop (a chain with a compressor). */
@@ -159,8 +163,8 @@ export abstract class CacheBase<V, B> {
    * @internal
    */
   protected readonly core: CacheCore<V>;
-  protected constructor(options: CacheOptionsBase<V>, backend: B) {
-    this.core = new CacheCore(options);
+  protected constructor(options: CacheOptionsBase<V>, backend: B, parent?: CacheCore<V>) {
+    this.core = new CacheCore(options, parent);
     this.backend = backend;
   }
 

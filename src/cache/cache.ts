@@ -1,8 +1,9 @@
 import type { AsyncBackend, BackendSetOptions, NearView, SyncBackend } from "../backends/contract.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
+import { ConfigurationError } from "../errors.js";
 import { asError } from "../internal/error-kinds.js";
-import { CacheBase } from "./cache-core.js";
+import { CacheBase, type CacheCore } from "./cache-core.js";
 import { type Codec, UNDECODABLE } from "./codec.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
 import {
@@ -42,6 +43,15 @@ export const PEEK: unique symbol = Symbol.for("cachetory.peek");
 export const READ_THROUGH: unique symbol = Symbol.for("cachetory.readThrough");
 
 const DEFAULT_PLAN: ReadThroughPlan = readThroughPlan(undefined);
+
+/** The option by which {@link Cache.namespace} builds a view: a symbol, so no caller can pass it by accident. */
+const NAMESPACE_OF: unique symbol = Symbol("cachetory.namespaceOf");
+
+/** What a namespace takes from the cache it views. */
+interface ParentView<V> {
+  readonly core: CacheCore<V>;
+  readonly readThrough: ReadThrough<V>;
+}
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
@@ -93,6 +103,10 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   /** The near tier's synchronous view, with `near`. */
   readonly #near: NearView | undefined;
   readonly #readThrough: ReadThrough<V>;
+  /** For a namespace: the cache it views, which owns the backend. */
+  readonly #parent: ParentView<V> | undefined;
+  /** The options it was built with, for its namespaces. */
+  readonly #options: CacheOptions<V>;
   /** Options objects already checked (callers often pass the same one on every call). */
   readonly #plans = new WeakMap<GetOrSetOptions, ReadThroughPlan>();
   /** The options of the last call and their plan: a loop over one options object skips even the WeakMap. */
@@ -105,6 +119,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   constructor(options: CacheOptions<V>) {
     checkCacheOptions(options, "Cache");
+    const parent = (options as { [NAMESPACE_OF]?: ParentView<V> })[NAMESPACE_OF];
     const near = nearTierOptions(options.near);
     const backend =
       typeof options.backend === "string"
@@ -112,7 +127,9 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
         : options.backend;
     const backendName =
       typeof options.backend === "string" ? `${options.backend.split("://")[0] ?? ""}://` : backend.constructor.name;
-    super(options, near === undefined ? backend : new NearBackend(backend, { ...near, backendName }));
+    super(options, near === undefined ? backend : new NearBackend(backend, { ...near, backendName }), parent?.core);
+    this.#parent = parent;
+    this.#options = options;
     this.#near = this.backend.capabilities?.near;
     // A compressing serializer may move large values off the event loop: decoding then needs the promise
     // path, so the synchronous view serves only writes (by then the value is encoded).
@@ -120,20 +137,54 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     this.#inProcessWrites = this.backend.capabilities?.synchronous;
     this.#codec = this.core.codec;
     this.#order = this.core.serializesAsync ? new KeyOrder() : undefined;
-    this.#readThrough = new ReadThrough<V>({
-      core: this.core,
+    this.#readThrough = new ReadThrough<V>(
+      {
+        core: this.core,
+        backend: this.backend,
+        inProcess: this.#inProcess,
+        near: this.#near,
+        read: (backendKey) => this.#inOrder([backendKey], () => this.backend.get(backendKey)),
+        write: (backendKey, wire, timeToLive) =>
+          this.#inOrder([backendKey], () => {
+            const local = this.#inProcessWrites;
+            if (local !== undefined) return Promise.resolve(local.set(backendKey, wire, { timeToLive }));
+            return this.backend.set(backendKey, wire, { timeToLive });
+          }),
+        deleteUndecodable: (backendKey, wire, key) => this.#deleteUndecodable([[backendKey, wire]], key),
+      },
+      parent?.readThrough,
+    );
+  }
+
+  /**
+   * A view of this cache under `name:`: the same backend (and near tier), serializer and options, its keys
+   * prefixed with this cache's prefix and `name:`, its `clear()` removing only its own entries. Namespaces
+   * nest (`users.namespace("admins")` is under `users:admins:`). Closing a namespace closes only the view;
+   * closing the cache closes its namespaces too. A namespace has its own `stats` (the near tier's are shared).
+   *
+   * @throws ConfigurationError for a name that is not a non-empty string.
+   * @example
+   * ```ts
+   * const users = cache.namespace("users");
+   * await users.set("1", user); // stored under "users:1"
+   * await users.clear();        // removes users:*, nothing else
+   * ```
+   */
+  namespace(name: string): Cache<V> {
+    if (typeof name !== "string" || name === "") {
+      throw new ConfigurationError(
+        `namespace() takes a non-empty string, got ${typeof name === "string" ? "an empty string" : typeof name}`,
+      );
+    }
+    this.core.assertOpen();
+    const { near: _near, ...shared } = this.#options;
+    return new Cache<V>({
+      ...shared,
       backend: this.backend,
-      inProcess: this.#inProcess,
-      near: this.#near,
-      read: (backendKey) => this.#inOrder([backendKey], () => this.backend.get(backendKey)),
-      write: (backendKey, wire, timeToLive) =>
-        this.#inOrder([backendKey], () => {
-          const local = this.#inProcessWrites;
-          if (local !== undefined) return Promise.resolve(local.set(backendKey, wire, { timeToLive }));
-          return this.backend.set(backendKey, wire, { timeToLive });
-        }),
-      deleteUndecodable: (backendKey, wire, key) => this.#deleteUndecodable([[backendKey, wire]], key),
-    });
+      serializer: this.serializer,
+      prefix: `${this.prefix}${name}:`,
+      [NAMESPACE_OF]: { core: this.core, readThrough: this.#readThrough },
+    } as CacheOptions<V>);
   }
 
   static {
@@ -443,7 +494,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async clear(): Promise<void> {
     this.core.assertOpen();
-    this.#readThrough.forgetAll();
+    this.#readThrough.forgetUnder(this.core.prefix);
     await this.#call("clear", undefined, () => this.#inOrder(undefined, () => this.backend.clear(this.core.prefix)));
   }
 
@@ -463,7 +514,8 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
 
   /** Closes the backend; idempotent. Later operations reject with `CacheClosedError`. */
   async close(): Promise<void> {
-    if (this.core.markClosed()) await this.backend.close();
+    // A namespace borrows its cache's backend: closing the view leaves the backend to its owner.
+    if (this.core.markClosed() && this.#parent === undefined) await this.backend.close();
   }
 
   /**

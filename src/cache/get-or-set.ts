@@ -82,14 +82,17 @@ function pause(milliseconds: number, signal: AbortSignal): Promise<void> {
  */
 export class ReadThrough<V> {
   readonly #host: ReadThroughHost<V>;
-  readonly #flights = new Map<string, Flight<V>>();
+  /** The computations running, by backend key: shared with the namespaces of the cache (their keys differ). */
+  readonly #flights: Map<string, Flight<V>>;
   readonly #failures = new WeakMap<object, Error>();
   #staleHits = 0;
   #refreshes = 0;
   #warnedNoLocks = false;
 
-  constructor(host: ReadThroughHost<V>) {
+  /** @param sharing - The engine of the cache a namespace views: one table of computations for both. */
+  constructor(host: ReadThroughHost<V>, sharing?: ReadThrough<V>) {
     this.#host = host;
+    this.#flights = sharing === undefined ? new Map<string, Flight<V>>() : sharing.#flights;
   }
 
   /** The counters, as numbers. */
@@ -105,9 +108,9 @@ export class ReadThrough<V> {
     this.#flights.delete(backendKey);
   }
 
-  /** Detaches every running computation (the cache was cleared). */
-  forgetAll(): void {
-    for (const backendKey of [...this.#flights.keys()]) this.forget(backendKey);
+  /** Detaches every running computation of a key under `prefix` (the cache or a namespace was cleared). */
+  forgetUnder(prefix: string): void {
+    for (const backendKey of [...this.#flights.keys()]) if (backendKey.startsWith(prefix)) this.forget(backendKey);
   }
 
   /** How many computations are running in this process. */

@@ -69,3 +69,4 @@ expectTypeOf(
 ).toEqualTypeOf<number>();
 // @ts-expect-error: no background work in the synchronous form
 syncCache.getOrSet("k", () => 1, { staleWhileRevalidate: "1m" });
+expectTypeOf(cache.namespace("users")).toEqualTypeOf<Cache<number>>();
