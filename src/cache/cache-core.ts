@@ -7,6 +7,14 @@ import { type CacheEntries, type CacheOptionsBase, entryPairs } from "./options.
 const ABSENT: unique symbol = Symbol("cachetory.absent");
 
 /**
+ * The option by which a namespace's options carry the core of the cache it views (closed with it): a
+ * symbol, so no caller passes it by accident, and no option check sees it.
+ *
+ * @internal
+ */
+export const PARENT_CORE: unique symbol = Symbol("cachetory.parentCore");
+
+/**
  * The values of `getMany` keyed by the caller's keys, and the backend keys that did not decode;
  * `decode` answers one entry (or `ABSENT`). A key asked twice is decoded once.
  */
@@ -41,9 +49,8 @@ export class CacheCore<V> {
   /** For a namespace: the core of the cache it is a view of, closed with it. */
   readonly #parent: CacheCore<V> | undefined;
 
-  /** @param parent - For a namespace: the core of the cache it views; closing that closes this one. */
-  constructor(options: CacheOptionsBase<V>, parent?: CacheCore<V>) {
-    this.#parent = parent;
+  constructor(options: CacheOptionsBase<V>) {
+    this.#parent = (options as { [PARENT_CORE]?: CacheCore<V> })[PARENT_CORE];
     this.prefix = options.prefix ?? "";
     this.policy = new FailurePolicy(options, this.prefix);
     this.codec = new Codec(options.serializer, options.maxValueBytes);
@@ -163,8 +170,8 @@ export abstract class CacheBase<V, B> {
    * @internal
    */
   protected readonly core: CacheCore<V>;
-  protected constructor(options: CacheOptionsBase<V>, backend: B, parent?: CacheCore<V>) {
-    this.core = new CacheCore(options, parent);
+  protected constructor(options: CacheOptionsBase<V>, backend: B) {
+    this.core = new CacheCore(options);
     this.backend = backend;
   }
 

@@ -3,7 +3,7 @@ import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
 import { asError } from "../internal/error-kinds.js";
-import { CacheBase, type CacheCore } from "./cache-core.js";
+import { CacheBase, PARENT_CORE } from "./cache-core.js";
 import { type Codec, UNDECODABLE } from "./codec.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
 import {
@@ -47,9 +47,8 @@ const DEFAULT_PLAN: ReadThroughPlan = readThroughPlan(undefined);
 /** The option by which {@link Cache.namespace} builds a view: a symbol, so no caller can pass it by accident. */
 const NAMESPACE_OF: unique symbol = Symbol("cachetory.namespaceOf");
 
-/** What a namespace takes from the cache it views. */
+/** What a namespace takes from the cache it views (its core travels as `PARENT_CORE`). */
 interface ParentView<V> {
-  readonly core: CacheCore<V>;
   readonly readThrough: ReadThrough<V>;
 }
 
@@ -127,7 +126,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
         : options.backend;
     const backendName =
       typeof options.backend === "string" ? `${options.backend.split("://")[0] ?? ""}://` : backend.constructor.name;
-    super(options, near === undefined ? backend : new NearBackend(backend, { ...near, backendName }), parent?.core);
+    super(options, near === undefined ? backend : new NearBackend(backend, { ...near, backendName }));
     this.#parent = parent;
     this.#options = options;
     this.#near = this.backend.capabilities?.near;
@@ -183,7 +182,8 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       backend: this.backend,
       serializer: this.serializer,
       prefix: `${this.prefix}${name}:`,
-      [NAMESPACE_OF]: { core: this.core, readThrough: this.#readThrough },
+      [NAMESPACE_OF]: { readThrough: this.#readThrough },
+      [PARENT_CORE]: this.core,
     } as CacheOptions<V>);
   }
 
