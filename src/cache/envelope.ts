@@ -84,9 +84,13 @@ class ObjectEnvelope {
   }
 }
 
-function startsWithMarker(bytes: Uint8Array): boolean {
-  if (bytes.byteLength < HEADER_SIZE) return false;
-  for (let index = 0; index < ENVELOPE_MARKER.length; index++) {
+/** The marker as text, for a serializer whose output is a string. */
+const MARKER_TEXT = String.fromCharCode(...ENVELOPE_MARKER);
+
+/** Whether `bytes` are an envelope: a NUL first (which plain values almost never start with), then the marker. */
+function isByteEnvelope(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 0 || bytes.byteLength < HEADER_SIZE) return false;
+  for (let index = 1; index < ENVELOPE_MARKER.length; index++) {
     if (bytes[index] !== ENVELOPE_MARKER[index]) return false;
   }
   return true;
@@ -94,15 +98,8 @@ function startsWithMarker(bytes: Uint8Array): boolean {
 
 /** Whether a plain serialized value would read as an envelope, and so must be stored in one. */
 export function needsEscape(wire: unknown): boolean {
-  if (typeof wire === "string") return wire.charCodeAt(0) === 0 && wire.startsWith("\u0000ctye\u0001");
-  if (wire instanceof Uint8Array) return wire[0] === 0 && startsWithMarker(wire);
-  return false;
-}
-
-/** Whether `wire` is an envelope. */
-export function isEnveloped(wire: unknown): boolean {
-  if (wire instanceof Uint8Array) return wire[0] === 0 && startsWithMarker(wire);
-  return wire instanceof ObjectEnvelope;
+  if (typeof wire === "string") return wire.charCodeAt(0) === 0 && wire.startsWith(MARKER_TEXT);
+  return wire instanceof Uint8Array && isByteEnvelope(wire);
 }
 
 function view(bytes: Uint8Array): DataView {
@@ -163,7 +160,7 @@ export function escapePlain(wire: unknown): unknown {
 export function freshUntilOf(wire: unknown): number {
   if (typeof wire !== "object" || wire === null) return Number.POSITIVE_INFINITY;
   if (wire instanceof Uint8Array) {
-    return wire[0] === 0 && startsWithMarker(wire) ? timeAt(wire, 23) : Number.POSITIVE_INFINITY;
+    return isByteEnvelope(wire) ? timeAt(wire, 23) : Number.POSITIVE_INFINITY;
   }
   return wire instanceof ObjectEnvelope ? wire.metadata.freshUntil : Number.POSITIVE_INFINITY;
 }
@@ -176,9 +173,7 @@ export function freshUntilOf(wire: unknown): number {
  */
 export function openEnvelope(wire: unknown): { readonly payload: unknown; readonly metadata: EntryMetadata } {
   if (wire instanceof ObjectEnvelope) return wire;
-  if (!(wire instanceof Uint8Array) || wire[0] !== 0 || !startsWithMarker(wire)) {
-    return { payload: wire, metadata: PLAIN_METADATA };
-  }
+  if (!(wire instanceof Uint8Array) || !isByteEnvelope(wire)) return { payload: wire, metadata: PLAIN_METADATA };
   const data = view(wire);
   const fenceText = Buffer.from(wire.buffer, wire.byteOffset + FENCE_OFFSET, FENCE_DIGITS).toString("latin1");
   const tagCount = data.getUint16(51);
@@ -192,7 +187,7 @@ export function openEnvelope(wire: unknown): { readonly payload: unknown; readon
     offset += 2 + length;
   }
   return {
-    payload: payloadAfterTags(wire),
+    payload: payloadAt(wire, offset),
     metadata: {
       fence: Number.parseInt(fenceText, 16),
       freshUntil: data.getFloat64(23),
@@ -212,18 +207,28 @@ export function openEnvelope(wire: unknown): { readonly payload: unknown; readon
 export function payloadOf(wire: unknown): unknown {
   // Text and other primitives first: the plain values of most caches, at the cost of one typeof.
   if (typeof wire !== "object" || wire === null) return wire;
-  if (wire instanceof Uint8Array) return wire[0] === 0 && startsWithMarker(wire) ? payloadAfterTags(wire) : wire;
+  if (wire instanceof Uint8Array) return isByteEnvelope(wire) ? payloadAfterTags(wire) : wire;
   return wire instanceof ObjectEnvelope ? wire.payload : wire;
 }
 
-/** The serialized value of a byte envelope: after the header and the tags, as text when it was text. */
+/** The serialized value of a byte envelope, found by skipping its tags. */
 function payloadAfterTags(wire: Uint8Array): unknown {
-  const bytes = Buffer.isBuffer(wire) ? wire : Buffer.from(wire.buffer, wire.byteOffset, wire.byteLength);
+  const bytes = asBuffer(wire);
   let offset = HEADER_SIZE;
   for (let index = bytes.readUInt16BE(51); index > 0; index--) {
     if (offset + 2 > bytes.byteLength) throw new RangeError("the envelope's tags run past its end");
     offset += 2 + bytes.readUInt16BE(offset);
   }
-  if (offset > bytes.byteLength) throw new RangeError("the envelope's tags run past its end");
+  return payloadAt(bytes, offset);
+}
+
+/** The serialized value of a byte envelope from `offset` (where its tags end), as text when it was text. */
+function payloadAt(wire: Uint8Array, offset: number): unknown {
+  if (offset > wire.byteLength) throw new RangeError("the envelope's tags run past its end");
+  const bytes = asBuffer(wire);
   return (bytes[6] ?? 0) & TEXT_PAYLOAD ? bytes.toString("utf8", offset) : bytes.subarray(offset);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
