@@ -1,6 +1,7 @@
 import { CacheClosedError, type SerializationError } from "../errors.js";
 import type { Serializer } from "../serializers/contract.js";
 import { Codec, UNDECODABLE } from "./codec.js";
+import type { EntryMetadata } from "./envelope.js";
 import { type CacheStats, FailurePolicy } from "./failure-policy.js";
 import { type CacheEntries, type CacheOptionsBase, entryPairs } from "./options.js";
 
@@ -104,6 +105,29 @@ export class CacheCore<V> {
   async decodeStoredAsync(key: string, wire: unknown): Promise<V | typeof UNDECODABLE> {
     try {
       return await this.codec.decodeAsync(key, wire);
+    } catch (error) {
+      this.policy.undecodableValue(error as SerializationError, key);
+      return UNDECODABLE;
+    }
+  }
+
+  /** As {@link CacheCore.decodeStored}, with the entry's metadata (see envelope.ts). */
+  decodeStoredEntry(key: string, wire: unknown): { value: V; metadata: EntryMetadata } | typeof UNDECODABLE {
+    try {
+      return this.codec.decodeEntry(key, wire);
+    } catch (error) {
+      this.policy.undecodableValue(error as SerializationError, key);
+      return UNDECODABLE;
+    }
+  }
+
+  /** As {@link CacheCore.decodeStoredEntry}, through the serializer's `deserializeAsync` when it has one. */
+  async decodeStoredEntryAsync(
+    key: string,
+    wire: unknown,
+  ): Promise<{ value: V; metadata: EntryMetadata } | typeof UNDECODABLE> {
+    try {
+      return await this.codec.decodeEntryAsync(key, wire);
     } catch (error) {
       this.policy.undecodableValue(error as SerializationError, key);
       return UNDECODABLE;

@@ -67,6 +67,26 @@ export const PLAIN_METADATA: EntryMetadata = Object.freeze({
 });
 
 /**
+ * The metadata of a value written `now` (epoch ms): fresh for `timeToLive` (`undefined`: as long as it is
+ * stored), then stale for `staleWhileRevalidate`, then in grace for `grace`.
+ */
+export function entryMetadata(
+  now: number,
+  timeToLive: number | undefined,
+  windows: { readonly staleWhileRevalidate: number; readonly grace: number },
+  rest: Pick<EntryMetadata, "fence" | "computeMs" | "tags">,
+): EntryMetadata {
+  const freshUntil = timeToLive === undefined ? Number.POSITIVE_INFINITY : now + timeToLive;
+  const staleUntil = freshUntil + windows.staleWhileRevalidate;
+  return { ...rest, freshUntil, staleUntil, graceUntil: staleUntil + windows.grace };
+}
+
+/** Whether an entry is within a grace window that its writer gave it, at `now`. */
+export function inGrace(metadata: EntryMetadata, now: number): boolean {
+  return metadata.graceUntil > metadata.staleUntil && now < metadata.graceUntil;
+}
+
+/**
  * An envelope as an object, for a backend that stores any value (the memory backend): no copy of the
  * serialized value, and nothing to parse on a read.
  */

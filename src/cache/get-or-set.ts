@@ -1,11 +1,19 @@
 import { randomUUID } from "node:crypto";
 import type { AsyncBackend, BackendLocks, NearEntry, NearView, SyncBackend } from "../backends/contract.js";
-import { CacheError, CacheTimeoutError, type SerializationError } from "../errors.js";
+import { CacheError, CacheTimeoutError } from "../errors.js";
 import { causeMessage } from "../internal/error-kinds.js";
 import { quoteKey } from "../internal/quote-key.js";
 import type { CacheCore } from "./cache-core.js";
 import { UNDECODABLE } from "./codec.js";
-import { ENVELOPE_MARKER, type EntryMetadata, FENCE_DIGITS, FENCE_OFFSET, freshUntilOf } from "./envelope.js";
+import {
+  ENVELOPE_MARKER,
+  type EntryMetadata,
+  entryMetadata,
+  FENCE_DIGITS,
+  FENCE_OFFSET,
+  freshUntilOf,
+  inGrace,
+} from "./envelope.js";
 import type { Factory, ReadThroughPlan } from "./get-or-set-options.js";
 
 /** What the cache hands the read-through engine: its synchronous views and its backend calls. */
@@ -111,11 +119,6 @@ export class ReadThrough<V> {
   /** Detaches every running computation of a key under `prefix` (the cache or a namespace was cleared). */
   forgetUnder(prefix: string): void {
     for (const backendKey of [...this.#flights.keys()]) if (backendKey.startsWith(prefix)) this.forget(backendKey);
-  }
-
-  /** How many computations are running in this process. */
-  get computing(): number {
-    return this.#flights.size;
   }
 
   /**
@@ -225,14 +228,9 @@ export class ReadThrough<V> {
   }
 
   /** The value and metadata of a stored entry, or `UNDECODABLE` (reported by the policy, or thrown by it). */
-  async #open(key: string, wire: unknown): Promise<Stale<V> | typeof UNDECODABLE> {
+  #open(key: string, wire: unknown): Stale<V> | typeof UNDECODABLE | Promise<Stale<V> | typeof UNDECODABLE> {
     const core = this.#host.core;
-    try {
-      return core.serializesAsync ? await core.codec.decodeEntryAsync(key, wire) : core.codec.decodeEntry(key, wire);
-    } catch (error) {
-      core.policy.undecodableValue(error as SerializationError, key);
-      return UNDECODABLE;
-    }
+    return core.serializesAsync ? core.decodeStoredEntryAsync(key, wire) : core.decodeStoredEntry(key, wire);
   }
 
   async #undecodable(
@@ -262,11 +260,7 @@ export class ReadThrough<V> {
     const fallback = this.#host.near?.fallback(backendKey);
     if (fallback !== undefined) {
       const entry = await this.#open(key, fallback.stored);
-      if (
-        entry !== UNDECODABLE &&
-        entry.metadata.graceUntil > entry.metadata.staleUntil &&
-        Date.now() < entry.metadata.graceUntil
-      ) {
+      if (entry !== UNDECODABLE && inGrace(entry.metadata, Date.now())) {
         policy.readFailed("getOrSet", cause, key, true);
         this.#staleHits++;
         return entry.value;
@@ -539,15 +533,7 @@ export class ReadThrough<V> {
     let wire: unknown;
     try {
       if (plan.enveloped) {
-        const freshUntil = plan.timeToLive === undefined ? Number.POSITIVE_INFINITY : Date.now() + plan.timeToLive;
-        const metadata: EntryMetadata = {
-          fence,
-          freshUntil,
-          staleUntil: freshUntil + plan.staleWhileRevalidate,
-          graceUntil: freshUntil + plan.staleWhileRevalidate + plan.grace,
-          computeMs,
-          tags: plan.tags,
-        };
+        const metadata = entryMetadata(Date.now(), plan.timeToLive, plan, { fence, computeMs, tags: plan.tags });
         // A store of any value keeps the envelope as an object: no copy, nothing to parse on a read.
         const asObject = this.#host.backend.capabilities?.bytesOnly !== true;
         wire = core.serializesAsync

@@ -5,11 +5,11 @@ import { MemoryBackend } from "../backends/memory/sync-backend.js";
 import { fromUrl as syncBackendFromUrl } from "../backends/sync/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { quoteKey } from "../internal/quote-key.js";
-import { CacheMissError, ConfigurationError, type SerializationError } from "../errors.js";
+import { CacheMissError, ConfigurationError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import { CacheBase } from "./cache-core.js";
 import { UNDECODABLE } from "./codec.js";
-import type { EntryMetadata } from "./envelope.js";
+import { type EntryMetadata, entryMetadata, inGrace } from "./envelope.js";
 import { checkedTags, type SyncGetOrSetOptions } from "./get-or-set-options.js";
 import { checkOptions } from "../internal/options.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
@@ -25,11 +25,6 @@ import {
 
 /** Computes the value of a key for `SyncCache.getOrSet`. */
 export type SyncFactory<V> = (context: { readonly key: string; readonly stale: V | undefined }) => V;
-
-/** Whether an entry is within a grace window that its writer gave it. */
-function inGrace(metadata: EntryMetadata): boolean {
-  return metadata.graceUntil > metadata.staleUntil && Date.now() < metadata.graceUntil;
-}
 
 /** Options of {@link SyncCache}. */
 export interface SyncCacheOptions<V> extends CacheOptionsBase<V> {
@@ -158,41 +153,30 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     const wire = this.#read("getOrSet", key, () => this.backend.get(backendKey), undefined);
     let stale: { value: V; metadata: EntryMetadata } | undefined;
     if (wire !== undefined) {
-      try {
-        stale = this.core.codec.decodeEntry(key, wire);
-      } catch (error) {
-        this.core.policy.undecodableValue(error as SerializationError, key);
-        this.#deleteUndecodable([[backendKey, wire]], key);
-      }
-      if (stale !== undefined && Date.now() < stale.metadata.freshUntil) return stale.value;
+      const entry = this.core.decodeStoredEntry(key, wire);
+      if (entry === UNDECODABLE) this.#deleteUndecodable([[backendKey, wire]], key);
+      else if (Date.now() < entry.metadata.freshUntil) return entry.value;
+      else stale = entry;
     }
     let value: V;
     const started = performance.now();
     try {
       value = factory({ key, stale: stale?.value });
     } catch (error) {
-      const metadata = stale?.metadata;
-      if (stale !== undefined && metadata !== undefined && inGrace(metadata)) return stale.value;
+      if (stale !== undefined && inGrace(stale.metadata, Date.now())) return stale.value;
       throw error;
     }
     try {
       let stored: unknown;
       if (tags.length === 0) stored = this.core.codec.encode(key, value);
       else {
-        const freshUntil = timeToLive === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeToLive;
-        stored = this.core.codec.encodeEntry(
-          key,
-          value,
-          {
-            fence: (stale?.metadata.fence ?? 0) + 1,
-            freshUntil,
-            staleUntil: freshUntil,
-            graceUntil: freshUntil,
-            computeMs: performance.now() - started,
-            tags,
-          },
-          this.backend.capabilities?.bytesOnly !== true,
+        const metadata = entryMetadata(
+          Date.now(),
+          timeToLive,
+          { staleWhileRevalidate: 0, grace: 0 },
+          { fence: (stale?.metadata.fence ?? 0) + 1, computeMs: performance.now() - started, tags },
         );
+        stored = this.core.codec.encodeEntry(key, value, metadata, this.backend.capabilities?.bytesOnly !== true);
       }
       this.backend.set(backendKey, stored, { timeToLive });
     } catch (error) {
