@@ -162,8 +162,10 @@ export class NearBackend<W> implements AsyncBackend<W> {
       if (this.#entries.size === 0) return;
       const now = this.#clock.now();
       for (const [key, entry] of this.#entries.entries()) {
-        const left = entry.backendUntil === undefined ? 0 : entry.backendUntil - now;
-        if (left === 0 || left >= 1) this.#fallback.set(key, entry, { ttl: left });
+        // Kept for as long as the backend said the key would live (ttl 0: it never expires); one that is
+        // expiring now is not kept at all.
+        if (entry.backendUntil === undefined) this.#fallback.set(key, entry, { ttl: 0 });
+        else if (entry.backendUntil - now >= 1) this.#fallback.set(key, entry, { ttl: entry.backendUntil - now });
       }
       this.#entries.clear();
       this.#flushes++;
