@@ -40,6 +40,8 @@ interface HeldEntry<W> extends NearEntry<W> {
 interface InFlight {
   count: number;
   changed: boolean;
+  /** Counts our own writes and deletes of the key: a write is kept only if none was issued after it. */
+  ownChanges: number;
 }
 
 /**
@@ -136,7 +138,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
     const deleteIfUnchanged = inner.deleteIfUnchanged?.bind(inner);
     if (deleteIfUnchanged !== undefined) {
       this.deleteIfUnchanged = (key, value) => {
-        this.#forget(key);
+        this.#forgetOwn(key);
         return deleteIfUnchanged(key, value);
       };
     }
@@ -180,10 +182,20 @@ export class NearBackend<W> implements AsyncBackend<W> {
     return this.#entries.delete(key);
   }
 
+  /**
+   * {@link #forget} for a write or delete of ours: a write of ours still in flight was issued before it,
+   * so its value must not be kept when it settles (the backend applies the two in issue order).
+   */
+  #forgetOwn(key: string): boolean {
+    const inFlight = this.#inFlight.get(key);
+    if (inFlight !== undefined) inFlight.ownChanges++;
+    return this.#forget(key);
+  }
+
   /** Records a read or write of `key` going out now; {@link #settle} with what it returns. */
   #begin(key: string): InFlight {
     let inFlight = this.#inFlight.get(key);
-    if (inFlight === undefined) this.#inFlight.set(key, (inFlight = { count: 0, changed: false }));
+    if (inFlight === undefined) this.#inFlight.set(key, (inFlight = { count: 0, changed: false, ownChanges: 0 }));
     inFlight.count++;
     return inFlight;
   }
@@ -285,17 +297,22 @@ export class NearBackend<W> implements AsyncBackend<W> {
   /** Writes through; what was written is kept near unless the key changed meanwhile. */
   async set(key: string, value: W, options: BackendSetOptions): Promise<boolean> {
     // With ifNotExists, a key held near is present: the write will not change it.
-    if (options.ifNotExists !== true) this.#forget(key);
+    if (options.ifNotExists !== true) this.#forgetOwn(key);
+    else {
+      const pending = this.#inFlight.get(key);
+      if (pending !== undefined) pending.ownChanges++;
+    }
     const generation = this.#generation;
     const since = this.#clock.now();
     const written = this.#inner.set(key, value, options);
     // After the call: a backend reports its own write to every near tier over it as it sends it.
     const inFlight = this.#begin(key);
+    const mine = inFlight.ownChanges;
     let stored = false;
     try {
       stored = await written;
     } finally {
-      if (this.#settle(key, inFlight, generation, true) && stored) {
+      if (this.#settle(key, inFlight, generation, true) && stored && inFlight.ownChanges === mine) {
         this.#keep(key, this.#asReturned(value), options.timeToLive, since);
       }
     }
@@ -304,35 +321,37 @@ export class NearBackend<W> implements AsyncBackend<W> {
 
   async setMany(entries: readonly (readonly [string, W])[], timeToLive: number | undefined): Promise<void> {
     const values = new Map(entries);
-    for (const key of values.keys()) this.#forget(key);
+    for (const key of values.keys()) this.#forgetOwn(key);
     const generation = this.#generation;
     const since = this.#clock.now();
     const written = this.#inner.setMany(entries, timeToLive);
     const inFlight = [...values.keys()].map((key) => this.#begin(key));
+    const mine = inFlight.map((each) => each.ownChanges);
     let done = false;
     try {
       await written;
       done = true;
     } finally {
       [...values].forEach(([key, value], index) => {
-        if (this.#settle(key, inFlight[index] as InFlight, generation, true) && done)
+        const each = inFlight[index] as InFlight;
+        if (this.#settle(key, each, generation, true) && done && each.ownChanges === mine[index])
           this.#keep(key, this.#asReturned(value), timeToLive, since);
       });
     }
   }
 
   expireIn(key: string, timeToLive: number | undefined): Promise<boolean> {
-    this.#forget(key);
+    this.#forgetOwn(key);
     return this.#inner.expireIn(key, timeToLive);
   }
 
   delete(key: string): Promise<boolean> {
-    this.#forget(key);
+    this.#forgetOwn(key);
     return this.#inner.delete(key);
   }
 
   deleteMany(keys: readonly string[]): Promise<number> {
-    for (const key of keys) this.#forget(key);
+    for (const key of keys) this.#forgetOwn(key);
     return this.#inner.deleteMany(keys);
   }
 

@@ -407,6 +407,20 @@ describe("near tier over Redis", requirement, () => {
     assert.equal(await cache.get("a"), undefined);
   });
 
+  it("a write still in flight when we write or delete the key again is not kept near: the later one is what Redis holds", async () => {
+    const cache = nearCache({ prefix: "order:" });
+    await cache.set("warm", "w");
+    await Promise.all([cache.set("k", "first"), cache.delete("k")]);
+    assert.equal(await cache.get("k"), undefined);
+    await Promise.all([cache.setMany({ k: "many" }), cache.set("k", "single")]);
+    assert.equal(await cache.get("k"), "single");
+    await Promise.all([cache.set("k", "again"), cache.deleteMany("k")]);
+    assert.equal(await cache.get("k"), undefined);
+    await Promise.all([cache.set("k", "v", { timeToLive: "1h" }), cache.expireIn("k", 1)]);
+    await sleep(20);
+    assert.equal(await cache.get("k"), undefined);
+  });
+
   it("two caches over one backend: a write through one reaches the other's near tier at once", async () => {
     const backend = new RedisBackend({ url: running().url(0), notifyChanges: true });
     const first = new Cache<string>({ backend, serializer: "json://", prefix: "two:", near: true });
