@@ -21,7 +21,16 @@ import { NearBackend } from "../layers/near.js";
 import { type NearOptions, nearTierOptions } from "./near-options.js";
 import type { CacheStats } from "./failure-policy.js";
 import { ReadThrough, type ReadFailureMode, type ReadThroughStats } from "./get-or-set.js";
-import { type Factory, type GetOrSetOptions, type ReadThroughPlan, readThroughPlan } from "./get-or-set-options.js";
+import {
+  checkedTags,
+  type Factory,
+  type GetOrSetOptions,
+  type ReadThroughPlan,
+  readThroughPlan,
+} from "./get-or-set-options.js";
+import { entryMetadata, hasTags } from "./envelope.js";
+import { NEEDS_READ, TagStates } from "../tags/tag-states.js";
+import { GONE } from "../tags/tag-state.js";
 
 const ABSENT: unique symbol = Symbol("cachetory.absent");
 const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
@@ -50,7 +59,11 @@ const NAMESPACE_OF: unique symbol = Symbol("cachetory.namespaceOf");
 /** What a namespace takes from the cache it views (its core travels as `PARENT_CORE`). */
 interface ParentView<V> {
   readonly readThrough: ReadThrough<V>;
+  readonly tags: TagStates;
 }
+
+/** The windows of an entry written by `set` with tags: fresh while stored, never stale. */
+const NO_WINDOWS = { staleWhileRevalidate: 0, grace: 0 } as const;
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
@@ -97,8 +110,14 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   readonly #inProcessWrites: SyncBackend | undefined;
   /** The core's codec, held here too: one property load less on the hottest path. */
   readonly #codec: Codec<V>;
-  /** With a serializer that encodes off the event loop: keeps the operations on a key in issue order. */
-  readonly #order: KeyOrder | undefined;
+  /**
+   * Keeps the operations on a key in issue order when some must wait before they are sent: with a
+   * serializer that encodes off the event loop from the start, else from the first tagged write that
+   * had to read its tags' states.
+   */
+  #order: KeyOrder | undefined;
+  /** The tags' states (shared with the namespaces). */
+  readonly #tags: TagStates;
   /** The near tier's synchronous view, with `near`. */
   readonly #near: NearView | undefined;
   readonly #readThrough: ReadThrough<V>;
@@ -136,12 +155,21 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     this.#inProcessWrites = this.backend.capabilities?.synchronous;
     this.#codec = this.core.codec;
     this.#order = this.core.serializesAsync ? new KeyOrder() : undefined;
+    this.#tags =
+      parent?.tags ??
+      new TagStates({
+        backend: this.backend,
+        inProcess: this.#inProcessWrites,
+        near: this.#near,
+        rootPrefix: this.core.prefix,
+      });
     this.#readThrough = new ReadThrough<V>(
       {
         core: this.core,
         backend: this.backend,
         inProcess: this.#inProcess,
         near: this.#near,
+        tags: this.#tags,
         read: (backendKey) => this.#inOrder([backendKey], () => this.backend.get(backendKey)),
         write: (backendKey, wire, timeToLive) =>
           this.#inOrder([backendKey], () => {
@@ -150,6 +178,9 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
             return this.backend.set(backendKey, wire, { timeToLive });
           }),
         deleteUndecodable: (backendKey, wire, key) => this.#deleteUndecodable([[backendKey, wire]], key),
+        discard: (backendKey, wire) => {
+          this.#discard(backendKey, wire);
+        },
       },
       parent?.readThrough,
     );
@@ -182,7 +213,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       backend: this.backend,
       serializer: this.serializer,
       prefix: `${this.prefix}${name}:`,
-      [NAMESPACE_OF]: { readThrough: this.#readThrough },
+      [NAMESPACE_OF]: { readThrough: this.#readThrough, tags: this.#tags },
       [PARENT_CORE]: this.core,
     } as CacheOptions<V>);
   }
@@ -233,6 +264,15 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       return NOT_AT_HAND;
     }
     if (wire === undefined) return ABSENT;
+    if (hasTags(wire)) {
+      const admitted = this.#tags.admitAtHand(wire);
+      if (admitted === NEEDS_READ) return NOT_AT_HAND;
+      if (admitted === GONE) {
+        this.#discard(this.core.prefix + key, wire);
+        return ABSENT;
+      }
+      wire = admitted;
+    }
     const value = this.#codec.decodeQuietly(wire);
     return value === UNDECODABLE ? NOT_AT_HAND : value;
   }
@@ -244,6 +284,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   #peekNear(key: string, near: NearView): V | typeof NOT_AT_HAND {
     const entry = near.peek(this.core.prefix + key);
     if (entry === undefined) return NOT_AT_HAND;
+    if (hasTags(entry.stored)) {
+      // Held near, but its tags' states decide; the promise path reads what is not at hand.
+      const admitted = this.#tags.admitAtHand(entry.stored);
+      if (admitted === NEEDS_READ || admitted === GONE) return NOT_AT_HAND;
+    }
     const codec = this.#codec;
     if (entry.decodedBy === codec) return entry.decoded as V;
     // Off-thread decoding needs the promise path, which decodes and remembers.
@@ -268,6 +313,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     return read.then(
       (wire) => {
         if (wire === undefined) return fallback;
+        if (hasTags(wire)) return this.#getTagged(key, backendKey, wire, fallback);
         if (this.core.serializesAsync) {
           return this.core
             .decodeStoredAsync(key, wire)
@@ -281,6 +327,31 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
         return fallback;
       },
     );
+  }
+
+  /** The rest of a `get` that read a tagged entry: its tags' states decide, then it decodes. */
+  async #getTagged<D>(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    fallback: D | undefined,
+  ): Promise<V | D | undefined> {
+    let admitted: unknown;
+    try {
+      admitted = await this.#tags.admit(wire);
+    } catch (cause) {
+      const error = this.core.policy.readFailed("get", cause, key);
+      if (error !== undefined) throw error;
+      return fallback;
+    }
+    if (admitted === GONE) {
+      this.#discard(backendKey, wire);
+      return fallback;
+    }
+    const value = this.core.serializesAsync
+      ? await this.core.decodeStoredAsync(key, admitted)
+      : this.core.decodeStored(key, admitted);
+    return this.#decoded(value, backendKey, wire, key, fallback);
   }
 
   #decoded<D>(
@@ -362,11 +433,32 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       "getMany",
       undefined,
       () => this.#inOrder(backendKeys, () => this.backend.getMany(backendKeys)),
-      new Map(),
+      new Map<string, unknown>(),
     );
-    const { values, undecodable } = await this.core.decodeManyAsync(keys, backendKeys, found);
+    const admitted = await this.#read("getMany", undefined, () => this.#admitFound(found), new Map<string, unknown>());
+    const { values, undecodable } = await this.core.decodeManyAsync(keys, backendKeys, admitted);
     if (undecodable.length > 0) await this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
     return values;
+  }
+
+  /**
+   * The entries of a `getMany` as their reader is to see them: tagged ones checked against their tags'
+   * states (one read of those not at hand), the gone ones left out (and discarded).
+   */
+  async #admitFound(found: Map<string, unknown>): Promise<Map<string, unknown>> {
+    const tagged = [...found].filter(([, wire]) => hasTags(wire));
+    if (tagged.length === 0) return found;
+    const admitted = await this.#tags.admitMany(tagged.map(([, wire]) => wire));
+    const seen = new Map(found);
+    tagged.forEach(([backendKey, wire], index) => {
+      const entry = admitted[index];
+      if (entry !== GONE) seen.set(backendKey, entry);
+      else {
+        seen.delete(backendKey);
+        this.#discard(backendKey, wire);
+      }
+    });
+    return seen;
   }
 
   /**
@@ -383,6 +475,10 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     try {
       const backendKey = this.core.backendKey(key);
       const setOptions = backendSetOptions(options);
+      if (options?.tags !== undefined) {
+        const tags = checkedTags(options.tags, "set()");
+        if (tags.length > 0) return this.#setTagged(key, backendKey, value, setOptions, tags);
+      }
       const order = this.#order;
       if (order === undefined) return this.#store(key, backendKey, this.#codec.encode(key, value), setOptions);
       // Encoded off the event loop: the write goes out once its value and every earlier write of the key have.
@@ -396,6 +492,80 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     } catch (error) {
       return Promise.reject(asError(error));
     }
+  }
+
+  /**
+   * `set` with tags: stamped with the tags' states as they stand (read first when not at hand, the
+   * write then kept in order with the key's later operations), in an envelope.
+   */
+  #setTagged(
+    key: string,
+    backendKey: string,
+    value: V,
+    setOptions: BackendSetOptions,
+    tags: readonly string[],
+  ): Promise<boolean> {
+    const stamps = this.#tags.stamps(tags);
+    if (!(stamps instanceof Promise) && this.#order === undefined) {
+      return this.#store(
+        key,
+        backendKey,
+        this.#encodeTagged(key, value, setOptions.timeToLive, tags, stamps),
+        setOptions,
+      );
+    }
+    const order = (this.#order ??= new KeyOrder());
+    const keys = [backendKey];
+    const encoded = this.#stampsForWrite(stamps, "set", key).then((known) =>
+      this.core.serializesAsync
+        ? this.#encodeTaggedAsync(key, value, setOptions.timeToLive, tags, known)
+        : this.#encodeTagged(key, value, setOptions.timeToLive, tags, known),
+    );
+    return order.defer(
+      keys,
+      order.after(keys, encoded).then((wire) => ({ outcome: this.#store(key, backendKey, wire, setOptions) })),
+    );
+  }
+
+  /** The stamps of a write, a failure to read them being the write's (reported, as a `BackendError`). */
+  async #stampsForWrite(
+    stamps: readonly string[] | Promise<readonly string[]>,
+    operation: string,
+    key: string | undefined,
+  ): Promise<readonly string[]> {
+    try {
+      return await stamps;
+    } catch (cause) {
+      throw this.core.policy.writeFailed(operation, cause, key);
+    }
+  }
+
+  #taggedMetadata(timeToLive: number | undefined, tags: readonly string[], stamps: readonly string[]) {
+    // Fence 0: a computation of getOrSet under a distributed lock may replace it once it is stale (a
+    // plain value, never stale, is never replaced; a tagged one can be expired by tag).
+    return entryMetadata(Date.now(), timeToLive, NO_WINDOWS, { fence: 0, computeMs: 0, tags, stamps });
+  }
+
+  #encodeTagged(
+    key: string,
+    value: V,
+    timeToLive: number | undefined,
+    tags: readonly string[],
+    stamps: readonly string[],
+  ): unknown {
+    const asObject = this.backend.capabilities?.bytesOnly !== true;
+    return this.#codec.encodeEntry(key, value, this.#taggedMetadata(timeToLive, tags, stamps), asObject);
+  }
+
+  #encodeTaggedAsync(
+    key: string,
+    value: V,
+    timeToLive: number | undefined,
+    tags: readonly string[],
+    stamps: readonly string[],
+  ): Promise<unknown> {
+    const asObject = this.backend.capabilities?.bytesOnly !== true;
+    return this.#codec.encodeEntryAsync(key, value, this.#taggedMetadata(timeToLive, tags, stamps), asObject);
   }
 
   /** The backend write of `set`, as one promise chain (this path runs for every Redis write). */
@@ -426,6 +596,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   async setMany(entries: CacheEntries<V>, options?: SetManyOptions): Promise<void> {
     const timeToLive = setManyTimeToLive(options);
+    const tags = checkedTags(options?.tags, "setMany()");
+    if (tags.length > 0) {
+      await this.#setManyTagged(entryPairs(entries), timeToLive, tags);
+      return;
+    }
     const order = this.#order;
     if (order === undefined) {
       const encoded = this.core.encodeMany(entries);
@@ -444,6 +619,75 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
             : this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive)),
       })),
     );
+  }
+
+  /** `setMany` with tags: every entry stamped with the same states, kept in order as `set` with tags is. */
+  async #setManyTagged(
+    pairs: readonly (readonly [string, V])[],
+    timeToLive: number | undefined,
+    tags: readonly string[],
+  ): Promise<void> {
+    const keys = this.core.backendKeys(pairs.map(([key]) => key));
+    if (keys.length === 0) return;
+    const order = (this.#order ??= new KeyOrder());
+    const encoded = this.#stampsForWrite(this.#tags.stamps(tags), "setMany", undefined).then((stamps) =>
+      Promise.all(
+        pairs.map(async ([key, value], index): Promise<[string, unknown]> => [
+          keys[index] as string,
+          this.core.serializesAsync
+            ? await this.#encodeTaggedAsync(key, value, timeToLive, tags, stamps)
+            : this.#encodeTagged(key, value, timeToLive, tags, stamps),
+        ]),
+      ),
+    );
+    await order.defer(
+      keys,
+      order.after(keys, encoded).then((entries) => ({
+        outcome: this.#call("setMany", undefined, () => this.backend.setMany(entries, timeToLive)),
+      })),
+    );
+  }
+
+  /**
+   * Makes every entry carrying one of `tags` gone, for every instance and near tier: no read returns one
+   * written before the call, stale or in grace included. Costs one write per tag (one round trip, per
+   * cluster slot), however many entries carry them; the entries themselves are removed when next read,
+   * or when they expire. Computations of `getOrSet` with one of the tags that are running do not store.
+   *
+   * @throws ConfigurationError for a tag that is not a non-empty string; BackendError when the store fails.
+   * @example
+   * ```ts
+   * await cache.set("user:7", user, { tags: ["user:7", "org:1"] });
+   * await cache.deleteByTag("org:1"); // user:7 is gone, here and on every other instance
+   * ```
+   */
+  async deleteByTag(...tags: string[]): Promise<void> {
+    await this.#invalidate(tags, "delete", "deleteByTag");
+  }
+
+  /**
+   * Makes every entry carrying one of `tags` stale from now, for every instance and near tier: `getOrSet`
+   * refreshes it and serves it meanwhile only within its `staleWhileRevalidate`, or its `grace` when the
+   * refresh fails, counted from now; a plain `get` returns it for as long as those windows last. Costs as
+   * {@link Cache.deleteByTag}.
+   *
+   * @throws ConfigurationError for a tag that is not a non-empty string; BackendError when the store fails.
+   * @example
+   * ```ts
+   * await cache.expireByTag("org:1"); // served stale while each entry is recomputed
+   * ```
+   */
+  async expireByTag(...tags: string[]): Promise<void> {
+    await this.#invalidate(tags, "expire", "expireByTag");
+  }
+
+  async #invalidate(tags: readonly string[], how: "delete" | "expire", operation: string): Promise<void> {
+    const checked = checkedTags(tags, `${operation}()`, Number.POSITIVE_INFINITY);
+    this.core.assertOpen();
+    if (checked.length === 0) return;
+    this.#readThrough.forgetTagged(checked);
+    // After every write issued before it has been sent, so that none of them outlives the call.
+    await this.#call(operation, undefined, () => this.#inOrder(undefined, () => this.#tags.invalidate(checked, how)));
   }
 
   /**
@@ -482,7 +726,10 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     );
   }
 
-  /** Whether `key` is present, without transferring or decoding its value. */
+  /**
+   * Whether `key` is stored, without transferring or decoding its value. An entry made gone by
+   * `deleteByTag` is stored until it is next read or expires, so `has` may still answer `true` for it.
+   */
   async has(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
     return await this.#read("has", key, () => this.#inOrder([backendKey], () => this.backend.has(backendKey)), false);
@@ -559,6 +806,23 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     } catch (cause) {
       this.core.policy.writeFailed("delete of an undecodable value", cause, key, false);
     }
+  }
+
+  /**
+   * Removes an entry its tags' states said is gone (only while it still holds `wire`), so that it does
+   * not wait for its expiry; in the background, a failure ignored: the entry reads as gone anyway.
+   */
+  #discard(backendKey: string, wire: unknown): void {
+    const local = this.#inProcessWrites;
+    if (local?.deleteIfUnchanged !== undefined) {
+      try {
+        local.deleteIfUnchanged(backendKey, wire);
+      } catch {
+        // Gone by its tags all the same.
+      }
+      return;
+    }
+    this.backend.deleteIfUnchanged?.(backendKey, wire).catch(() => undefined);
   }
 
   /** `await using cache = new Cache(…)` closes the cache at the end of the scope. */

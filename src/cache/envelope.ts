@@ -3,19 +3,23 @@
  * serialized value, so that any cache reading it knows when it stops being fresh, how long it may be
  * served stale, what computing it cost, and which version of the key it is (the fence).
  *
- * Bytes, version 1 (all integers big-endian):
+ * Bytes, version 2 (all integers big-endian):
  *
  * | offset | size | field |
  * | --- | --- | --- |
- * | 0 | 6 | the marker `00 63 74 79 65 01` (`"\0ctye"`, then the format version) |
+ * | 0 | 6 | the marker `00 63 74 79 65 02` (`"\0ctye"`, then the format version) |
  * | 6 | 1 | flags: bit 0, the serializer's output was text (kept as its UTF-8 bytes) |
  * | 7 | 16 | the fence, as 16 lowercase hexadecimal digits (so that a Redis script can compare it) |
  * | 23 | 8 | fresh until: milliseconds since the epoch, a float64 (`Infinity` for never stale) |
- * | 31 | 8 | stale until: the end of `staleWhileRevalidate` |
- * | 39 | 8 | grace until: the end of `grace` |
+ * | 31 | 8 | how long it may be served stale after that (`staleWhileRevalidate`), in milliseconds |
+ * | 39 | 8 | how long it may then be served in grace (`grace`), in milliseconds |
  * | 47 | 4 | what computing the value took, in milliseconds (XFetch's delta) |
- * | 51 | 2 | the number of tags, then each as a 2-byte length and its UTF-8 bytes |
+ * | 51 | 2 | the number of tags, then each as a 2-byte length, its UTF-8 bytes and its 32-character stamp |
  * | … | … | the serialized value |
+ *
+ * A tag's stamp is the version of the tag's state the writer saw (see src/tags/): the entry is current
+ * only while its tags' states are still those. Version 1 (read, never written) kept the ends of the two
+ * windows as times and tags without stamps; its tagged entries read as invalidated.
  *
  * No serializer's output starts with the marker (JSON text never starts with a NUL, pickle starts with
  * `0x80`, V8's format with `0xff`, msgpack's `0x00` is a whole value on its own, zlib, gzip and zstd have
@@ -27,8 +31,12 @@
 
 import { storedSize } from "../internal/bytes.js";
 
-/** The first bytes of every envelope, the last one being the format version. */
-export const ENVELOPE_MARKER: Uint8Array = Uint8Array.of(0x00, 0x63, 0x74, 0x79, 0x65, 0x01);
+/** The first bytes of every envelope written now, the last one being the format version. */
+export const ENVELOPE_MARKER: Uint8Array = Uint8Array.of(0x00, 0x63, 0x74, 0x79, 0x65, 0x02);
+/** What every version of the envelope begins with: what a fenced write looks for (the fence has not moved). */
+export const FENCE_MARKER: Uint8Array = ENVELOPE_MARKER.subarray(0, 5);
+/** How many characters a tag's stamp has. */
+export const STAMP_LENGTH = 32;
 /** Where the fence starts: what a fenced write compares. */
 export const FENCE_OFFSET = 7;
 /** How many hexadecimal digits the fence has. */
@@ -50,10 +58,16 @@ export interface EntryMetadata {
   readonly staleUntil: number;
   /** Until when it may be served when the refresh fails or the backend is down. */
   readonly graceUntil: number;
+  /** How long it may be served stale once it is no longer fresh (`staleWhileRevalidate`). */
+  readonly staleFor: number;
+  /** How long it may be served in grace after that (`grace`). */
+  readonly graceFor: number;
   /** How long computing it took (for early refresh). */
   readonly computeMs: number;
   /** Its tags. */
   readonly tags: readonly string[];
+  /** The stamp of each tag (the version of its state the writer saw), in the order of `tags`. */
+  readonly stamps: readonly string[];
 }
 
 /** The metadata of a value that has none: fresh for as long as the backend keeps it. */
@@ -62,8 +76,11 @@ export const PLAIN_METADATA: EntryMetadata = Object.freeze({
   freshUntil: Number.POSITIVE_INFINITY,
   staleUntil: Number.POSITIVE_INFINITY,
   graceUntil: Number.POSITIVE_INFINITY,
+  staleFor: 0,
+  graceFor: 0,
   computeMs: 0,
   tags: Object.freeze([]),
+  stamps: Object.freeze([]),
 });
 
 /**
@@ -74,11 +91,18 @@ export function entryMetadata(
   now: number,
   timeToLive: number | undefined,
   windows: { readonly staleWhileRevalidate: number; readonly grace: number },
-  rest: Pick<EntryMetadata, "fence" | "computeMs" | "tags">,
+  rest: Pick<EntryMetadata, "fence" | "computeMs" | "tags" | "stamps">,
 ): EntryMetadata {
   const freshUntil = timeToLive === undefined ? Number.POSITIVE_INFINITY : now + timeToLive;
   const staleUntil = freshUntil + windows.staleWhileRevalidate;
-  return { ...rest, freshUntil, staleUntil, graceUntil: staleUntil + windows.grace };
+  return {
+    ...rest,
+    freshUntil,
+    staleUntil,
+    graceUntil: staleUntil + windows.grace,
+    staleFor: windows.staleWhileRevalidate,
+    graceFor: windows.grace,
+  };
 }
 
 /** Whether an entry is within a grace window that its writer gave it, at `now`. */
@@ -99,7 +123,7 @@ class ObjectEnvelope {
   /** What a byte-bounded store counts for it (the `storedSize` protocol of internal/bytes.ts). */
   get storedSize(): number {
     let size = HEADER_SIZE + storedSize(this.payload);
-    for (const tag of this.metadata.tags) size += 2 + Buffer.byteLength(tag);
+    for (const tag of this.metadata.tags) size += 2 + Buffer.byteLength(tag) + STAMP_LENGTH;
     return size;
   }
 }
@@ -107,13 +131,40 @@ class ObjectEnvelope {
 /** The marker as text, for a serializer whose output is a string. */
 const MARKER_TEXT = String.fromCharCode(...ENVELOPE_MARKER);
 
-/** Whether `bytes` are an envelope: a NUL first (which plain values almost never start with), then the marker. */
+/**
+ * Whether `bytes` are an envelope: a NUL first (which plain values almost never start with), then the
+ * marker, of version 1 or 2.
+ */
 function isByteEnvelope(bytes: Uint8Array): boolean {
   if (bytes[0] !== 0 || bytes.byteLength < HEADER_SIZE) return false;
-  for (let index = 1; index < ENVELOPE_MARKER.length; index++) {
-    if (bytes[index] !== ENVELOPE_MARKER[index]) return false;
+  for (let index = 1; index < FENCE_MARKER.length; index++) {
+    if (bytes[index] !== FENCE_MARKER[index]) return false;
   }
-  return true;
+  const version = bytes[5];
+  return version === 2 || version === 1;
+}
+
+/** How many bytes follow each tag's text: its stamp, or nothing in version 1. */
+function stampBytes(bytes: Uint8Array): number {
+  return bytes[5] === 1 ? 0 : STAMP_LENGTH;
+}
+
+/**
+ * Whether `wire` is an entry with tags, whose tags' states must be checked before it is served: one
+ * `typeof` for text, a byte or two for bytes.
+ */
+export function hasTags(wire: unknown): boolean {
+  if (typeof wire !== "object" || wire === null) return false;
+  if (wire instanceof Uint8Array) return isByteEnvelope(wire) && (wire[51] !== 0 || wire[52] !== 0);
+  return wire instanceof ObjectEnvelope && wire.metadata.tags.length > 0;
+}
+
+/**
+ * An entry checked against its tags' states, as the reader is to see it: the same payload, with times
+ * shortened by an `expireByTag`, and no tags left to check.
+ */
+export function checkedEntry(wire: unknown, metadata: EntryMetadata): unknown {
+  return new ObjectEnvelope({ ...metadata, tags: PLAIN_METADATA.tags, stamps: PLAIN_METADATA.stamps }, payloadOf(wire));
 }
 
 /** Whether a plain serialized value would read as an envelope, and so must be stored in one. */
@@ -150,25 +201,33 @@ export function envelope(wire: unknown, metadata: EntryMetadata, asObject = fals
   for (const tag of encodedTags) {
     if (tag.byteLength > 0xffff)
       throw new RangeError(`a tag is at most 65535 bytes, got one of ${String(tag.byteLength)}`);
-    size += 2 + tag.byteLength;
+    size += 2 + tag.byteLength + STAMP_LENGTH;
   }
   const bytes = Buffer.allocUnsafe(size);
   bytes.set(ENVELOPE_MARKER, 0);
   bytes[6] = typeof wire === "string" ? TEXT_PAYLOAD : 0;
   bytes.write(Math.min(metadata.fence, PLAIN_FENCE).toString(16).padStart(FENCE_DIGITS, "0"), FENCE_OFFSET, "latin1");
   bytes.writeDoubleBE(metadata.freshUntil, 23);
-  bytes.writeDoubleBE(metadata.staleUntil, 31);
-  bytes.writeDoubleBE(metadata.graceUntil, 39);
+  bytes.writeDoubleBE(metadata.staleFor, 31);
+  bytes.writeDoubleBE(metadata.graceFor, 39);
   bytes.writeUInt32BE(Math.min(0xffffffff, Math.max(0, Math.round(metadata.computeMs))), 47);
   bytes.writeUInt16BE(encodedTags.length, 51);
   let offset = HEADER_SIZE;
-  for (const tag of encodedTags) {
+  for (const [index, tag] of encodedTags.entries()) {
     bytes.writeUInt16BE(tag.byteLength, offset);
     bytes.set(tag, offset + 2);
     offset += 2 + tag.byteLength;
+    // A stamp is 32 ASCII characters; a missing one (never written so) leaves spaces, which match no state.
+    bytes.write((metadata.stamps[index] ?? "").padEnd(STAMP_LENGTH, " "), offset, STAMP_LENGTH, "latin1");
+    offset += STAMP_LENGTH;
   }
   bytes.set(payload, offset);
   return bytes;
+}
+
+/** The length of a version 1 window from `start` to `end` (0 when both are `Infinity`). */
+function windowOf(end: number, start: number): number {
+  return end === start ? 0 : end - start;
 }
 
 /** A plain value whose bytes would read as an envelope, stored in one that says nothing more. */
@@ -197,24 +256,37 @@ export function openEnvelope(wire: unknown): { readonly payload: unknown; readon
   const data = view(wire);
   const fenceText = Buffer.from(wire.buffer, wire.byteOffset + FENCE_OFFSET, FENCE_DIGITS).toString("latin1");
   const tagCount = data.getUint16(51);
+  const stampSize = stampBytes(wire);
+  const bytes = asBuffer(wire);
   const tags: string[] = [];
+  const stamps: string[] = [];
   let offset = HEADER_SIZE;
   for (let index = 0; index < tagCount; index++) {
     if (offset + 2 > wire.byteLength) throw new RangeError("the envelope's tags run past its end");
     const length = data.getUint16(offset);
-    if (offset + 2 + length > wire.byteLength) throw new RangeError("the envelope's tags run past its end");
-    tags.push(Buffer.from(wire.buffer, wire.byteOffset + offset + 2, length).toString());
-    offset += 2 + length;
+    const end = offset + 2 + length;
+    if (end + stampSize > wire.byteLength) throw new RangeError("the envelope's tags run past its end");
+    tags.push(bytes.toString("utf8", offset + 2, end));
+    stamps.push(stampSize === 0 ? "" : bytes.toString("latin1", end, end + stampSize));
+    offset = end + stampSize;
   }
+  const freshUntil = data.getFloat64(23);
+  // Version 1 kept the ends of the windows; version 2 their lengths, which an expireByTag moves.
+  const staleFor = stampSize === 0 ? windowOf(data.getFloat64(31), freshUntil) : data.getFloat64(31);
+  const graceFor = stampSize === 0 ? windowOf(data.getFloat64(39), data.getFloat64(31)) : data.getFloat64(39);
+  const staleUntil = freshUntil + staleFor;
   return {
     payload: payloadAt(wire, offset),
     metadata: {
       fence: Number.parseInt(fenceText, 16),
-      freshUntil: data.getFloat64(23),
-      staleUntil: data.getFloat64(31),
-      graceUntil: data.getFloat64(39),
+      freshUntil,
+      staleUntil,
+      graceUntil: staleUntil + graceFor,
+      staleFor,
+      graceFor,
       computeMs: data.getUint32(47),
       tags,
+      stamps,
     },
   };
 }
@@ -234,10 +306,11 @@ export function payloadOf(wire: unknown): unknown {
 /** The serialized value of a byte envelope, found by skipping its tags. */
 function payloadAfterTags(wire: Uint8Array): unknown {
   const bytes = asBuffer(wire);
+  const stampSize = stampBytes(bytes);
   let offset = HEADER_SIZE;
   for (let index = bytes.readUInt16BE(51); index > 0; index--) {
     if (offset + 2 > bytes.byteLength) throw new RangeError("the envelope's tags run past its end");
-    offset += 2 + bytes.readUInt16BE(offset);
+    offset += 2 + bytes.readUInt16BE(offset) + stampSize;
   }
   return payloadAt(bytes, offset);
 }

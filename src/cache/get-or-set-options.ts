@@ -1,4 +1,5 @@
 import { type Duration, toMilliseconds, toTimeToLive } from "../duration.js";
+import { hasLoneSurrogate } from "../internal/bytes.js";
 import { ConfigurationError } from "../errors.js";
 import { checkOptions, describeValue } from "../internal/options.js";
 import { MAX_TAGS } from "./envelope.js";
@@ -118,11 +119,12 @@ function window(name: string, value: Duration | undefined, what: string): number
 }
 
 /**
- * The tags of an entry, checked: an array of strings, duplicates dropped, at most 1 000.
+ * The tags of an entry, checked: an array of non-empty, well-formed strings of at most 65 535 UTF-8 bytes,
+ * duplicates dropped, at most `limit` (1 000 on one entry).
  *
  * @throws ConfigurationError naming what is wrong.
  */
-export function checkedTags(tags: unknown, what: string): readonly string[] {
+export function checkedTags(tags: unknown, what: string, limit: number = MAX_TAGS): readonly string[] {
   if (tags === undefined) return [];
   if (!Array.isArray(tags))
     throw new ConfigurationError(`tags of ${what} must be an array of strings, got ${describeValue(tags)}`);
@@ -131,8 +133,16 @@ export function checkedTags(tags: unknown, what: string): readonly string[] {
     if (typeof tag !== "string" || tag === "") {
       throw new ConfigurationError(`tags of ${what} must be non-empty strings, got ${describeValue(tag)}`);
     }
+    if (hasLoneSurrogate(tag)) {
+      throw new ConfigurationError(`a tag of ${what} holds a lone surrogate, which has no UTF-8 form`);
+    }
+    if (tag.length > 0x3fff && Buffer.byteLength(tag) > 0xffff) {
+      throw new ConfigurationError(
+        `a tag of ${what} is at most 65535 bytes in UTF-8, got one of ${String(Buffer.byteLength(tag))}`,
+      );
+    }
   }
-  if (distinct.length > MAX_TAGS) {
+  if (distinct.length > limit) {
     throw new ConfigurationError(
       `an entry takes at most ${String(MAX_TAGS)} tags; ${what} got ${String(distinct.length)}`,
     );

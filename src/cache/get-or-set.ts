@@ -6,15 +6,18 @@ import { quoteKey } from "../internal/quote-key.js";
 import type { CacheCore } from "./cache-core.js";
 import { UNDECODABLE } from "./codec.js";
 import {
-  ENVELOPE_MARKER,
   type EntryMetadata,
   entryMetadata,
   FENCE_DIGITS,
+  FENCE_MARKER,
   FENCE_OFFSET,
   freshUntilOf,
+  hasTags,
   inGrace,
 } from "./envelope.js";
 import type { Factory, ReadThroughPlan } from "./get-or-set-options.js";
+import { NEEDS_READ, type TagStates } from "../tags/tag-states.js";
+import { GONE } from "../tags/tag-state.js";
 
 /** What the cache hands the read-through engine: its synchronous views and its backend calls. */
 export interface ReadThroughHost<V> {
@@ -24,12 +27,16 @@ export interface ReadThroughHost<V> {
   readonly inProcess: SyncBackend | undefined;
   /** The near tier's view, with `near`. */
   readonly near: NearView | undefined;
+  /** The tags' states, which decide whether a tagged entry is current. */
+  readonly tags: TagStates;
   /** Reads `backendKey` through the backend (in order with the cache's pending writes); rejects as the backend does. */
   read(backendKey: string): Promise<unknown>;
   /** Writes through the backend; rejects as the backend does. */
   write(backendKey: string, wire: unknown, timeToLive: number | undefined): Promise<boolean>;
   /** Deletes an entry that did not decode, by the cache's policy; never rejects. */
   deleteUndecodable(backendKey: string, wire: unknown, key: string): Promise<void>;
+  /** Removes an entry its tags said is gone (only while it holds `wire`), in the background. */
+  discard(backendKey: string, wire: unknown): void;
 }
 
 /** The counters `getOrSet` adds to `cache.stats`. */
@@ -48,6 +55,8 @@ interface Flight<V> {
   readonly result: Promise<V>;
   /** Set when the key was deleted meanwhile: the value is still the callers', but no longer stored. */
   detached: boolean;
+  /** The tags it stores its value with: a `deleteByTag` of one of them detaches it. */
+  readonly tags: readonly string[];
 }
 
 /** What a caller has in hand while a computation runs: the stale value, if any. */
@@ -116,6 +125,14 @@ export class ReadThrough<V> {
     this.#flights.delete(backendKey);
   }
 
+  /** Detaches every running computation that would store its value with one of `tags` (deleted or expired by tag). */
+  forgetTagged(tags: readonly string[]): void {
+    const wanted = new Set(tags);
+    for (const [backendKey, flight] of [...this.#flights]) {
+      if (flight.tags.some((tag) => wanted.has(tag))) this.forget(backendKey);
+    }
+  }
+
   /** Detaches every running computation of a key under `prefix` (the cache or a namespace was cleared). */
   forgetUnder(prefix: string): void {
     for (const backendKey of [...this.#flights.keys()]) if (backendKey.startsWith(prefix)) this.forget(backendKey);
@@ -140,17 +157,18 @@ export class ReadThrough<V> {
         // The promise path reads again, and reports and decides by the policy.
       }
       if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
-      if (wire !== NOT_AT_HAND) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan);
+      if (wire !== NOT_AT_HAND) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan, mode);
     } else {
       const entry: NearEntry | undefined = host.near?.peek(backendKey);
       if (entry !== undefined) {
         const decoded = entry.decodedBy === host.core.codec ? entry.decoded : NOT_DECODED;
-        return this.#answer(key, backendKey, entry.stored, decoded, factory, plan);
+        return this.#answer(key, backendKey, entry.stored, decoded, factory, plan, mode);
       }
     }
     return host.read(backendKey).then(
       (wire) => {
         if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
+        if (hasTags(wire)) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan, mode);
         // A value, not a promise, when it is fresh: the read's promise then settles without adopting another.
         const value = this.#freshValue(backendKey, key, wire, NOT_DECODED, plan);
         return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : value;
@@ -159,8 +177,51 @@ export class ReadThrough<V> {
     );
   }
 
-  /** Answers from a stored entry by its state. */
+  /** Answers from a stored entry by its state, once its tags' states (if it has tags) have had their say. */
   #answer(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    decoded: unknown,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    mode: ReadFailureMode,
+  ): Promise<V> {
+    if (!hasTags(wire)) return this.#answerChecked(key, backendKey, wire, decoded, factory, plan);
+    const admitted = this.#host.tags.admitAtHand(wire);
+    if (admitted === NEEDS_READ) return this.#answerTagged(key, backendKey, wire, factory, plan, mode);
+    if (admitted === GONE) return this.#gone(key, backendKey, wire, factory, plan);
+    // The same value, its times perhaps moved earlier by an expireByTag.
+    return this.#answerChecked(key, backendKey, admitted, decoded, factory, plan);
+  }
+
+  /** A tagged entry whose tags' states must be read first. */
+  async #answerTagged(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    mode: ReadFailureMode,
+  ): Promise<V> {
+    let admitted: unknown;
+    try {
+      admitted = await this.#host.tags.admit(wire);
+    } catch (cause) {
+      return this.#readFailed(key, backendKey, cause, factory, plan, mode);
+    }
+    if (admitted === GONE) return this.#gone(key, backendKey, wire, factory, plan);
+    return this.#answerChecked(key, backendKey, admitted, NOT_DECODED, factory, plan);
+  }
+
+  /** An entry its tags say is gone: removed, and computed as a miss. */
+  #gone(key: string, backendKey: string, wire: unknown, factory: Factory<V>, plan: ReadThroughPlan): Promise<V> {
+    this.#host.discard(backendKey, wire);
+    return this.#compute(key, backendKey, factory, plan, undefined);
+  }
+
+  /** Answers from a stored entry by its state. */
+  #answerChecked(
     key: string,
     backendKey: string,
     wire: unknown,
@@ -258,8 +319,13 @@ export class ReadThrough<V> {
   ): Promise<V> {
     const policy = this.#host.core.policy;
     const fallback = this.#host.near?.fallback(backendKey);
-    if (fallback !== undefined) {
-      const entry = await this.#open(key, fallback.stored);
+    // A tagged one only when its tags' states are at hand and say it is current.
+    const stored =
+      fallback === undefined || !hasTags(fallback.stored)
+        ? fallback?.stored
+        : this.#host.tags.admitAtHand(fallback.stored);
+    if (stored !== undefined && stored !== NEEDS_READ && stored !== GONE) {
+      const entry = await this.#open(key, stored);
       if (entry !== UNDECODABLE && inGrace(entry.metadata, Date.now())) {
         policy.readFailed("getOrSet", cause, key, true);
         this.#staleHits++;
@@ -366,6 +432,7 @@ export class ReadThrough<V> {
         reject = onError;
       }),
       detached: false,
+      tags: plan.tags,
     };
     this.#flights.set(backendKey, flight);
     let timer: NodeJS.Timeout | undefined;
@@ -418,6 +485,9 @@ export class ReadThrough<V> {
       held = outcome.held;
       fence = Math.max(fence, outcome.fence);
     }
+    // The tags' states as they stand before the factory runs: a deleteByTag meanwhile outdates the value.
+    const stamps = plan.tags.length === 0 ? undefined : Promise.resolve(this.#host.tags.stamps(plan.tags));
+    stamps?.catch(() => undefined);
     try {
       const started = performance.now();
       const value = await factory({ key, stale: stale?.value, signal });
@@ -425,7 +495,7 @@ export class ReadThrough<V> {
       // could replace a newer value.
       const wanted = !signal.aborted && !flight.detached && !((await plan.exclude?.(key, value as never)) ?? false);
       if (wanted && !flight.detached)
-        await this.#store(key, backendKey, value, plan, performance.now() - started, fence + 1, locks);
+        await this.#store(key, backendKey, value, plan, performance.now() - started, fence + 1, locks, stamps);
       return value;
     } finally {
       if (held !== undefined) {
@@ -492,9 +562,11 @@ export class ReadThrough<V> {
       let wire: unknown;
       try {
         wire = await this.#host.read(backendKey);
+        if (hasTags(wire)) wire = await this.#host.tags.admit(wire);
       } catch {
         wire = undefined;
       }
+      if (wire === GONE) wire = undefined;
       if (wire !== undefined) {
         const entry = await this.#open(key, wire);
         if (entry !== UNDECODABLE) {
@@ -528,12 +600,25 @@ export class ReadThrough<V> {
     computeMs: number,
     fence: number,
     locks: BackendLocks | undefined,
+    stamps: Promise<readonly string[]> | undefined,
   ): Promise<void> {
     const core = this.#host.core;
+    let tagStamps: readonly string[] = [];
+    try {
+      tagStamps = (await stamps) ?? tagStamps;
+    } catch (error) {
+      core.policy.writeFailed("getOrSet", error, key, false);
+      return;
+    }
     let wire: unknown;
     try {
       if (plan.enveloped) {
-        const metadata = entryMetadata(Date.now(), plan.timeToLive, plan, { fence, computeMs, tags: plan.tags });
+        const metadata = entryMetadata(Date.now(), plan.timeToLive, plan, {
+          fence,
+          computeMs,
+          tags: plan.tags,
+          stamps: tagStamps,
+        });
         // A store of any value keeps the envelope as an object: no copy, nothing to parse on a read.
         const asObject = this.#host.backend.capabilities?.bytesOnly !== true;
         wire = core.serializesAsync
@@ -551,7 +636,7 @@ export class ReadThrough<V> {
       if (locks === undefined) await this.#host.write(backendKey, wire, plan.storedFor);
       else {
         await locks.setFenced(backendKey, wire, plan.storedFor, {
-          marker: ENVELOPE_MARKER,
+          marker: FENCE_MARKER,
           offset: FENCE_OFFSET,
           digits: FENCE_DIGITS,
           value: fence,

@@ -10,12 +10,19 @@ export interface SetOptions {
   readonly timeToLive?: Duration | null | undefined;
   /** Store only when the key is absent; `set` then returns `false` if it was present. */
   readonly ifNotExists?: boolean | undefined;
+  /**
+   * Tags of the entry (at most 1 000, duplicates dropped): `deleteByTag` or `expireByTag` of any of them
+   * reaches it. See docs/tags.md.
+   */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /** Options of `setMany`. */
 export interface SetManyOptions {
   /** How long every entry lives; `null`/`undefined` for no expiry. */
   readonly timeToLive?: Duration | null | undefined;
+  /** Tags of every entry (at most 1 000, duplicates dropped). See docs/tags.md. */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /** What `setMany` accepts: a plain object, a `Map`, or any iterable of `[key, value]` pairs. */
@@ -73,10 +80,14 @@ export interface CacheOptionsBase<V> {
 
 const SET_OPTIONS: OptionsShape = {
   what: "set()",
-  known: ["timeToLive", "ifNotExists"],
+  known: ["timeToLive", "ifNotExists", "tags"],
   example: '{ timeToLive: "5m" } or { timeToLive: 300_000, ifNotExists: true }',
 };
-const SET_MANY_OPTIONS: OptionsShape = { what: "setMany()", known: ["timeToLive"], example: '{ timeToLive: "5m" }' };
+const SET_MANY_OPTIONS: OptionsShape = {
+  what: "setMany()",
+  known: ["timeToLive", "tags"],
+  example: '{ timeToLive: "5m" }',
+};
 
 /**
  * The backend options of a `set`, from the caller's (checked, for callers without types).

@@ -9,7 +9,9 @@ import { CacheMissError, ConfigurationError } from "../errors.js";
 import { NoopSerializer } from "../serializers/noop.js";
 import { CacheBase } from "./cache-core.js";
 import { UNDECODABLE } from "./codec.js";
-import { type EntryMetadata, entryMetadata, inGrace } from "./envelope.js";
+import { type EntryMetadata, entryMetadata, hasTags, inGrace } from "./envelope.js";
+import { SyncTagStates } from "../tags/sync-tag-states.js";
+import { GONE } from "../tags/tag-state.js";
 import { checkedTags, type SyncGetOrSetOptions } from "./get-or-set-options.js";
 import { checkOptions } from "../internal/options.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
@@ -17,6 +19,7 @@ import {
   backendSetOptions,
   checkCacheOptions,
   setManyTimeToLive,
+  entryPairs,
   type CacheEntries,
   type CacheOptionsBase,
   type SetManyOptions,
@@ -38,6 +41,9 @@ export interface MemoryCacheOptions extends MemoryBackendOptions {
   readonly prefix?: string;
 }
 
+/** The windows of an entry written by `set` with tags: fresh while stored, never stale. */
+const NO_WINDOWS = { staleWhileRevalidate: 0, grace: 0 } as const;
+
 /**
  * The synchronous cache: the same operations as `Cache`, returning values instead of promises. Meant
  * for in-process backends, scripts and CLIs.
@@ -57,9 +63,13 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   }
 
   /** @throws ConfigurationError for a bad backend or serializer URL. */
+  /** The tags' states. */
+  readonly #tags: SyncTagStates;
+
   constructor(options: SyncCacheOptions<V>) {
     checkCacheOptions(options, "SyncCache");
     super(options, typeof options.backend === "string" ? syncBackendFromUrl(options.backend) : options.backend);
+    this.#tags = new SyncTagStates(this.backend, this.core.prefix);
   }
 
   /**
@@ -101,7 +111,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   get<D>(key: string, fallback: D): V | D;
   get<D>(key: string, fallback?: D): V | D | undefined {
     const backendKey = this.core.backendKey(key);
-    const wire = this.#read("get", key, () => this.backend.get(backendKey), undefined);
+    const wire = this.#read("get", key, () => this.#admitted(backendKey, this.backend.get(backendKey)), undefined);
     if (wire === undefined) return fallback;
     const value = this.core.decodeStored(key, wire);
     if (value !== UNDECODABLE) return value;
@@ -117,7 +127,12 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   getOrThrow(key: string): V {
     const backendKey = this.core.backendKey(key);
     // getMany tells a stored `undefined` (noop://) from an absent key.
-    const found = this.#read("getOrThrow", key, () => this.backend.getMany([backendKey]), new Map<string, unknown>());
+    const found = this.#read(
+      "getOrThrow",
+      key,
+      () => this.#admittedMany(this.backend.getMany([backendKey])),
+      new Map<string, unknown>(),
+    );
     const value = found.has(backendKey) ? this.core.decodeStored(key, found.get(backendKey)) : UNDECODABLE;
     if (value !== UNDECODABLE) return value;
     if (found.has(backendKey)) this.#deleteUndecodable([[backendKey, found.get(backendKey)]], key);
@@ -150,7 +165,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
       throw new TypeError(`getOrSet(key, factory, options) needs a factory function, got ${typeof factory}`);
     }
     const backendKey = this.core.backendKey(key);
-    const wire = this.#read("getOrSet", key, () => this.backend.get(backendKey), undefined);
+    const wire = this.#read("getOrSet", key, () => this.#admitted(backendKey, this.backend.get(backendKey)), undefined);
     let stale: { value: V; metadata: EntryMetadata } | undefined;
     if (wire !== undefined) {
       const entry = this.core.decodeStoredEntry(key, wire);
@@ -159,6 +174,13 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
       else stale = entry;
     }
     let value: V;
+    // The tags' states as they stand before the factory runs (a failure to read them: the value is not stored).
+    let stamps: readonly string[] | undefined;
+    try {
+      stamps = this.#tags.stamps(tags);
+    } catch (error) {
+      this.core.policy.writeFailed("getOrSet", error, key, false);
+    }
     const started = performance.now();
     try {
       value = factory({ key, stale: stale?.value });
@@ -166,6 +188,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
       if (stale !== undefined && inGrace(stale.metadata, Date.now())) return stale.value;
       throw error;
     }
+    if (stamps === undefined) return value;
     try {
       let stored: unknown;
       if (tags.length === 0) stored = this.core.codec.encode(key, value);
@@ -174,7 +197,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
           Date.now(),
           timeToLive,
           { staleWhileRevalidate: 0, grace: 0 },
-          { fence: (stale?.metadata.fence ?? 0) + 1, computeMs: performance.now() - started, tags },
+          { fence: (stale?.metadata.fence ?? 0) + 1, computeMs: performance.now() - started, tags, stamps },
         );
         stored = this.core.codec.encodeEntry(key, value, metadata, this.backend.capabilities?.bytesOnly !== true);
       }
@@ -192,7 +215,12 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   getMany(...keys: string[]): Map<string, V> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
-    const found = this.#read("getMany", undefined, () => this.backend.getMany(backendKeys), new Map<string, unknown>());
+    const found = this.#read(
+      "getMany",
+      undefined,
+      () => this.#admittedMany(this.backend.getMany(backendKeys)),
+      new Map<string, unknown>(),
+    );
     const { values, undecodable } = this.core.decodeMany(keys, backendKeys, found);
     if (undecodable.length > 0) this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
     return values;
@@ -206,13 +234,49 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   set(key: string, value: V, options?: SetOptions): boolean {
     const backendKey = this.core.backendKey(key);
     const setOptions = backendSetOptions(options);
-    const wire = this.core.codec.encode(key, value);
-    return this.#call("set", key, () => this.backend.set(backendKey, wire, setOptions));
+    const tags = checkedTags(options?.tags, "set()");
+    if (tags.length === 0) {
+      const wire = this.core.codec.encode(key, value);
+      return this.#call("set", key, () => this.backend.set(backendKey, wire, setOptions));
+    }
+    return this.#call("set", key, () =>
+      this.backend.set(backendKey, this.#encodeTagged(key, value, setOptions.timeToLive, tags), setOptions),
+    );
+  }
+
+  /** A value in an envelope stamped with its tags' states as they stand (see docs/tags.md). */
+  #encodeTagged(key: string, value: V, timeToLive: number | undefined, tags: readonly string[]): unknown {
+    return this.#encodeStamped(key, value, timeToLive, tags, this.#tags.stamps(tags));
+  }
+
+  #encodeStamped(
+    key: string,
+    value: V,
+    timeToLive: number | undefined,
+    tags: readonly string[],
+    stamps: readonly string[],
+  ): unknown {
+    const metadata = entryMetadata(Date.now(), timeToLive, NO_WINDOWS, { fence: 0, computeMs: 0, tags, stamps });
+    return this.core.codec.encodeEntry(key, value, metadata, this.backend.capabilities?.bytesOnly !== true);
   }
 
   /** Stores several entries with one expiry; every value is encoded before anything is written. */
   setMany(entries: CacheEntries<V>, options?: SetManyOptions): void {
     const timeToLive = setManyTimeToLive(options);
+    const tags = checkedTags(options?.tags, "setMany()");
+    if (tags.length > 0) {
+      const pairs = entryPairs(entries);
+      if (pairs.length === 0) return;
+      this.#call("setMany", undefined, () => {
+        const stamps = this.#tags.stamps(tags);
+        const tagged = pairs.map(([key, value]): [string, unknown] => [
+          this.core.backendKey(key),
+          this.#encodeStamped(key, value, timeToLive, tags, stamps),
+        ]);
+        this.backend.setMany(tagged, timeToLive);
+      });
+      return;
+    }
     const encoded = this.core.encodeMany(entries);
     if (encoded.length === 0) return;
     this.#call("setMany", undefined, () => {
@@ -241,6 +305,72 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   }
 
   /** Whether `key` is present, without decoding its value. */
+  /**
+   * Makes every entry carrying one of `tags` gone, for every cache over the same store (see
+   * `Cache.deleteByTag` and docs/tags.md): one write per tag, however many entries carry them.
+   *
+   * @example
+   * ```ts
+   * cache.set("user:7", user, { tags: ["org:1"] });
+   * cache.deleteByTag("org:1"); // cache.get("user:7") is undefined
+   * ```
+   */
+  deleteByTag(...tags: string[]): void {
+    this.#invalidate(tags, "delete", "deleteByTag");
+  }
+
+  /**
+   * Makes every entry carrying one of `tags` stale from now (see `Cache.expireByTag`): `getOrSet`
+   * recomputes it; a tagged `set` entry, having no stale window, reads as absent.
+   *
+   * @example
+   * ```ts
+   * cache.expireByTag("org:1");
+   * ```
+   */
+  expireByTag(...tags: string[]): void {
+    this.#invalidate(tags, "expire", "expireByTag");
+  }
+
+  #invalidate(tags: readonly string[], how: "delete" | "expire", operation: string): void {
+    const checked = checkedTags(tags, `${operation}()`, Number.POSITIVE_INFINITY);
+    this.core.assertOpen();
+    this.#call(operation, undefined, () => {
+      this.#tags.invalidate(checked, how);
+    });
+  }
+
+  /**
+   * A stored value as its reader is to see it: a tagged entry checked against its tags' states, one they
+   * say is gone removed (only while it holds those bytes) and read as absent.
+   */
+  #admitted(backendKey: string, wire: unknown): unknown {
+    if (!hasTags(wire)) return wire;
+    const admitted = this.#tags.admit(wire);
+    if (admitted !== GONE) return admitted;
+    this.#discard(backendKey, wire);
+    return undefined;
+  }
+
+  /** As {@link SyncCache.#admitted}, for the answer of a `getMany`. */
+  #admittedMany(found: Map<string, unknown>): Map<string, unknown> {
+    for (const [backendKey, wire] of found) {
+      if (!hasTags(wire)) continue;
+      const admitted = this.#admitted(backendKey, wire);
+      if (admitted === undefined) found.delete(backendKey);
+      else found.set(backendKey, admitted);
+    }
+    return found;
+  }
+
+  #discard(backendKey: string, wire: unknown): void {
+    try {
+      this.backend.deleteIfUnchanged?.(backendKey, wire);
+    } catch {
+      // Gone by its tags all the same.
+    }
+  }
+
   has(key: string): boolean {
     const backendKey = this.core.backendKey(key);
     return this.#read("has", key, () => this.backend.has(backendKey), false);

@@ -412,20 +412,56 @@ describe("getOrSet's options", () => {
 });
 
 describe("the envelope", () => {
-  const metadata = { fence: 7, freshUntil: 1000, staleUntil: 2000, graceUntil: 3000, computeMs: 42, tags: ["a", "ü"] };
+  const stamps = ["0123456789abcdef".repeat(2), "fedcba9876543210".repeat(2)];
+  const metadata = {
+    fence: 7,
+    freshUntil: 1000,
+    staleUntil: 2000,
+    graceUntil: 3000,
+    staleFor: 1000,
+    graceFor: 1000,
+    computeMs: 42,
+    tags: ["a", "ü"],
+    stamps,
+  };
 
   it("is bytes with the documented layout for a store of bytes, and opens back into its parts", () => {
     const bytes = envelope('{"a":1}', metadata) as Buffer;
-    assert.deepEqual([...bytes.subarray(0, 6)], [0x00, 0x63, 0x74, 0x79, 0x65, 0x01]);
+    assert.deepEqual([...bytes.subarray(0, 6)], [0x00, 0x63, 0x74, 0x79, 0x65, 0x02]);
     assert.equal(bytes[6], 1, "the payload was text");
     assert.equal(bytes.subarray(7, 23).toString(), "0000000000000007");
     assert.equal(bytes.readDoubleBE(23), 1000);
+    assert.equal(bytes.readDoubleBE(31), 1000, "the stale window's length");
+    assert.equal(bytes.readDoubleBE(39), 1000, "the grace window's length");
     assert.equal(bytes.readUInt32BE(47), 42);
+    assert.equal(bytes.readUInt16BE(51), 2);
+    assert.equal(bytes.readUInt16BE(53), 1);
+    assert.equal(bytes.subarray(55, 56).toString(), "a");
+    assert.equal(bytes.subarray(56, 88).toString(), stamps[0]);
     assert.equal(bytes.subarray(-7).toString(), '{"a":1}');
     assert.deepEqual(openEnvelope(bytes), { payload: '{"a":1}', metadata });
     assert.equal(payloadOf(bytes), '{"a":1}');
-    const raw = envelope(Buffer.from([1, 2, 3]), { ...metadata, tags: [] }) as Buffer;
+    const raw = envelope(Buffer.from([1, 2, 3]), { ...metadata, tags: [], stamps: [] }) as Buffer;
     assert.deepEqual(payloadOf(raw), Buffer.from([1, 2, 3]));
+  });
+
+  it("reads version 1 (the ends of the windows as times, tags without stamps): its tagged entries match no tag state", () => {
+    const tag = Buffer.from("a");
+    const header = Buffer.alloc(53);
+    Buffer.from([0x00, 0x63, 0x74, 0x79, 0x65, 0x01]).copy(header);
+    header[6] = 1;
+    header.write("0000000000000007", 7, "latin1");
+    header.writeDoubleBE(1000, 23);
+    header.writeDoubleBE(2000, 31);
+    header.writeDoubleBE(3000, 39);
+    header.writeUInt32BE(42, 47);
+    header.writeUInt16BE(1, 51);
+    const version1 = Buffer.concat([header, Buffer.from([0, 1]), tag, Buffer.from('"v"')]);
+    assert.deepEqual(openEnvelope(version1), {
+      payload: '"v"',
+      metadata: { ...metadata, tags: ["a"], stamps: [""] },
+    });
+    assert.equal(payloadOf(version1), '"v"');
   });
 
   it("stores plain values without freshness options (Python reads them as before), and an envelope with them", async () => {
@@ -450,7 +486,10 @@ describe("the envelope", () => {
 
   it("an envelope cut short is an undecodable value: a miss, counted, deleted", async () => {
     await using cache = new Cache<unknown>({ backend: "memory://", serializer: "json://" });
-    const truncated = (envelope('"v"', { ...metadata, tags: ["a-long-tag-name"] }) as Buffer).subarray(0, 56);
+    const truncated = (envelope('"v"', { ...metadata, tags: ["a-long-tag-name"], stamps: [] }) as Buffer).subarray(
+      0,
+      56,
+    );
     await cache.backend.set("k", truncated, {});
     assert.equal(await cache.get("k"), undefined);
     assert.equal(cache.stats.undecodableValues, 1);
