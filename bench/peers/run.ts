@@ -288,6 +288,24 @@ const closers: (() => unknown)[] = [];
     run(scenario, "cache-manager wrap", () => manager.wrap("g:plain", factory, 60_000), options);
     await settle();
   }
+  for (const concurrency of [1, 64]) {
+    // A tagged read checks its tags' states: read alongside the entry (pipelined), not after it.
+    const scenario = `tagged get (Redis, ${String(concurrency)} in flight)`;
+    const options = { concurrency };
+    const tags = ["org:7", "user:1"];
+    await cache.set("t:plain", VALUE);
+    await cache.set("t:tagged", VALUE, { tags });
+    if ((await cache.get("t:tagged")) !== VALUE) throw new Error("the tagged entry does not read back");
+    await bento.set({ key: "t:plain", value: VALUE });
+    await bento.set({ key: "t:tagged", value: VALUE, tags });
+    if ((await bento.get({ key: "t:tagged" })) !== VALUE)
+      throw new Error("bentocache's tagged entry does not read back");
+    run(scenario, "cachetory Cache.get (untagged)", () => cache.get("t:plain"), options);
+    run(scenario, "cachetory Cache.get (2 tags)", () => cache.get("t:tagged"), options);
+    run(scenario, "bentocache get (untagged)", () => bento.get({ key: "t:plain" }), options);
+    run(scenario, "bentocache get (2 tags)", () => bento.get({ key: "t:tagged" }), options);
+    await settle();
+  }
   {
     const scenario = "memoized hit (Redis, 1 in flight)";
     // One in flight: concurrent calls of one key would share a single read (single flight).
@@ -334,13 +352,23 @@ const closers: (() => unknown)[] = [];
   await memoryCache.set("k", VALUE);
   await bento.set({ key: "near:k", value: VALUE });
   await cacheable.set("near:k", VALUE);
-  if (near.stats.near?.entries !== 1) throw new Error("the near tier does not hold the key");
+  await near.set("tagged", VALUE, { tags: ["org:7", "user:1"] });
+  // Let Redis's invalidations of our own writes (the tags' states created) arrive, then hold them again.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await near.get("tagged");
+  // The key, the tagged key and its two tags' two state keys each.
+  if (near.stats.near?.entries !== 6) throw new Error("the near tier does not hold the keys");
+  const missesBefore = near.stats.near?.misses ?? 0;
   run(scenario, "cachetory near hit (Redis, json)", () => near.get("k"), MEMORY);
+  run(scenario, "cachetory near hit, 2 tags (Redis, json)", () => near.get("tagged"), MEMORY);
   run(scenario, "cachetory memory:// Cache.get (noop)", () => memoryCache.get("k"), MEMORY);
   run(scenario, "bentocache L1 hit (L1+L2+bus)", () => bento.get({ key: "near:k" }), MEMORY);
   run(scenario, "cacheable L1 hit (L1+L2+sync)", () => cacheable.get("near:k"), MEMORY);
   await settle();
-  if ((near.stats.near?.misses ?? 0) > 1) throw new Error("near hits went to Redis");
+  // A peer's setup empties the database once (Redis then tells every tracking client to flush): refilling
+  // what was held near costs a few misses; more than one in 10 000 reads means hits went to Redis.
+  const reads = (near.stats.near?.hits ?? 0) + (near.stats.near?.misses ?? 0);
+  if ((near.stats.near?.misses ?? 0) - missesBefore > 20 + reads / 10_000) throw new Error("near hits went to Redis");
 }
 const zipf = await zipfWorkload(server.url(1), server.port);
 

@@ -1,7 +1,7 @@
 import { CacheClosedError, type SerializationError } from "../errors.js";
 import type { Serializer } from "../serializers/contract.js";
 import { Codec, UNDECODABLE } from "./codec.js";
-import type { EntryMetadata } from "./envelope.js";
+import { type EntryMetadata, entryMetadata } from "./envelope.js";
 import { type CacheStats, FailurePolicy } from "./failure-policy.js";
 import { type CacheEntries, type CacheOptionsBase, entryPairs } from "./options.js";
 
@@ -36,6 +36,21 @@ function collectDecoded<V>(
   }
   return { values, undecodable };
 }
+
+/**
+ * The metadata of a tagged `set`: fresh for `timeToLive`, never stale. Fence 0: a computation of `getOrSet`
+ * under a distributed lock may replace it once an `expireByTag` made it stale (a plain value, never
+ * stale, is never replaced).
+ */
+function taggedMetadata(
+  timeToLive: number | undefined,
+  tags: readonly string[],
+  stamps: readonly string[],
+): EntryMetadata {
+  return entryMetadata(Date.now(), timeToLive, NO_WINDOWS, { fence: 0, computeMs: 0, tags, stamps });
+}
+
+const NO_WINDOWS = { staleWhileRevalidate: 0, grace: 0 } as const;
 
 /**
  * What the async `Cache` and the `SyncCache` share besides the backend calls: the keys (prefix, and the
@@ -165,6 +180,35 @@ export class CacheCore<V> {
     return collectDecoded(keys, backendKeys, (_key, backendKey) =>
       decoded.has(backendKey) ? (decoded.get(backendKey) as V | typeof UNDECODABLE) : ABSENT,
     );
+  }
+
+  /**
+   * A value written by `set` or `setMany` with tags: in an envelope stamped with its tags' states
+   * (`stamps`), fresh for `timeToLive`, with no stale or grace window; as an object with `asObject`.
+   *
+   * @throws SerializationError naming the key when the value cannot be encoded.
+   */
+  encodeTagged(
+    key: string,
+    value: V,
+    timeToLive: number | undefined,
+    tags: readonly string[],
+    stamps: readonly string[],
+    asObject: boolean,
+  ): unknown {
+    return this.codec.encodeEntry(key, value, taggedMetadata(timeToLive, tags, stamps), asObject);
+  }
+
+  /** As {@link CacheCore.encodeTagged}, through the serializer's `serializeAsync` when it has one. */
+  encodeTaggedAsync(
+    key: string,
+    value: V,
+    timeToLive: number | undefined,
+    tags: readonly string[],
+    stamps: readonly string[],
+    asObject: boolean,
+  ): Promise<unknown> {
+    return this.codec.encodeEntryAsync(key, value, taggedMetadata(timeToLive, tags, stamps), asObject);
   }
 
   /** Encodes `setMany` input into backend entries, in order. */

@@ -28,8 +28,8 @@ import {
   type ReadThroughPlan,
   readThroughPlan,
 } from "./get-or-set-options.js";
-import { entryMetadata, hasTags } from "./envelope.js";
-import { NEEDS_READ, TagStates } from "../tags/tag-states.js";
+import { hasTags } from "./envelope.js";
+import { NEEDS_READ, type PrefetchedStates, TagStates } from "../tags/tag-states.js";
 import { GONE } from "../tags/tag-state.js";
 
 const ABSENT: unique symbol = Symbol("cachetory.absent");
@@ -61,9 +61,6 @@ interface ParentView<V> {
   readonly readThrough: ReadThrough<V>;
   readonly tags: TagStates;
 }
-
-/** The windows of an entry written by `set` with tags: fresh while stored, never stale. */
-const NO_WINDOWS = { staleWhileRevalidate: 0, grace: 0 } as const;
 
 /** Options of {@link Cache}. */
 export interface CacheOptions<V> extends CacheOptionsBase<V> {
@@ -264,16 +261,21 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       return NOT_AT_HAND;
     }
     if (wire === undefined) return ABSENT;
-    if (hasTags(wire)) {
-      const admitted = this.#tags.admitAtHand(wire);
-      if (admitted === NEEDS_READ) return NOT_AT_HAND;
-      if (admitted === GONE) {
-        this.#discard(this.core.prefix + key, wire);
-        return ABSENT;
-      }
-      wire = admitted;
-    }
+    // Text (most caches' values) needs no look further; the tagged path is kept out of this one.
+    if (typeof wire === "object" && wire !== null && hasTags(wire)) return this.#peekTagged(key, wire);
     const value = this.#codec.decodeQuietly(wire);
+    return value === UNDECODABLE ? NOT_AT_HAND : value;
+  }
+
+  /** {@link Cache.#peek} of a tagged entry of an in-process store: its tags' states decide first. */
+  #peekTagged(key: string, wire: unknown): V | typeof ABSENT | typeof NOT_AT_HAND {
+    const admitted = this.#tags.admitAtHand(wire);
+    if (admitted === NEEDS_READ) return NOT_AT_HAND;
+    if (admitted === GONE) {
+      this.#discard(this.core.prefix + key, wire);
+      return ABSENT;
+    }
+    const value = this.#codec.decodeQuietly(admitted);
     return value === UNDECODABLE ? NOT_AT_HAND : value;
   }
 
@@ -284,19 +286,23 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   #peekNear(key: string, near: NearView): V | typeof NOT_AT_HAND {
     const entry = near.peek(this.core.prefix + key);
     if (entry === undefined) return NOT_AT_HAND;
+    const codec = this.#codec;
+    // Decoded by us and known to have no tags: the hot path.
+    if (entry.decodedBy === codec) return entry.decoded as V;
+    let owner: object = codec;
     if (hasTags(entry.stored)) {
       // Held near, but its tags' states decide; the promise path reads what is not at hand.
       const admitted = this.#tags.admitAtHand(entry.stored);
       if (admitted === NEEDS_READ || admitted === GONE) return NOT_AT_HAND;
+      owner = codec.taggedOwner;
+      if (entry.decodedBy === owner) return entry.decoded as V;
     }
-    const codec = this.#codec;
-    if (entry.decodedBy === codec) return entry.decoded as V;
     // Off-thread decoding needs the promise path, which decodes and remembers.
     if (this.core.serializesAsync) return NOT_AT_HAND;
     const value = codec.decodeQuietly(entry.stored);
     if (value === UNDECODABLE) return NOT_AT_HAND;
     entry.decoded = value;
-    entry.decodedBy = codec;
+    entry.decodedBy = owner;
     return value;
   }
 
@@ -304,22 +310,21 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   #getThroughBackend<D>(key: string, fallback: D | undefined): Promise<V | D | undefined> {
     let backendKey: string;
     let read: Promise<unknown>;
+    let prefetched: PrefetchedStates | undefined;
     try {
       backendKey = this.core.backendKey(key);
       read = this.#inOrder([backendKey], () => this.backend.get(backendKey));
+      // A key whose entry had tags: their states in the same round trip.
+      prefetched = this.#tags.prefetchFor(backendKey);
     } catch (error) {
       return Promise.reject(asError(error));
     }
+    if (prefetched !== undefined) return this.#getPrefetched(key, backendKey, read, prefetched, fallback);
     return read.then(
       (wire) => {
         if (wire === undefined) return fallback;
-        if (hasTags(wire)) return this.#getTagged(key, backendKey, wire, fallback);
-        if (this.core.serializesAsync) {
-          return this.core
-            .decodeStoredAsync(key, wire)
-            .then((value) => this.#decoded(value, backendKey, wire, key, fallback));
-        }
-        return this.#decoded(this.core.decodeStored(key, wire), backendKey, wire, key, fallback);
+        if (hasTags(wire)) return this.#getTagged(key, backendKey, wire, fallback, undefined);
+        return this.#decodedRead(key, backendKey, wire, wire, fallback);
       },
       (cause: unknown) => {
         const error = this.core.policy.readFailed("get", cause, key);
@@ -329,16 +334,70 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     );
   }
 
+  /**
+   * A `get` of a key whose entry had tags: the entry and its tags' states awaited together (one round
+   * trip, one continuation), judged at once when the entry still has those tags.
+   */
+  #getPrefetched<D>(
+    key: string,
+    backendKey: string,
+    read: Promise<unknown>,
+    prefetched: PrefetchedStates,
+    fallback: D | undefined,
+  ): Promise<V | D | undefined> {
+    return Promise.all([read, prefetched.states]).then(
+      ([wire, states]) => {
+        if (wire === undefined) return fallback;
+        if (!hasTags(wire)) {
+          this.#tags.forgetRecent(backendKey);
+          return this.#decodedRead(key, backendKey, wire, wire, fallback);
+        }
+        const admitted = this.#tags.admitWith(wire, prefetched, states);
+        if (admitted === NEEDS_READ) return this.#getTagged(key, backendKey, wire, fallback, undefined);
+        if (admitted === GONE) {
+          this.#discard(backendKey, wire);
+          return fallback;
+        }
+        return this.#decodedRead(key, backendKey, wire, admitted, fallback);
+      },
+      (cause: unknown) => {
+        const error = this.core.policy.readFailed("get", cause, key);
+        if (error !== undefined) throw error;
+        return fallback;
+      },
+    );
+  }
+
+  /**
+   * Decodes `seen` (what a `get` read, as its reader is to see it); `stored` is what the backend holds,
+   * deleted when it does not decode.
+   */
+  #decodedRead<D>(
+    key: string,
+    backendKey: string,
+    stored: unknown,
+    seen: unknown,
+    fallback: D | undefined,
+  ): V | D | undefined | Promise<V | D | undefined> {
+    if (this.core.serializesAsync) {
+      return this.core
+        .decodeStoredAsync(key, seen)
+        .then((value) => this.#decoded(value, backendKey, stored, key, fallback));
+    }
+    return this.#decoded(this.core.decodeStored(key, seen), backendKey, stored, key, fallback);
+  }
+
   /** The rest of a `get` that read a tagged entry: its tags' states decide, then it decodes. */
   async #getTagged<D>(
     key: string,
     backendKey: string,
     wire: unknown,
     fallback: D | undefined,
+    prefetched: PrefetchedStates | undefined,
   ): Promise<V | D | undefined> {
     let admitted: unknown;
     try {
-      admitted = await this.#tags.admit(wire);
+      admitted = await this.#tags.admit(wire, backendKey, prefetched);
     } catch (cause) {
       const error = this.core.policy.readFailed("get", cause, key);
       if (error !== undefined) throw error;
@@ -348,10 +407,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       this.#discard(backendKey, wire);
       return fallback;
     }
-    const value = this.core.serializesAsync
-      ? await this.core.decodeStoredAsync(key, admitted)
-      : this.core.decodeStored(key, admitted);
-    return this.#decoded(value, backendKey, wire, key, fallback);
+    return this.#decodedRead(key, backendKey, wire, admitted, fallback);
   }
 
   #decoded<D>(
@@ -362,7 +418,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     fallback: D | undefined,
   ): V | D | undefined | Promise<D | undefined> {
     if (value !== UNDECODABLE) {
-      this.#near?.remember(backendKey, wire, value, this.#codec);
+      this.#near?.remember(backendKey, wire, value, this.#codec.ownerFor(wire));
       return value;
     }
     return this.#deleteUndecodable([[backendKey, wire]], key).then(() => fallback);
@@ -506,20 +562,16 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     tags: readonly string[],
   ): Promise<boolean> {
     const stamps = this.#tags.stamps(tags);
+    const { timeToLive } = setOptions;
+    const asObject = this.backend.capabilities?.bytesOnly !== true;
     if (!(stamps instanceof Promise) && this.#order === undefined) {
-      return this.#store(
-        key,
-        backendKey,
-        this.#encodeTagged(key, value, setOptions.timeToLive, tags, stamps),
-        setOptions,
-      );
+      const wire = this.core.encodeTagged(key, value, timeToLive, tags, stamps, asObject);
+      return this.#store(key, backendKey, wire, setOptions);
     }
     const order = (this.#order ??= new KeyOrder());
     const keys = [backendKey];
     const encoded = this.#stampsForWrite(stamps, "set", key).then((known) =>
-      this.core.serializesAsync
-        ? this.#encodeTaggedAsync(key, value, setOptions.timeToLive, tags, known)
-        : this.#encodeTagged(key, value, setOptions.timeToLive, tags, known),
+      this.core.encodeTaggedAsync(key, value, timeToLive, tags, known, asObject),
     );
     return order.defer(
       keys,
@@ -538,34 +590,6 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     } catch (cause) {
       throw this.core.policy.writeFailed(operation, cause, key);
     }
-  }
-
-  #taggedMetadata(timeToLive: number | undefined, tags: readonly string[], stamps: readonly string[]) {
-    // Fence 0: a computation of getOrSet under a distributed lock may replace it once it is stale (a
-    // plain value, never stale, is never replaced; a tagged one can be expired by tag).
-    return entryMetadata(Date.now(), timeToLive, NO_WINDOWS, { fence: 0, computeMs: 0, tags, stamps });
-  }
-
-  #encodeTagged(
-    key: string,
-    value: V,
-    timeToLive: number | undefined,
-    tags: readonly string[],
-    stamps: readonly string[],
-  ): unknown {
-    const asObject = this.backend.capabilities?.bytesOnly !== true;
-    return this.#codec.encodeEntry(key, value, this.#taggedMetadata(timeToLive, tags, stamps), asObject);
-  }
-
-  #encodeTaggedAsync(
-    key: string,
-    value: V,
-    timeToLive: number | undefined,
-    tags: readonly string[],
-    stamps: readonly string[],
-  ): Promise<unknown> {
-    const asObject = this.backend.capabilities?.bytesOnly !== true;
-    return this.#codec.encodeEntryAsync(key, value, this.#taggedMetadata(timeToLive, tags, stamps), asObject);
   }
 
   /** The backend write of `set`, as one promise chain (this path runs for every Redis write). */
@@ -630,13 +654,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     const keys = this.core.backendKeys(pairs.map(([key]) => key));
     if (keys.length === 0) return;
     const order = (this.#order ??= new KeyOrder());
+    const asObject = this.backend.capabilities?.bytesOnly !== true;
     const encoded = this.#stampsForWrite(this.#tags.stamps(tags), "setMany", undefined).then((stamps) =>
       Promise.all(
         pairs.map(async ([key, value], index): Promise<[string, unknown]> => [
           keys[index] as string,
-          this.core.serializesAsync
-            ? await this.#encodeTaggedAsync(key, value, timeToLive, tags, stamps)
-            : this.#encodeTagged(key, value, timeToLive, tags, stamps),
+          await this.core.encodeTaggedAsync(key, value, timeToLive, tags, stamps, asObject),
         ]),
       ),
     );

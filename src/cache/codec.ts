@@ -3,7 +3,15 @@ import { causeMessage } from "../internal/error-kinds.js";
 import { quoteKey } from "../internal/quote-key.js";
 import type { Serializer } from "../serializers/contract.js";
 import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
-import { type EntryMetadata, envelope, escapePlain, needsEscape, openEnvelope, payloadOf } from "./envelope.js";
+import {
+  type EntryMetadata,
+  envelope,
+  escapePlain,
+  hasTags,
+  needsEscape,
+  openEnvelope,
+  payloadOf,
+} from "./envelope.js";
 
 /** Returned for a value that did not decode and counts as a miss. */
 export const UNDECODABLE: unique symbol = Symbol("cachetory.undecodable");
@@ -14,6 +22,11 @@ export const UNDECODABLE: unique symbol = Symbol("cachetory.undecodable");
  */
 export class Codec<V> {
   readonly serializer: Serializer<V>;
+  /**
+   * Who decoded a near tier's entry that has tags (`decodedBy`): this codec too, but the entry's tags'
+   * states must still be checked on each hit, while an entry decoded by the codec itself has none.
+   */
+  readonly taggedOwner: object = Object.freeze({});
   readonly #serializerName: string;
   readonly #maxValueBytes: number;
 
@@ -70,6 +83,11 @@ export class Codec<V> {
       throw this.#unencodable(key, cause);
     }
     return this.#checkSize(key, wire);
+  }
+
+  /** What a near tier's entry holding `wire` records as its decoder (see {@link Codec.taggedOwner}). */
+  ownerFor(wire: unknown): object {
+    return hasTags(wire) ? this.taggedOwner : this;
   }
 
   /** Whether the serializer can work off the event loop (a chain with a compressor). */

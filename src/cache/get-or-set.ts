@@ -16,7 +16,7 @@ import {
   inGrace,
 } from "./envelope.js";
 import type { Factory, ReadThroughPlan } from "./get-or-set-options.js";
-import { NEEDS_READ, type TagStates } from "../tags/tag-states.js";
+import { metadataOf, NEEDS_READ, type PrefetchedStates, type TagStates } from "../tags/tag-states.js";
 import { GONE } from "../tags/tag-state.js";
 
 /** What the cache hands the read-through engine: its synchronous views and its backend calls. */
@@ -161,14 +161,19 @@ export class ReadThrough<V> {
     } else {
       const entry: NearEntry | undefined = host.near?.peek(backendKey);
       if (entry !== undefined) {
-        const decoded = entry.decodedBy === host.core.codec ? entry.decoded : NOT_DECODED;
+        const { codec } = host.core;
+        const decoded =
+          entry.decodedBy === codec || entry.decodedBy === codec.taggedOwner ? entry.decoded : NOT_DECODED;
         return this.#answer(key, backendKey, entry.stored, decoded, factory, plan, mode);
       }
     }
-    return host.read(backendKey).then(
+    const read = host.read(backendKey);
+    // The states of the tags this call would store with, in the same round trip as the entry.
+    const prefetched = plan.tags.length === 0 ? undefined : host.tags.prefetch(plan.tags);
+    return read.then(
       (wire) => {
         if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
-        if (hasTags(wire)) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan, mode);
+        if (hasTags(wire)) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan, mode, prefetched);
         // A value, not a promise, when it is fresh: the read's promise then settles without adopting another.
         const value = this.#freshValue(backendKey, key, wire, NOT_DECODED, plan);
         return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : value;
@@ -186,10 +191,11 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
     mode: ReadFailureMode,
+    prefetched?: PrefetchedStates,
   ): Promise<V> {
     if (!hasTags(wire)) return this.#answerChecked(key, backendKey, wire, decoded, factory, plan);
     const admitted = this.#host.tags.admitAtHand(wire);
-    if (admitted === NEEDS_READ) return this.#answerTagged(key, backendKey, wire, factory, plan, mode);
+    if (admitted === NEEDS_READ) return this.#answerTagged(key, backendKey, wire, factory, plan, mode, prefetched);
     if (admitted === GONE) return this.#gone(key, backendKey, wire, factory, plan);
     // The same value, its times perhaps moved earlier by an expireByTag.
     return this.#answerChecked(key, backendKey, admitted, decoded, factory, plan);
@@ -203,10 +209,11 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
     mode: ReadFailureMode,
+    prefetched: PrefetchedStates | undefined,
   ): Promise<V> {
     let admitted: unknown;
     try {
-      admitted = await this.#host.tags.admit(wire);
+      admitted = await this.#host.tags.admit(wire, undefined, prefetched);
     } catch (cause) {
       return this.#readFailed(key, backendKey, cause, factory, plan, mode);
     }
@@ -214,10 +221,13 @@ export class ReadThrough<V> {
     return this.#answerChecked(key, backendKey, admitted, NOT_DECODED, factory, plan);
   }
 
-  /** An entry its tags say is gone: removed, and computed as a miss. */
+  /**
+   * An entry its tags say is gone: removed, and computed as a miss, fenced above it (a fenced write must
+   * replace it even if the removal has not happened yet).
+   */
   #gone(key: string, backendKey: string, wire: unknown, factory: Factory<V>, plan: ReadThroughPlan): Promise<V> {
     this.#host.discard(backendKey, wire);
-    return this.#compute(key, backendKey, factory, plan, undefined);
+    return this.#compute(key, backendKey, factory, plan, undefined, metadataOf(wire)?.fence ?? 0);
   }
 
   /** Answers from a stored entry by its state. */
@@ -252,7 +262,7 @@ export class ReadThrough<V> {
     const value = core.codec.decodeQuietly(wire);
     // Undecodable: the slow path reports it by the policy and computes.
     if (value === UNDECODABLE) return NOT_AT_HAND;
-    this.#host.near?.remember(backendKey, wire, value, core.codec);
+    this.#host.near?.remember(backendKey, wire, value, core.codec.ownerFor(wire));
     return value;
   }
 
@@ -266,7 +276,7 @@ export class ReadThrough<V> {
     const entry = await this.#open(key, wire);
     if (entry === UNDECODABLE) return this.#undecodable(key, backendKey, wire, factory, plan);
     const { value, metadata } = entry;
-    this.#host.near?.remember(backendKey, wire, value, this.#host.core.codec);
+    this.#host.near?.remember(backendKey, wire, value, this.#host.core.codec.ownerFor(wire));
     const now = Date.now();
     if (now < metadata.freshUntil) {
       // XFetch: refresh ahead with a probability that grows as expiry nears, scaled by what computing took.

@@ -41,9 +41,6 @@ export interface MemoryCacheOptions extends MemoryBackendOptions {
   readonly prefix?: string;
 }
 
-/** The windows of an entry written by `set` with tags: fresh while stored, never stale. */
-const NO_WINDOWS = { staleWhileRevalidate: 0, grace: 0 } as const;
-
 /**
  * The synchronous cache: the same operations as `Cache`, returning values instead of promises. Meant
  * for in-process backends, scripts and CLIs.
@@ -111,11 +108,24 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   get<D>(key: string, fallback: D): V | D;
   get<D>(key: string, fallback?: D): V | D | undefined {
     const backendKey = this.core.backendKey(key);
-    const wire = this.#read("get", key, () => this.#admitted(backendKey, this.backend.get(backendKey)), undefined);
+    const wire = this.#read("get", key, () => this.backend.get(backendKey), undefined);
     if (wire === undefined) return fallback;
+    // Text (most caches' values) needs no look further; a tagged entry's states decide first.
+    if (typeof wire === "object" && wire !== null && hasTags(wire))
+      return this.#getTagged(key, backendKey, wire, fallback);
     const value = this.core.decodeStored(key, wire);
     if (value !== UNDECODABLE) return value;
     this.#deleteUndecodable([[backendKey, wire]], key);
+    return fallback;
+  }
+
+  /** The rest of a `get` that read a tagged entry: its tags' states decide, then it decodes. */
+  #getTagged<D>(key: string, backendKey: string, stored: unknown, fallback: D | undefined): V | D | undefined {
+    const wire = this.#read("get", key, () => this.#admitted(backendKey, stored), undefined);
+    if (wire === undefined) return fallback;
+    const value = this.core.decodeStored(key, wire);
+    if (value !== UNDECODABLE) return value;
+    this.#deleteUndecodable([[backendKey, stored]], key);
     return fallback;
   }
 
@@ -239,25 +249,15 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
       const wire = this.core.codec.encode(key, value);
       return this.#call("set", key, () => this.backend.set(backendKey, wire, setOptions));
     }
-    return this.#call("set", key, () =>
-      this.backend.set(backendKey, this.#encodeTagged(key, value, setOptions.timeToLive, tags), setOptions),
-    );
+    // A failure to read the tags' states is the write's; one to encode is the value's (nothing written).
+    const stamps = this.#call("set", key, () => this.#tags.stamps(tags));
+    const wire = this.core.encodeTagged(key, value, setOptions.timeToLive, tags, stamps, this.#storesObjects);
+    return this.#call("set", key, () => this.backend.set(backendKey, wire, setOptions));
   }
 
-  /** A value in an envelope stamped with its tags' states as they stand (see docs/tags.md). */
-  #encodeTagged(key: string, value: V, timeToLive: number | undefined, tags: readonly string[]): unknown {
-    return this.#encodeStamped(key, value, timeToLive, tags, this.#tags.stamps(tags));
-  }
-
-  #encodeStamped(
-    key: string,
-    value: V,
-    timeToLive: number | undefined,
-    tags: readonly string[],
-    stamps: readonly string[],
-  ): unknown {
-    const metadata = entryMetadata(Date.now(), timeToLive, NO_WINDOWS, { fence: 0, computeMs: 0, tags, stamps });
-    return this.core.codec.encodeEntry(key, value, metadata, this.backend.capabilities?.bytesOnly !== true);
+  /** Whether the backend stores any value (an envelope then stays an object, not copied into bytes). */
+  get #storesObjects(): boolean {
+    return this.backend.capabilities?.bytesOnly !== true;
   }
 
   /** Stores several entries with one expiry; every value is encoded before anything is written. */
@@ -267,12 +267,12 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     if (tags.length > 0) {
       const pairs = entryPairs(entries);
       if (pairs.length === 0) return;
+      const stamps = this.#call("setMany", undefined, () => this.#tags.stamps(tags));
+      const tagged = pairs.map(([key, value]): [string, unknown] => [
+        this.core.backendKey(key),
+        this.core.encodeTagged(key, value, timeToLive, tags, stamps, this.#storesObjects),
+      ]);
       this.#call("setMany", undefined, () => {
-        const stamps = this.#tags.stamps(tags);
-        const tagged = pairs.map(([key, value]): [string, unknown] => [
-          this.core.backendKey(key),
-          this.#encodeStamped(key, value, timeToLive, tags, stamps),
-        ]);
         this.backend.setMany(tagged, timeToLive);
       });
       return;

@@ -34,7 +34,6 @@ export class ReadBatcher<T> {
   readonly #maxBatch: number;
   readonly #isBatchRefusal: (error: unknown) => boolean;
   #batch = new Map<string, Waiting>();
-  #size = 0;
 
   constructor(options: ReadBatcherOptions<T>) {
     this.#readOne = options.readOne;
@@ -46,21 +45,23 @@ export class ReadBatcher<T> {
   /** The value of `key`, read in this tick's batch. */
   read(key: string): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
-      if (this.#size === 0) process.nextTick(this.#flush);
-      else if (this.#size >= this.#maxBatch) this.#flush();
-      this.#size++;
-      const waiting = this.#batch.get(key);
       const settle = resolve as (outcome: unknown) => void;
-      if (waiting === undefined) this.#batch.set(key, [settle, reject]);
-      else waiting.push(settle, reject);
+      const waiting = this.#batch.get(key);
+      // Another reader of a key already in the batch adds nothing to it: the bound is on distinct keys.
+      if (waiting !== undefined) {
+        waiting.push(settle, reject);
+        return;
+      }
+      if (this.#batch.size === 0) process.nextTick(this.#flush);
+      else if (this.#batch.size >= this.#maxBatch) this.#flush();
+      this.#batch.set(key, [settle, reject]);
     });
   }
 
   readonly #flush = (): void => {
-    if (this.#size === 0) return;
+    if (this.#batch.size === 0) return;
     const batch = this.#batch;
     this.#batch = new Map();
-    this.#size = 0;
     if (batch.size === 1) {
       // A lone key (the common case at low load) is one read, without the map of a batch.
       for (const [key, waiting] of batch) this.#settleEach(key, waiting);

@@ -68,7 +68,7 @@ export function newExpiry(expiredAt: number): string {
 }
 
 /** A stored state as text, or `undefined` when absent or not a state. */
-function stateText(stored: unknown): string | undefined {
+export function stateText(stored: unknown): string | undefined {
   if (typeof stored === "string") return stored;
   if (stored instanceof Uint8Array)
     return Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("latin1");

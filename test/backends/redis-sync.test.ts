@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, describe, it } from "node:test";
-import { SyncCache } from "../../dist/esm/index.js";
+import { Cache, SyncCache } from "../../dist/esm/index.js";
 import { RedisBackend } from "../../dist/esm/backends/sync/index.js";
 import { SyncBackendAdapter } from "../../src/backends/sync-adapter.js";
 import { runBackendConformance } from "../support/conformance.js";
+import { sleep } from "../support/fault-guard.js";
 import { redisUnavailableReason, RedisServer } from "../support/redis-server.js";
 
 const unavailable = redisUnavailableReason();
@@ -49,6 +50,32 @@ if (server === undefined) {
   );
 
   describe("sync Redis backend", () => {
+    it("tags: a SyncCache and an async Cache over one Redis see each other's deleteByTag and expireByTag", async () => {
+      const cache = new SyncCache<string>({ backend: url(8), serializer: "json://", prefix: "tags:" });
+      const other = new Cache<string>({ backend: url(8), serializer: "json://", prefix: "tags:", near: true });
+      try {
+        cache.set("a", "A", { tags: ["org:1"] });
+        assert.equal(
+          cache.getOrSet("b", () => "B", { timeToLive: "1h", tags: ["org:1", "org:2"] }),
+          "B",
+        );
+        assert.equal(await other.get("a"), "A");
+        assert.equal(await other.get("b"), "B");
+        await other.deleteByTag("org:2");
+        assert.equal(cache.get("b"), undefined);
+        assert.equal(cache.get("a"), "A");
+        cache.deleteByTag("org:1");
+        for (let round = 0; round < 100 && (await other.get("a")) !== undefined; round++) await sleep(5);
+        assert.equal(await other.get("a"), undefined, "the near tier heard of it");
+        await other.set("c", "C", { tags: ["org:3"] });
+        cache.expireByTag("org:3");
+        assert.equal(cache.get("c"), undefined, "a tagged set has no stale window");
+      } finally {
+        cache.close();
+        await other.close();
+      }
+    });
+
     it("serves a SyncCache built from a redis:// URL", () => {
       const cache = new SyncCache<{ n: number }>({ backend: url(7), serializer: "json://", prefix: "sync:" });
       try {

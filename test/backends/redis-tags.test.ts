@@ -76,14 +76,14 @@ async function tagsAcrossInstances(url: string, ports: readonly number[], label:
   const reader = cacheOver(url, false);
   await writer.clear();
   await writer.setMany(
-    tagged.map((key) => [key, `v:${key}`]),
+    tagged.map((key): [string, string] => [key, `v:${key}`]),
     { tags: ["org:7", "{org}:7 *"], timeToLive: "1h" },
   );
   await writer.setMany(
-    others.map((key) => [key, `v:${key}`]),
+    others.map((key): [string, string] => [key, `v:${key}`]),
     { tags: ["org:8"] },
   );
-  await writer.setMany(untagged.map((key) => [key, `v:${key}`]));
+  await writer.setMany(untagged.map((key): [string, string] => [key, `v:${key}`]));
   const everything = [...tagged, ...others, ...untagged];
   assert.equal((await readAll(holder, everything)).size, everything.length);
   assert.ok((holder.stats.near?.entries ?? 0) >= everything.length, "the holder has them near");
@@ -151,7 +151,7 @@ describe("tags across instances on Redis", requirement, () => {
     let orphans: string[] = [];
     for (let round = 0; round < 200 && orphans.length === 0; round++) {
       await cache.setMany(
-        Array.from({ length: 100 }, (_, index) => [`fill:${String(round)}:${String(index)}`, filler]),
+        Array.from({ length: 100 }, (_, index): [string, string] => [`fill:${String(round)}:${String(index)}`, filler]),
       );
       orphans = [];
       for (const key of keys) {
@@ -169,6 +169,40 @@ describe("tags across instances on Redis", requirement, () => {
     await cache.set("fresh", "f", { tags: [`tag-of-${orphan}`] });
     assert.equal(await cache.get(orphan), undefined);
     console.log(`# tag states evicted: ${String(orphans.length)} entries outlived theirs, all read as gone`);
+  });
+});
+
+describe("tags when Redis fails", requirement, () => {
+  it("deleteByTag, expireByTag and tagged writes reject with BackendError within the deadline; tagged reads follow failedReads", async () => {
+    const doomed = await RedisServer.start();
+    closers.push(() => doomed.stop());
+    const strict = new Cache<string>({ backend: `${doomed.url()}?timeout=300`, serializer: "json://" });
+    const lenient = new Cache<string>({
+      backend: `${doomed.url()}?timeout=300`,
+      serializer: "json://",
+      failedReads: "miss",
+      onError: () => undefined,
+    });
+    closers.push(
+      () => strict.close(),
+      () => lenient.close(),
+    );
+    await strict.set("k", "v", { tags: ["t"] });
+    assert.equal(await lenient.get("k"), "v");
+    await doomed.stop();
+    for (const call of [
+      () => strict.deleteByTag("t"),
+      () => strict.expireByTag("t"),
+      () => strict.set("k2", "v", { tags: ["t"] }),
+      () => strict.setMany({ k3: "v" }, { tags: ["t"] }),
+      () => strict.get("k"),
+    ]) {
+      const started = performance.now();
+      await assert.rejects(call(), (error: unknown) => (error as Error).name === "BackendError");
+      assert.ok(performance.now() - started < 2000, "settled within the deadline");
+    }
+    assert.equal(await lenient.get("k"), undefined, "failedReads: miss");
+    assert.equal(await lenient.getOrSet("k", () => "computed", { timeToLive: "1m", tags: ["t"] }), "computed");
   });
 });
 

@@ -33,6 +33,16 @@ describe("CoalescedBackend (a layer over any backend)", () => {
     ]);
   });
 
+  it("bounds a batch by its distinct keys: readers of a key already in it join it", async () => {
+    const inner = new ScriptedBackend();
+    const backend = new CoalescedBackend(inner, { maxBatch: 2 });
+    await Promise.all(["a", "a", "a", "b", "a", "b", "c"].map((key) => backend.get(key)));
+    assert.deepEqual(inner.calls, [
+      { operation: "getMany", args: [["a", "b"]] },
+      { operation: "get", args: ["c"] },
+    ]);
+  });
+
   it("asks each key on its own when the store refuses a batch as a whole: one key's failure is its callers' only", async () => {
     const inner = new ScriptedBackend();
     const backend = new CoalescedBackend(inner, { isBatchRefusal: (error) => error instanceof Refused });
