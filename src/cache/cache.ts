@@ -28,7 +28,7 @@ import {
   type ReadThroughPlan,
   readThroughPlan,
 } from "./get-or-set-options.js";
-import { hasTags } from "./envelope.js";
+import { hasTags, TAGGED } from "./envelope.js";
 import { NEEDS_READ, type PrefetchedStates, TagStates } from "../tags/tag-states.js";
 import { GONE } from "../tags/tag-state.js";
 
@@ -261,10 +261,10 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       return NOT_AT_HAND;
     }
     if (wire === undefined) return ABSENT;
-    // Text (most caches' values) needs no look further; the tagged path is kept out of this one.
-    if (typeof wire === "object" && wire !== null && hasTags(wire)) return this.#peekTagged(key, wire);
-    const value = this.#codec.decodeQuietly(wire);
-    return value === UNDECODABLE ? NOT_AT_HAND : value;
+    const value = this.#codec.decodeUnlessTagged(wire);
+    if (value === UNDECODABLE) return NOT_AT_HAND;
+    // Kept out of this path: an entry with tags, whose states decide first.
+    return value === TAGGED ? this.#peekTagged(key, wire) : value;
   }
 
   /** {@link Cache.#peek} of a tagged entry of an in-process store: its tags' states decide first. */

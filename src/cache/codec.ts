@@ -11,6 +11,8 @@ import {
   needsEscape,
   openEnvelope,
   payloadOf,
+  payloadUnlessTagged,
+  TAGGED,
 } from "./envelope.js";
 
 /** Returned for a value that did not decode and counts as a miss. */
@@ -177,6 +179,19 @@ export class Codec<V> {
       `cannot deserialize the stored value of key ${quoteKey(key)} with ${this.#serializerName}: ${causeMessage(cause)}`,
       { key, cause },
     );
+  }
+
+  /**
+   * {@link Codec.decodeQuietly} for a value not yet checked against its tags' states: {@link TAGGED} for
+   * an entry with tags (which the caller checks, then decodes), with no cost for the others.
+   */
+  decodeUnlessTagged(wire: unknown): V | typeof UNDECODABLE | typeof TAGGED {
+    try {
+      const payload = payloadUnlessTagged(wire);
+      return payload === TAGGED ? TAGGED : this.serializer.deserialize(payload);
+    } catch {
+      return UNDECODABLE;
+    }
   }
 
   /** Decodes, answering {@link UNDECODABLE} instead of throwing (the caller then takes the reporting path). */

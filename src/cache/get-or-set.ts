@@ -173,7 +173,9 @@ export class ReadThrough<V> {
     return read.then(
       (wire) => {
         if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
-        if (hasTags(wire)) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan, mode, prefetched);
+        if (typeof wire === "object" && wire !== null && hasTags(wire)) {
+          return this.#answerWithTags(key, backendKey, wire, NOT_DECODED, factory, plan, mode, prefetched);
+        }
         // A value, not a promise, when it is fresh: the read's promise then settles without adopting another.
         const value = this.#freshValue(backendKey, key, wire, NOT_DECODED, plan);
         return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : value;
@@ -193,7 +195,25 @@ export class ReadThrough<V> {
     mode: ReadFailureMode,
     prefetched?: PrefetchedStates,
   ): Promise<V> {
-    if (!hasTags(wire)) return this.#answerChecked(key, backendKey, wire, decoded, factory, plan);
+    // Text (most caches' values) needs no look further: the hot path, as it was before tags.
+    if (typeof wire !== "object" || wire === null || !hasTags(wire)) {
+      const value = this.#freshValue(backendKey, key, wire, decoded, plan);
+      return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : Promise.resolve(value);
+    }
+    return this.#answerWithTags(key, backendKey, wire, decoded, factory, plan, mode, prefetched);
+  }
+
+  /** {@link ReadThrough.#answer} of a tagged entry: its tags' states decide first. */
+  #answerWithTags(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    decoded: unknown,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    mode: ReadFailureMode,
+    prefetched: PrefetchedStates | undefined,
+  ): Promise<V> {
     const admitted = this.#host.tags.admitAtHand(wire);
     if (admitted === NEEDS_READ) return this.#answerTagged(key, backendKey, wire, factory, plan, mode, prefetched);
     if (admitted === GONE) return this.#gone(key, backendKey, wire, factory, plan);
