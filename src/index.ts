@@ -1,7 +1,9 @@
 export { type AsyncCacheStats, Cache, type CacheOptions } from "./cache/cache.js";
 export type { NearOptions } from "./cache/near-options.js";
 export type { NearStats } from "./backends/contract.js";
-export type { CacheBase } from "./cache/cache-core.js";
+export type { CacheBase, CacheCounts } from "./cache/cache-core.js";
+export type { OperationContext, OperationName } from "./observability/channels.js";
+export type { OperationCounts } from "./observability/operation-stats.js";
 export type { CacheStats } from "./cache/failure-policy.js";
 export type { CacheEntries, CacheErrorEvent, CacheOptionsBase, SetManyOptions, SetOptions } from "./cache/options.js";
 export { dummyCache, memoryCache } from "./cache/shortcuts.js";

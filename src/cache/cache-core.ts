@@ -1,4 +1,7 @@
-import { CacheClosedError, type SerializationError } from "../errors.js";
+import { CacheClosedError, ConfigurationError, type SerializationError } from "../errors.js";
+import { describeValue } from "../internal/options.js";
+import { EVENT_CHANNELS, type OperationContext, type OperationName } from "../observability/channels.js";
+import { type OperationCounts, OperationStats } from "../observability/operation-stats.js";
 import type { Serializer } from "../serializers/contract.js";
 import { Codec, UNDECODABLE } from "./codec.js";
 import { type EntryMetadata, entryMetadata } from "./envelope.js";
@@ -38,6 +41,16 @@ function collectDecoded<V>(
 }
 
 /**
+ * What traces call a backend: a URL's scheme without `://` (`"redis"` for `redis+cluster://` too), or an
+ * object's class without `Backend` (`RedisBackend` → `"redis"`).
+ */
+function backendNameOf(backend: unknown): string {
+  if (typeof backend === "string") return (backend.split("://")[0] ?? "").split("+")[0] ?? "";
+  const className = (backend as { constructor?: { name?: unknown } } | undefined)?.constructor?.name;
+  return typeof className === "string" && className !== "" ? className.replace(/Backend$/, "").toLowerCase() : "custom";
+}
+
+/**
  * The metadata of a tagged `set`: fresh for `timeToLive`, never stale. Fence 0: a computation of `getOrSet`
  * under a distributed lock may replace it once an `expireByTag` made it stale (a plain value, never
  * stale, is never replaced).
@@ -61,6 +74,14 @@ export class CacheCore<V> {
   readonly prefix: string;
   readonly codec: Codec<V>;
   readonly policy: FailurePolicy;
+  /** Hits, misses, writes and deletes, by key. */
+  readonly counts: OperationStats = new OperationStats();
+  /** The `cache` field of traces: the `name` option, or the backend's scheme. */
+  readonly name: string;
+  /** The `backend` field of traces: the scheme without `://`, or the backend object's class. */
+  readonly backendName: string;
+  /** Whether traces carry keys. */
+  readonly traceKeys: boolean;
   #closed = false;
   /** For a namespace: the core of the cache it is a view of, closed with it. */
   readonly #parent: CacheCore<V> | undefined;
@@ -70,6 +91,23 @@ export class CacheCore<V> {
     this.prefix = options.prefix ?? "";
     this.policy = new FailurePolicy(options, this.prefix);
     this.codec = new Codec(options.serializer, options.maxValueBytes);
+    const parent = this.#parent;
+    this.backendName = parent?.backendName ?? backendNameOf((options as { backend?: unknown }).backend);
+    if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
+      throw new ConfigurationError(`the name option must be a non-empty string, got ${describeValue(options.name)}`);
+    }
+    this.name = options.name ?? parent?.name ?? this.backendName;
+    this.traceKeys = options.traceKeys === true;
+  }
+
+  /** The context of one traced operation: what it is, and its key(s) when traces carry keys. */
+  traceContext(operation: OperationName, key?: string, keys?: readonly string[]): OperationContext {
+    const context: OperationContext = { operation, cache: this.name, backend: this.backendName };
+    if (this.traceKeys) {
+      if (key !== undefined) context.key = key;
+      if (keys !== undefined) context.keys = keys;
+    }
+    return context;
   }
 
   /** Whether the cache was closed. */
@@ -106,12 +144,22 @@ export class CacheCore<V> {
     return this.codec.serializesAsync;
   }
 
+  /** A stored value that did not decode: told to the `cachetory:value.undecodable` channel, then to the policy. */
+  #undecodable(error: SerializationError, key: string): void {
+    if (EVENT_CHANNELS.undecodable.hasSubscribers) {
+      EVENT_CHANNELS.undecodable.publish(
+        this.traceKeys ? { cache: this.name, key, error } : { cache: this.name, error },
+      );
+    }
+    this.policy.undecodableValue(error, key);
+  }
+
   /** Decodes a stored value; one that does not decode goes to the policy (thrown, or {@link UNDECODABLE}). */
   decodeStored(key: string, wire: unknown): V | typeof UNDECODABLE {
     try {
       return this.codec.decode(key, wire);
     } catch (error) {
-      this.policy.undecodableValue(error as SerializationError, key);
+      this.#undecodable(error as SerializationError, key);
       return UNDECODABLE;
     }
   }
@@ -121,7 +169,7 @@ export class CacheCore<V> {
     try {
       return await this.codec.decodeAsync(key, wire);
     } catch (error) {
-      this.policy.undecodableValue(error as SerializationError, key);
+      this.#undecodable(error as SerializationError, key);
       return UNDECODABLE;
     }
   }
@@ -131,7 +179,7 @@ export class CacheCore<V> {
     try {
       return this.codec.decodeEntry(key, wire);
     } catch (error) {
-      this.policy.undecodableValue(error as SerializationError, key);
+      this.#undecodable(error as SerializationError, key);
       return UNDECODABLE;
     }
   }
@@ -144,7 +192,7 @@ export class CacheCore<V> {
     try {
       return await this.codec.decodeEntryAsync(key, wire);
     } catch (error) {
-      this.policy.undecodableValue(error as SerializationError, key);
+      this.#undecodable(error as SerializationError, key);
       return UNDECODABLE;
     }
   }
@@ -228,6 +276,9 @@ export class CacheCore<V> {
   }
 }
 
+/** What `cache.stats` counts on both flavours: the failures, and the reads and writes by key. */
+export interface CacheCounts extends CacheStats, OperationCounts {}
+
 /** What `Cache` and `SyncCache` share besides the backend calls. */
 export abstract class CacheBase<V, B> {
   /** The backend in use. */
@@ -268,14 +319,30 @@ export abstract class CacheBase<V, B> {
   }
 
   /**
-   * Counters of the failures met so far: failed reads and writes, values that did not decode.
+   * Counters, as plain numbers: hits and misses by key (`nearHits` and `backendHits` by tier), `hitRatio`,
+   * writes and deletes, and the failures met (failed reads and writes, values that did not decode).
    *
    * @example
    * ```ts
+   * metrics.gauge("cache.hit_ratio", cache.stats.hitRatio);
    * metrics.gauge("cache.undecodable", cache.stats.undecodableValues);
    * ```
    */
-  get stats(): CacheStats {
-    return this.core.policy.stats;
+  get stats(): CacheCounts {
+    return { ...this.core.policy.stats, ...this.core.counts.counts };
+  }
+
+  /**
+   * Sets every counter of `stats` back to zero (the near tier's own counters excepted: they describe the
+   * tier, which other views share).
+   *
+   * @example
+   * ```ts
+   * const before = cache.stats.hits; cache.resetStats(); // cache.stats.hits === 0
+   * ```
+   */
+  resetStats(): void {
+    this.core.policy.resetStats();
+    this.core.counts.reset();
   }
 }

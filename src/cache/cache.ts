@@ -3,7 +3,7 @@ import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
 import { asError } from "../internal/error-kinds.js";
-import { CacheBase, PARENT_CORE } from "./cache-core.js";
+import { CacheBase, type CacheCounts, PARENT_CORE } from "./cache-core.js";
 import { type Codec, UNDECODABLE } from "./codec.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
 import {
@@ -19,8 +19,7 @@ import {
 import { KeyOrder } from "./key-order.js";
 import { NearBackend } from "../layers/near.js";
 import { type NearOptions, nearTierOptions } from "./near-options.js";
-import type { CacheStats } from "./failure-policy.js";
-import { ReadThrough, type ReadFailureMode, type ReadThroughStats } from "./get-or-set.js";
+import { ReadThrough, type ReadFailureMode, type ReadOutcome, type ReadThroughStats } from "./get-or-set.js";
 import {
   checkedTags,
   type Factory,
@@ -31,8 +30,12 @@ import {
 import { hasTags, TAGGED } from "./envelope.js";
 import { NEEDS_READ, type PrefetchedStates, TagStates } from "../tags/tag-states.js";
 import { GONE } from "../tags/tag-state.js";
+import { OPERATION_CHANNEL, type OperationContext, tracing } from "../observability/channels.js";
+import type { OperationStats } from "../observability/operation-stats.js";
 
 const ABSENT: unique symbol = Symbol("cachetory.absent");
+/** The fallback a traced `get` passes down, to tell a miss from a stored value equal to the caller's fallback. */
+const MISSED: unique symbol = Symbol("cachetory.missed");
 const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
 
 /**
@@ -82,7 +85,7 @@ export interface CacheOptions<V> extends CacheOptionsBase<V> {
 }
 
 /** What `cache.stats` counts: the failures, `getOrSet`'s stale hits and refreshes, and the near tier's counters. */
-export interface AsyncCacheStats extends CacheStats, ReadThroughStats {
+export interface AsyncCacheStats extends CacheCounts, ReadThroughStats {
   /** The near tier's counters (`hits`, `misses`, `entries`, `invalidations`, `flushes`), with `near` only. */
   readonly near?: NearView["stats"] | undefined;
 }
@@ -115,6 +118,8 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   #order: KeyOrder | undefined;
   /** The tags' states (shared with the namespaces). */
   readonly #tags: TagStates;
+  /** The core's counters, held here too for the hot paths. */
+  readonly #counts: OperationStats;
   /** The near tier's synchronous view, with `near`. */
   readonly #near: NearView | undefined;
   readonly #readThrough: ReadThrough<V>;
@@ -151,6 +156,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     this.#inProcess = this.core.serializesAsync ? undefined : this.backend.capabilities?.synchronous;
     this.#inProcessWrites = this.backend.capabilities?.synchronous;
     this.#codec = this.core.codec;
+    this.#counts = this.core.counts;
     this.#order = this.core.serializesAsync ? new KeyOrder() : undefined;
     this.#tags =
       parent?.tags ??
@@ -167,6 +173,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
         inProcess: this.#inProcess,
         near: this.#near,
         tags: this.#tags,
+        counts: this.core.counts,
         read: (backendKey) => this.#inOrder([backendKey], () => this.backend.get(backendKey)),
         write: (backendKey, wire, timeToLive) =>
           this.#inOrder([backendKey], () => {
@@ -239,10 +246,58 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   get(key: string): Promise<V | undefined>;
   get<D>(key: string, fallback: D): Promise<V | D>;
   get<D>(key: string, fallback?: D): Promise<V | D | undefined> {
+    if (tracing()) return this.#getTraced(key, fallback);
     const value = this.#peek(key);
-    if (value === ABSENT) return Promise.resolve(fallback);
+    if (value === ABSENT) {
+      this.#counts.misses++;
+      return Promise.resolve(fallback);
+    }
     if (value === NOT_AT_HAND) return this.#getThroughBackend(key, fallback);
+    this.#countHit();
     return Promise.resolve(value);
+  }
+
+  /** A hit answered at once: by the in-process store, else by the near tier. */
+  #countHit(): void {
+    const counts = this.#counts;
+    counts.hits++;
+    if (this.#inProcess === undefined) counts.nearHits++;
+  }
+
+  /** `get` with a subscriber on `cachetory:operation`: the same, telling the trace how it was answered. */
+  #getTraced<D>(key: string, fallback: D | undefined): Promise<V | D | undefined> {
+    const context = this.core.traceContext("get", key);
+    return this.#traced(context, () => {
+      context.stale = false;
+      const value = this.#peek(key);
+      if (value === ABSENT || value === NOT_AT_HAND) {
+        context.tier = "backend";
+        if (value === ABSENT) {
+          this.#counts.misses++;
+          context.hit = false;
+          return Promise.resolve(fallback);
+        }
+        return this.#getThroughBackend<typeof MISSED>(key, MISSED).then((found) => {
+          context.hit = found !== MISSED;
+          return found === MISSED ? fallback : found;
+        });
+      }
+      this.#countHit();
+      context.hit = true;
+      context.tier = this.#inProcess === undefined ? "near" : "backend";
+      return Promise.resolve(value);
+    });
+  }
+
+  /** Runs `run` inside the operation channel's trace (only called when someone listens). */
+  #traced<T>(context: OperationContext, run: () => Promise<T>): Promise<T> {
+    return OPERATION_CHANNEL.tracePromise(() => {
+      try {
+        return run();
+      } catch (error) {
+        return Promise.reject(asError(error));
+      }
+    }, context);
   }
 
   /**
@@ -307,6 +362,20 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   }
 
   /** A backend `get` as one promise chain (this path runs for every Redis read). */
+  /** A miss of a `get`, counted. */
+  #missed<D>(fallback: D): D {
+    this.#counts.misses++;
+    return fallback;
+  }
+
+  /** A `get` whose read failed: a counted miss, thrown or answered by the policy. */
+  #getFailed<D>(cause: unknown, key: string, fallback: D): D {
+    this.#counts.misses++;
+    const error = this.core.policy.readFailed("get", cause, key);
+    if (error !== undefined) throw error;
+    return fallback;
+  }
+
   #getThroughBackend<D>(key: string, fallback: D | undefined): Promise<V | D | undefined> {
     let backendKey: string;
     let read: Promise<unknown>;
@@ -322,15 +391,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     if (prefetched !== undefined) return this.#getPrefetched(key, backendKey, read, prefetched, fallback);
     return read.then(
       (wire) => {
-        if (wire === undefined) return fallback;
+        if (wire === undefined) return this.#missed(fallback);
         if (hasTags(wire)) return this.#getTagged(key, backendKey, wire, fallback, undefined);
         return this.#decodedRead(key, backendKey, wire, wire, fallback);
       },
-      (cause: unknown) => {
-        const error = this.core.policy.readFailed("get", cause, key);
-        if (error !== undefined) throw error;
-        return fallback;
-      },
+      (cause: unknown) => this.#getFailed(cause, key, fallback),
     );
   }
 
@@ -347,7 +412,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   ): Promise<V | D | undefined> {
     return Promise.all([read, prefetched.states]).then(
       ([wire, states]) => {
-        if (wire === undefined) return fallback;
+        if (wire === undefined) return this.#missed(fallback);
         if (!hasTags(wire)) {
           this.#tags.forgetRecent(backendKey);
           return this.#decodedRead(key, backendKey, wire, wire, fallback);
@@ -356,15 +421,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
         if (admitted === NEEDS_READ) return this.#getTagged(key, backendKey, wire, fallback, undefined);
         if (admitted === GONE) {
           this.#discard(backendKey, wire);
-          return fallback;
+          return this.#missed(fallback);
         }
         return this.#decodedRead(key, backendKey, wire, admitted, fallback);
       },
-      (cause: unknown) => {
-        const error = this.core.policy.readFailed("get", cause, key);
-        if (error !== undefined) throw error;
-        return fallback;
-      },
+      (cause: unknown) => this.#getFailed(cause, key, fallback),
     );
   }
 
@@ -399,13 +460,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     try {
       admitted = await this.#tags.admit(wire, backendKey, prefetched);
     } catch (cause) {
-      const error = this.core.policy.readFailed("get", cause, key);
-      if (error !== undefined) throw error;
-      return fallback;
+      return this.#getFailed(cause, key, fallback);
     }
     if (admitted === GONE) {
       this.#discard(backendKey, wire);
-      return fallback;
+      return this.#missed(fallback);
     }
     return this.#decodedRead(key, backendKey, wire, admitted, fallback);
   }
@@ -418,9 +477,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     fallback: D | undefined,
   ): V | D | undefined | Promise<D | undefined> {
     if (value !== UNDECODABLE) {
+      this.#counts.hits++;
       this.#near?.remember(backendKey, wire, value, this.#codec.ownerFor(wire));
       return value;
     }
+    this.#counts.misses++;
     return this.#deleteUndecodable([[backendKey, wire]], key).then(() => fallback);
   }
 
@@ -444,7 +505,27 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    */
   getOrSet(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<V> {
     try {
-      return this[READ_THROUGH](key, factory, this.#plan(options), "policy");
+      const plan = this.#plan(options);
+      if (!tracing()) return this[READ_THROUGH](key, factory, plan, "policy");
+      const context = this.core.traceContext("getOrSet", key);
+      const outcome: ReadOutcome = { tier: "backend", hit: false, stale: false };
+      const told = (): void => {
+        context.hit = outcome.hit;
+        context.tier = outcome.tier;
+        context.stale = outcome.stale;
+      };
+      return this.#traced(context, () =>
+        this[READ_THROUGH](key, factory, plan, "policy", outcome).then(
+          (value) => {
+            told();
+            return value;
+          },
+          (error: unknown) => {
+            told();
+            throw error;
+          },
+        ),
+      );
     } catch (error) {
       return Promise.reject(asError(error));
     }
@@ -455,11 +536,17 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    *
    * @internal
    */
-  [READ_THROUGH](key: string, factory: Factory<V>, plan: ReadThroughPlan, mode: ReadFailureMode): Promise<V> {
+  [READ_THROUGH](
+    key: string,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    mode: ReadFailureMode,
+    outcome?: ReadOutcome,
+  ): Promise<V> {
     if (typeof factory !== "function") {
       throw new TypeError(`getOrSet(key, factory, options) needs a factory function, got ${typeof factory}`);
     }
-    return this.#readThrough.getOrSet(key, factory, plan, mode);
+    return this.#readThrough.getOrSet(key, factory, plan, mode, outcome);
   }
 
   #plan(options: GetOrSetOptions | undefined): ReadThroughPlan {
@@ -482,7 +569,20 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * const found = await cache.getMany("a", "b", "c"); // Map { "a" => 1, "c" => 3 }
    * ```
    */
-  async getMany(...keys: string[]): Promise<Map<string, V>> {
+  getMany(...keys: string[]): Promise<Map<string, V>> {
+    if (!tracing()) return this.#getMany(keys);
+    const context = this.core.traceContext("getMany", undefined, keys);
+    return this.#traced(context, async () => {
+      const values = await this.#getMany(keys);
+      let hits = 0;
+      for (const key of keys) if (values.has(key)) hits++;
+      context.hits = hits;
+      context.misses = keys.length - hits;
+      return values;
+    });
+  }
+
+  async #getMany(keys: readonly string[]): Promise<Map<string, V>> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
     const found = await this.#read(
@@ -494,6 +594,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     const admitted = await this.#read("getMany", undefined, () => this.#admitFound(found), new Map<string, unknown>());
     const { values, undecodable } = await this.core.decodeManyAsync(keys, backendKeys, admitted);
     if (undecodable.length > 0) await this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
+    const counts = this.#counts;
+    for (const key of keys) {
+      if (values.has(key)) counts.hits++;
+      else counts.misses++;
+    }
     return values;
   }
 
@@ -528,9 +633,15 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * ```
    */
   set(key: string, value: V, options?: SetOptions): Promise<boolean> {
+    if (!tracing()) return this.#set(key, value, options);
+    return this.#traced(this.core.traceContext("set", key), () => this.#set(key, value, options));
+  }
+
+  #set(key: string, value: V, options: SetOptions | undefined): Promise<boolean> {
     try {
       const backendKey = this.core.backendKey(key);
       const setOptions = backendSetOptions(options);
+      this.#counts.writes++;
       if (options?.tags !== undefined) {
         const tags = checkedTags(options.tags, "set()");
         if (tags.length > 0) return this.#setTagged(key, backendKey, value, setOptions, tags);
@@ -618,22 +729,31 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * await cache.setMany(new Map([["c", 3]]));
    * ```
    */
-  async setMany(entries: CacheEntries<V>, options?: SetManyOptions): Promise<void> {
+  setMany(entries: CacheEntries<V>, options?: SetManyOptions): Promise<void> {
+    if (!tracing()) return this.#setMany(entries, options);
+    return this.#traced(this.core.traceContext("setMany"), () => this.#setMany(entries, options));
+  }
+
+  async #setMany(entries: CacheEntries<V>, options: SetManyOptions | undefined): Promise<void> {
     const timeToLive = setManyTimeToLive(options);
     const tags = checkedTags(options?.tags, "setMany()");
     if (tags.length > 0) {
-      await this.#setManyTagged(entryPairs(entries), timeToLive, tags);
+      const pairs = entryPairs(entries);
+      this.#counts.writes += pairs.length;
+      await this.#setManyTagged(pairs, timeToLive, tags);
       return;
     }
     const order = this.#order;
     if (order === undefined) {
       const encoded = this.core.encodeMany(entries);
       if (encoded.length === 0) return;
+      this.#counts.writes += encoded.length;
       await this.#call("setMany", undefined, () => this.backend.setMany(encoded, timeToLive));
       return;
     }
     const pairs = entryPairs(entries);
     const keys = this.core.backendKeys(pairs.map(([key]) => key));
+    this.#counts.writes += pairs.length;
     await order.defer(
       keys,
       order.after(keys, this.core.encodeManyAsync(pairs)).then((encoded) => ({
@@ -684,7 +804,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * await cache.deleteByTag("org:1"); // user:7 is gone, here and on every other instance
    * ```
    */
-  async deleteByTag(...tags: string[]): Promise<void> {
+  deleteByTag(...tags: string[]): Promise<void> {
+    if (!tracing()) return this.#deleteByTag(tags);
+    return this.#traced(this.#tagContext("deleteByTag", tags), () => this.#deleteByTag(tags));
+  }
+
+  async #deleteByTag(tags: readonly string[]): Promise<void> {
     await this.#invalidate(tags, "delete", "deleteByTag");
   }
 
@@ -700,8 +825,20 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * await cache.expireByTag("org:1"); // served stale while each entry is recomputed
    * ```
    */
-  async expireByTag(...tags: string[]): Promise<void> {
+  expireByTag(...tags: string[]): Promise<void> {
+    if (!tracing()) return this.#expireByTag(tags);
+    return this.#traced(this.#tagContext("expireByTag", tags), () => this.#expireByTag(tags));
+  }
+
+  async #expireByTag(tags: readonly string[]): Promise<void> {
     await this.#invalidate(tags, "expire", "expireByTag");
+  }
+
+  /** The trace context of `deleteByTag` or `expireByTag`: its tags only when traces carry keys. */
+  #tagContext(operation: "deleteByTag" | "expireByTag", tags: readonly string[]): OperationContext {
+    const context = this.core.traceContext(operation);
+    if (this.core.traceKeys) context.tags = tags;
+    return context;
   }
 
   async #invalidate(tags: readonly string[], how: "delete" | "expire", operation: string): Promise<void> {
@@ -723,7 +860,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * await cache.expireIn("session"); // never expires
    * ```
    */
-  async expireIn(key: string, timeToLive?: Duration | null): Promise<boolean> {
+  expireIn(key: string, timeToLive?: Duration | null): Promise<boolean> {
+    if (!tracing()) return this.#expireIn(key, timeToLive);
+    return this.#traced(this.core.traceContext("expireIn", key), () => this.#expireIn(key, timeToLive));
+  }
+
+  async #expireIn(key: string, timeToLive: Duration | null | undefined): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
     const milliseconds = toTimeToLive(timeToLive);
     return await this.#call("expireIn", key, () =>
@@ -732,17 +874,29 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   }
 
   /** Removes `key`; whether it was present. */
-  async delete(key: string): Promise<boolean> {
+  delete(key: string): Promise<boolean> {
+    if (!tracing()) return this.#delete(key);
+    return this.#traced(this.core.traceContext("delete", key), () => this.#delete(key));
+  }
+
+  async #delete(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
+    this.#counts.deletes++;
     // A computation of getOrSet that began before the delete must not store its now outdated value.
     this.#readThrough.forget(backendKey);
     return await this.#call("delete", key, () => this.#inOrder([backendKey], () => this.backend.delete(backendKey)));
   }
 
   /** Removes several keys; how many distinct keys were present. */
-  async deleteMany(...keys: string[]): Promise<number> {
+  deleteMany(...keys: string[]): Promise<number> {
+    if (!tracing()) return this.#deleteMany(keys);
+    return this.#traced(this.core.traceContext("deleteMany", undefined, keys), () => this.#deleteMany(keys));
+  }
+
+  async #deleteMany(keys: readonly string[]): Promise<number> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return 0;
+    this.#counts.deletes += backendKeys.length;
     for (const backendKey of backendKeys) this.#readThrough.forget(backendKey);
     return await this.#call("deleteMany", undefined, () =>
       this.#inOrder(backendKeys, () => this.backend.deleteMany(backendKeys)),
@@ -753,7 +907,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * Whether `key` is stored, without transferring or decoding its value. An entry made gone by
    * `deleteByTag` is stored until it is next read or expires, so `has` may still answer `true` for it.
    */
-  async has(key: string): Promise<boolean> {
+  has(key: string): Promise<boolean> {
+    if (!tracing()) return this.#has(key);
+    return this.#traced(this.core.traceContext("has", key), () => this.#has(key));
+  }
+
+  async #has(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
     return await this.#read("has", key, () => this.#inOrder([backendKey], () => this.backend.has(backendKey)), false);
   }
@@ -762,7 +921,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
    * With a prefix, deletes this cache's keys only; without one, empties the backend (for Redis: the
    * selected database).
    */
-  async clear(): Promise<void> {
+  clear(): Promise<void> {
+    if (!tracing()) return this.#clear();
+    return this.#traced(this.core.traceContext("clear"), () => this.#clear());
+  }
+
+  async #clear(): Promise<void> {
     this.core.assertOpen();
     this.#readThrough.forgetUnder(this.core.prefix);
     await this.#call("clear", undefined, () => this.#inOrder(undefined, () => this.backend.clear(this.core.prefix)));
@@ -780,6 +944,11 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   override get stats(): AsyncCacheStats {
     const stats = { ...super.stats, ...this.#readThrough.stats };
     return this.#near === undefined ? stats : { ...stats, near: this.#near.stats };
+  }
+
+  override resetStats(): void {
+    super.resetStats();
+    this.#readThrough.resetStats();
   }
 
   /** Closes the backend; idempotent. Later operations reject with `CacheClosedError`. */

@@ -121,6 +121,13 @@ export class FailurePolicy {
   }
 
   /** A snapshot of the failure counters. */
+  /** Back to zero. */
+  resetStats(): void {
+    this.#stats.failedReads = 0;
+    this.#stats.failedWrites = 0;
+    this.#stats.undecodableValues = 0;
+  }
+
   get stats(): CacheStats {
     return { ...this.#stats };
   }

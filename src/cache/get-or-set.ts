@@ -18,6 +18,9 @@ import {
 import type { Factory, ReadThroughPlan } from "./get-or-set-options.js";
 import { metadataOf, NEEDS_READ, type PrefetchedStates, type TagStates } from "../tags/tag-states.js";
 import { GONE } from "../tags/tag-state.js";
+import type { OperationStats } from "../observability/operation-stats.js";
+import type { Channel } from "node:diagnostics_channel";
+import { EVENT_CHANNELS } from "../observability/channels.js";
 
 /** What the cache hands the read-through engine: its synchronous views and its backend calls. */
 export interface ReadThroughHost<V> {
@@ -29,6 +32,8 @@ export interface ReadThroughHost<V> {
   readonly near: NearView | undefined;
   /** The tags' states, which decide whether a tagged entry is current. */
   readonly tags: TagStates;
+  /** The cache's counters of hits and misses, which `getOrSet` adds to. */
+  readonly counts: OperationStats;
   /** Reads `backendKey` through the backend (in order with the cache's pending writes); rejects as the backend does. */
   read(backendKey: string): Promise<unknown>;
   /** Writes through the backend; rejects as the backend does. */
@@ -47,6 +52,20 @@ export interface ReadThroughStats {
   readonly refreshes: number;
 }
 
+/**
+ * How one `getOrSet` was answered, for its trace: the tier that held the entry, whether a stored value
+ * answered (fresh or stale) rather than a computation, and whether it was stale.
+ */
+export interface ReadOutcome {
+  tier: "near" | "backend";
+  hit: boolean;
+  stale: boolean;
+}
+
+/** What an untraced call records into: only `tier` is read (to count near hits); the rest is ignored. */
+const NEAR_SINK: ReadOutcome = { tier: "near", hit: true, stale: false };
+const BACKEND_SINK: ReadOutcome = { tier: "backend", hit: true, stale: false };
+
 /** How a failed backend read is handled: by the cache's `failedReads` policy, or as a miss (for `cached`). */
 export type ReadFailureMode = "policy" | "miss";
 
@@ -57,6 +76,14 @@ interface Flight<V> {
   detached: boolean;
   /** The tags it stores its value with: a `deleteByTag` of one of them detaches it. */
   readonly tags: readonly string[];
+}
+
+/** How a wait for the distributed lock ended: holding it, with another's value, told to skip, or given up. */
+interface LockWait<V> {
+  readonly held?: { readonly name: string; readonly token: string };
+  readonly found?: { readonly value: V };
+  readonly skip?: boolean;
+  readonly fence: number;
 }
 
 /** What a caller has in hand while a computation runs: the stale value, if any. */
@@ -117,6 +144,12 @@ export class ReadThrough<V> {
     return { staleHits: this.#staleHits, refreshes: this.#refreshes };
   }
 
+  /** Back to zero. */
+  resetStats(): void {
+    this.#staleHits = 0;
+    this.#refreshes = 0;
+  }
+
   /** Detaches the running computation of `backendKey` (the key was deleted): it will not store, and later calls start afresh. */
   forget(backendKey: string): void {
     const flight = this.#flights.get(backendKey);
@@ -144,8 +177,15 @@ export class ReadThrough<V> {
    * @throws what `factory` throws when there is no stale value to serve; `CacheTimeoutError` past
    *   `timeout.hard`; `BackendError` when the backend fails and the policy throws; `CacheClosedError`.
    */
-  getOrSet(key: string, factory: Factory<V>, plan: ReadThroughPlan, mode: ReadFailureMode): Promise<V> {
+  getOrSet(
+    key: string,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    mode: ReadFailureMode,
+    traced?: ReadOutcome,
+  ): Promise<V> {
     const host = this.#host;
+    let outcome = traced ?? BACKEND_SINK;
     const backendKey = host.core.backendKey(key);
     // The synchronous views first, without allocating: a hit answers here.
     const local = host.inProcess;
@@ -156,15 +196,17 @@ export class ReadThrough<V> {
       } catch {
         // The promise path reads again, and reports and decides by the policy.
       }
-      if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
-      if (wire !== NOT_AT_HAND) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan, mode);
+      if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined, outcome);
+      if (wire !== NOT_AT_HAND) return this.#answer(key, backendKey, wire, NOT_DECODED, factory, plan, mode, outcome);
     } else {
       const entry: NearEntry | undefined = host.near?.peek(backendKey);
       if (entry !== undefined) {
+        if (traced === undefined) outcome = NEAR_SINK;
+        else traced.tier = "near";
         const { codec } = host.core;
         const decoded =
           entry.decodedBy === codec || entry.decodedBy === codec.taggedOwner ? entry.decoded : NOT_DECODED;
-        return this.#answer(key, backendKey, entry.stored, decoded, factory, plan, mode);
+        return this.#answer(key, backendKey, entry.stored, decoded, factory, plan, mode, outcome);
       }
     }
     const read = host.read(backendKey);
@@ -172,15 +214,17 @@ export class ReadThrough<V> {
     const prefetched = plan.tags.length === 0 ? undefined : host.tags.prefetch(plan.tags);
     return read.then(
       (wire) => {
-        if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined);
+        if (wire === undefined) return this.#compute(key, backendKey, factory, plan, undefined, outcome);
         if (typeof wire === "object" && wire !== null && hasTags(wire)) {
-          return this.#answerWithTags(key, backendKey, wire, NOT_DECODED, factory, plan, mode, prefetched);
+          return this.#answerWithTags(key, backendKey, wire, NOT_DECODED, factory, plan, mode, outcome, prefetched);
         }
         // A value, not a promise, when it is fresh: the read's promise then settles without adopting another.
         const value = this.#freshValue(backendKey, key, wire, NOT_DECODED, plan);
-        return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : value;
+        if (value === NOT_AT_HAND) return this.#answerSlowly(key, backendKey, wire, factory, plan, outcome);
+        this.#host.counts.hits++;
+        return value;
       },
-      (cause: unknown) => this.#readFailed(key, backendKey, cause, factory, plan, mode),
+      (cause: unknown) => this.#readFailed(key, backendKey, cause, factory, plan, mode, outcome),
     );
   }
 
@@ -193,14 +237,17 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
     mode: ReadFailureMode,
+    outcome: ReadOutcome,
     prefetched?: PrefetchedStates,
   ): Promise<V> {
     // Text (most caches' values) needs no look further: the hot path, as it was before tags.
     if (typeof wire !== "object" || wire === null || !hasTags(wire)) {
       const value = this.#freshValue(backendKey, key, wire, decoded, plan);
-      return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : Promise.resolve(value);
+      if (value === NOT_AT_HAND) return this.#answerSlowly(key, backendKey, wire, factory, plan, outcome);
+      this.#hit(outcome, false);
+      return Promise.resolve(value);
     }
-    return this.#answerWithTags(key, backendKey, wire, decoded, factory, plan, mode, prefetched);
+    return this.#answerWithTags(key, backendKey, wire, decoded, factory, plan, mode, outcome, prefetched);
   }
 
   /** {@link ReadThrough.#answer} of a tagged entry: its tags' states decide first. */
@@ -212,13 +259,15 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
     mode: ReadFailureMode,
+    outcome: ReadOutcome,
     prefetched: PrefetchedStates | undefined,
   ): Promise<V> {
     const admitted = this.#host.tags.admitAtHand(wire);
-    if (admitted === NEEDS_READ) return this.#answerTagged(key, backendKey, wire, factory, plan, mode, prefetched);
-    if (admitted === GONE) return this.#gone(key, backendKey, wire, factory, plan);
+    if (admitted === NEEDS_READ)
+      return this.#answerTagged(key, backendKey, wire, factory, plan, mode, outcome, prefetched);
+    if (admitted === GONE) return this.#gone(key, backendKey, wire, factory, plan, outcome);
     // The same value, its times perhaps moved earlier by an expireByTag.
-    return this.#answerChecked(key, backendKey, admitted, decoded, factory, plan);
+    return this.#answerChecked(key, backendKey, admitted, decoded, factory, plan, outcome);
   }
 
   /** A tagged entry whose tags' states must be read first. */
@@ -229,25 +278,33 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
     mode: ReadFailureMode,
+    outcome: ReadOutcome,
     prefetched: PrefetchedStates | undefined,
   ): Promise<V> {
     let admitted: unknown;
     try {
       admitted = await this.#host.tags.admit(wire, undefined, prefetched);
     } catch (cause) {
-      return this.#readFailed(key, backendKey, cause, factory, plan, mode);
+      return this.#readFailed(key, backendKey, cause, factory, plan, mode, outcome);
     }
-    if (admitted === GONE) return this.#gone(key, backendKey, wire, factory, plan);
-    return this.#answerChecked(key, backendKey, admitted, NOT_DECODED, factory, plan);
+    if (admitted === GONE) return this.#gone(key, backendKey, wire, factory, plan, outcome);
+    return this.#answerChecked(key, backendKey, admitted, NOT_DECODED, factory, plan, outcome);
   }
 
   /**
    * An entry its tags say is gone: removed, and computed as a miss, fenced above it (a fenced write must
    * replace it even if the removal has not happened yet).
    */
-  #gone(key: string, backendKey: string, wire: unknown, factory: Factory<V>, plan: ReadThroughPlan): Promise<V> {
+  #gone(
+    key: string,
+    backendKey: string,
+    wire: unknown,
+    factory: Factory<V>,
+    plan: ReadThroughPlan,
+    outcome: ReadOutcome,
+  ): Promise<V> {
     this.#host.discard(backendKey, wire);
-    return this.#compute(key, backendKey, factory, plan, undefined, metadataOf(wire)?.fence ?? 0);
+    return this.#compute(key, backendKey, factory, plan, undefined, outcome, metadataOf(wire)?.fence ?? 0);
   }
 
   /** Answers from a stored entry by its state. */
@@ -258,9 +315,12 @@ export class ReadThrough<V> {
     decoded: unknown,
     factory: Factory<V>,
     plan: ReadThroughPlan,
+    outcome: ReadOutcome,
   ): Promise<V> {
     const value = this.#freshValue(backendKey, key, wire, decoded, plan);
-    return value === NOT_AT_HAND ? this.#answerSlowly(key, backendKey, wire, factory, plan) : Promise.resolve(value);
+    if (value === NOT_AT_HAND) return this.#answerSlowly(key, backendKey, wire, factory, plan, outcome);
+    this.#hit(outcome, false);
+    return Promise.resolve(value);
   }
 
   /**
@@ -292,9 +352,10 @@ export class ReadThrough<V> {
     wire: unknown,
     factory: Factory<V>,
     plan: ReadThroughPlan,
+    outcome: ReadOutcome,
   ): Promise<V> {
     const entry = await this.#open(key, wire);
-    if (entry === UNDECODABLE) return this.#undecodable(key, backendKey, wire, factory, plan);
+    if (entry === UNDECODABLE) return this.#undecodable(key, backendKey, wire, factory, plan, outcome);
     const { value, metadata } = entry;
     this.#host.near?.remember(backendKey, wire, value, this.#host.core.codec.ownerFor(wire));
     const now = Date.now();
@@ -306,16 +367,18 @@ export class ReadThrough<V> {
       ) {
         this.#refreshInBackground(key, backendKey, factory, plan, entry);
       }
+      this.#hit(outcome, false);
       return value;
     }
     if (now < metadata.staleUntil) {
       this.#staleHits++;
       this.#refreshInBackground(key, backendKey, factory, plan, entry);
+      this.#hit(outcome, true);
       return value;
     }
-    if (now < metadata.graceUntil) return this.#refreshOrStale(key, backendKey, factory, plan, entry);
+    if (now < metadata.graceUntil) return this.#refreshOrStale(key, backendKey, factory, plan, entry, outcome);
     // Still stored past its grace (another machine's clock): a miss.
-    return this.#compute(key, backendKey, factory, plan, undefined, metadata.fence);
+    return this.#compute(key, backendKey, factory, plan, undefined, outcome, metadata.fence);
   }
 
   /** The value and metadata of a stored entry, or `UNDECODABLE` (reported by the policy, or thrown by it). */
@@ -330,9 +393,10 @@ export class ReadThrough<V> {
     wire: unknown,
     factory: Factory<V>,
     plan: ReadThroughPlan,
+    outcome: ReadOutcome,
   ): Promise<V> {
     await this.#host.deleteUndecodable(backendKey, wire, key);
-    return this.#compute(key, backendKey, factory, plan, undefined);
+    return this.#compute(key, backendKey, factory, plan, undefined, outcome);
   }
 
   /**
@@ -346,6 +410,7 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
     mode: ReadFailureMode,
+    outcome: ReadOutcome,
   ): Promise<V> {
     const policy = this.#host.core.policy;
     const fallback = this.#host.near?.fallback(backendKey);
@@ -359,13 +424,16 @@ export class ReadThrough<V> {
       if (entry !== UNDECODABLE && inGrace(entry.metadata, Date.now())) {
         policy.readFailed("getOrSet", cause, key, true);
         this.#staleHits++;
+        // What the near tier set aside answered.
+        outcome.tier = "near";
+        this.#hit(outcome, true);
         return entry.value;
       }
     }
     const error =
       mode === "miss" ? policy.readFailed("getOrSet", cause, key, true) : policy.readFailed("getOrSet", cause, key);
     if (error !== undefined) throw error;
-    return this.#compute(key, backendKey, factory, plan, undefined);
+    return this.#compute(key, backendKey, factory, plan, undefined, outcome);
   }
 
   /** Within grace: the refreshed value, or the stale one when the refresh fails or passes `timeout.soft`. */
@@ -375,6 +443,7 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
     stale: Stale<V>,
+    outcome: ReadOutcome,
   ): Promise<V> {
     const flight = this.#flight(key, backendKey, factory, plan, stale);
     const graceLeft = stale.metadata.graceUntil - Date.now();
@@ -387,15 +456,23 @@ export class ReadThrough<V> {
           });
     try {
       const answer = await (soft === undefined ? flight.result : Promise.race([flight.result, soft]));
-      if (answer !== NOT_AT_HAND) return answer;
+      if (answer !== NOT_AT_HAND) {
+        // The refresh answered in time: a computed value.
+        this.#missed(outcome);
+        return answer;
+      }
     } catch (error) {
       this.#host.core.policy.report(this.#refreshFailure(key, error), "getOrSet", key);
     } finally {
       clearTimeout(timer);
     }
     // Grace ended while this caller waited: the stale value is too old now; the computation answers.
-    if (Date.now() >= stale.metadata.graceUntil) return flight.result;
+    if (Date.now() >= stale.metadata.graceUntil) {
+      this.#missed(outcome);
+      return flight.result;
+    }
     this.#staleHits++;
+    this.#hit(outcome, true);
     return stale.value;
   }
 
@@ -432,9 +509,38 @@ export class ReadThrough<V> {
     factory: Factory<V>,
     plan: ReadThroughPlan,
     stale: Stale<V> | undefined,
+    outcome: ReadOutcome,
     fence = 0,
   ): Promise<V> {
+    this.#missed(outcome);
     return this.#flight(key, backendKey, factory, plan, stale, false, fence).result;
+  }
+
+  /** Publishes a point event of this cache (its key only when traces carry keys), when someone listens. */
+  #tell(channel: Channel, key: string, fields: object): void {
+    if (!channel.hasSubscribers) return;
+    const core = this.#host.core;
+    channel.publish(core.traceKeys ? { cache: core.name, key, ...fields } : { cache: core.name, ...fields });
+  }
+
+  /** Counts a stored value served (by the near tier, when the call's entry was held there). */
+  #hit(outcome: ReadOutcome, stale: boolean): void {
+    const counts = this.#host.counts;
+    counts.hits++;
+    if (outcome.tier === "near") counts.nearHits++;
+    if (outcome !== NEAR_SINK && outcome !== BACKEND_SINK) {
+      outcome.hit = true;
+      outcome.stale = stale;
+    }
+  }
+
+  /** Counts a caller answered by a computation. */
+  #missed(outcome: ReadOutcome): void {
+    this.#host.counts.misses++;
+    if (outcome !== NEAR_SINK && outcome !== BACKEND_SINK) {
+      outcome.hit = false;
+      outcome.stale = false;
+    }
   }
 
   /**
@@ -452,7 +558,10 @@ export class ReadThrough<V> {
   ): Flight<V> {
     const running = this.#flights.get(backendKey);
     if (running !== undefined) return running;
-    if (stale !== undefined) this.#refreshes++;
+    if (stale !== undefined) {
+      this.#refreshes++;
+      this.#tell(EVENT_CHANNELS.refresh, key, { background });
+    }
     const controller = new AbortController();
     let resolve!: (value: V) => void;
     let reject!: (error: unknown) => void;
@@ -566,7 +675,7 @@ export class ReadThrough<V> {
     background: boolean,
     signal: AbortSignal,
     seenFence: number,
-  ): Promise<{ held?: { name: string; token: string }; found?: { value: V }; skip?: boolean; fence: number }> {
+  ): Promise<LockWait<V>> {
     const name = backendKey + LOCK_SUFFIX;
     const token = randomUUID();
     const policy = this.#host.core.policy;
@@ -582,6 +691,14 @@ export class ReadThrough<V> {
     if (holder === true) return { held: { name, token }, fence: 0 };
     if (holder === undefined) return { fence: 0 };
     if (background) return { skip: true, fence: 0 };
+    const waitStarted = performance.now();
+    const waited = (outcome: LockWait<V>): LockWait<V> => {
+      this.#tell(EVENT_CHANNELS.lockWait, key, {
+        waitedMs: performance.now() - waitStarted,
+        outcome: outcome.found !== undefined ? "found" : outcome.held !== undefined ? "acquired" : "gave up",
+      });
+      return outcome;
+    };
     let deadline = performance.now() + plan.lockTimeout;
     let handovers = 0;
     let pauseMs = FIRST_WAIT_MS;
@@ -604,19 +721,19 @@ export class ReadThrough<V> {
           // A fresh value, or one written since we looked (the holder's answer, however short its freshness).
           const now = Date.now();
           if (now < metadata.freshUntil || (metadata.fence > seenFence && now < metadata.graceUntil)) {
-            return { found: { value: entry.value }, fence };
+            return waited({ found: { value: entry.value }, fence });
           }
           fence = Math.max(fence, metadata.fence);
         }
       }
       const now = await tryLock();
-      if (now === true) return { held: { name, token }, fence };
-      if (now === undefined) return { fence };
+      if (now === true) return waited({ held: { name, token }, fence });
+      if (now === undefined) return waited({ fence });
       if (now !== holder && handovers < 2) {
         holder = now;
         handovers++;
         deadline = performance.now() + plan.lockTimeout;
-      } else if (performance.now() >= deadline) return { fence };
+      } else if (performance.now() >= deadline) return waited({ fence });
       pauseMs = Math.min(pauseMs * 2, LONGEST_WAIT_MS);
     }
   }
@@ -663,6 +780,7 @@ export class ReadThrough<V> {
       return;
     }
     try {
+      this.#host.counts.writes++;
       if (locks === undefined) await this.#host.write(backendKey, wire, plan.storedFor);
       else {
         await locks.setFenced(backendKey, wire, plan.storedFor, {

@@ -76,6 +76,16 @@ export interface CacheOptionsBase<V> {
    * backend's own, such as Redis's `proto-max-bulk-len`, still applies).
    */
   readonly maxValueBytes?: number;
+  /**
+   * The cache's name in traces and metrics (`cache` of the `cachetory:operation` channel, `cache.name` in
+   * OpenTelemetry). Default: the backend's scheme (`"redis"`, `"memory"`). See docs/observability.md.
+   */
+  readonly name?: string;
+  /**
+   * Whether the `cachetory:operation` channel carries keys (and tags). Off by default: keys often hold
+   * user ids or e-mail addresses, which traces should not collect unless you decide so.
+   */
+  readonly traceKeys?: boolean;
 }
 
 const SET_OPTIONS: OptionsShape = {
@@ -119,6 +129,8 @@ const CACHE_OPTION_NAMES = [
   "failedReads",
   "undecodableValues",
   "maxValueBytes",
+  "name",
+  "traceKeys",
 ] as const;
 
 function missingMethods(value: object, names: readonly string[]): string[] {

@@ -12,6 +12,8 @@ import { UNDECODABLE } from "./codec.js";
 import { type EntryMetadata, entryMetadata, hasTags, inGrace } from "./envelope.js";
 import { SyncTagStates } from "../tags/sync-tag-states.js";
 import { GONE } from "../tags/tag-state.js";
+import { OPERATION_CHANNEL, type OperationName, tracing } from "../observability/channels.js";
+
 import { checkedTags, type SyncGetOrSetOptions } from "./get-or-set-options.js";
 import { checkOptions } from "../internal/options.js";
 import { CACHE_FLAVOUR } from "./flavour.js";
@@ -62,6 +64,8 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   /** @throws ConfigurationError for a bad backend or serializer URL. */
   /** The tags' states. */
   readonly #tags: SyncTagStates;
+  /** Stale values `getOrSet` served (within grace, its factory failing): for the trace's `stale`. */
+  #staleServed = 0;
 
   constructor(options: SyncCacheOptions<V>) {
     checkCacheOptions(options, "SyncCache");
@@ -107,26 +111,67 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   get(key: string): V | undefined;
   get<D>(key: string, fallback: D): V | D;
   get<D>(key: string, fallback?: D): V | D | undefined {
+    return tracing() ? this.#traced("get", key, undefined, () => this.#get(key, fallback)) : this.#get(key, fallback);
+  }
+
+  #get<D>(key: string, fallback: D | undefined): V | D | undefined {
     const backendKey = this.core.backendKey(key);
+    const counts = this.core.counts;
     const wire = this.#read("get", key, () => this.backend.get(backendKey), undefined);
-    if (wire === undefined) return fallback;
+    if (wire === undefined) {
+      counts.misses++;
+      return fallback;
+    }
     // Text (most caches' values) needs no look further; a tagged entry's states decide first.
     if (typeof wire === "object" && wire !== null && hasTags(wire))
       return this.#getTagged(key, backendKey, wire, fallback);
     const value = this.core.decodeStored(key, wire);
-    if (value !== UNDECODABLE) return value;
+    if (value !== UNDECODABLE) {
+      counts.hits++;
+      return value;
+    }
+    counts.misses++;
     this.#deleteUndecodable([[backendKey, wire]], key);
     return fallback;
   }
 
   /** The rest of a `get` that read a tagged entry: its tags' states decide, then it decodes. */
   #getTagged<D>(key: string, backendKey: string, stored: unknown, fallback: D | undefined): V | D | undefined {
+    const counts = this.core.counts;
     const wire = this.#read("get", key, () => this.#admitted(backendKey, stored), undefined);
-    if (wire === undefined) return fallback;
+    if (wire === undefined) {
+      counts.misses++;
+      return fallback;
+    }
     const value = this.core.decodeStored(key, wire);
-    if (value !== UNDECODABLE) return value;
+    if (value !== UNDECODABLE) {
+      counts.hits++;
+      return value;
+    }
+    counts.misses++;
     this.#deleteUndecodable([[backendKey, stored]], key);
     return fallback;
+  }
+
+  /** Runs `run` inside the operation channel's trace when someone listens, else just runs it. */
+  #traced<T>(operation: OperationName, key: string | undefined, keys: readonly string[] | undefined, run: () => T): T {
+    if (!tracing()) return run();
+    const context = this.core.traceContext(operation, key, keys);
+    return OPERATION_CHANNEL.traceSync(() => {
+      const counts = this.core.counts;
+      const [hits, misses, stale] = [counts.hits, counts.misses, this.#staleServed];
+      const result = run();
+      // Synchronous: no other call ran meanwhile, so the counters tell this call's outcome.
+      if (operation === "getMany") {
+        context.hits = counts.hits - hits;
+        context.misses = counts.misses - misses;
+      } else if (operation === "get" || operation === "getOrSet") {
+        context.hit = counts.hits > hits;
+        context.tier = "backend";
+        context.stale = this.#staleServed > stale;
+      }
+      return result;
+    }, context);
   }
 
   /**
@@ -164,6 +209,10 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
    * ```
    */
   getOrSet(key: string, factory: SyncFactory<V>, options?: SyncGetOrSetOptions): V {
+    return this.#traced("getOrSet", key, undefined, () => this.#getOrSet(key, factory, options));
+  }
+
+  #getOrSet(key: string, factory: SyncFactory<V>, options: SyncGetOrSetOptions | undefined): V {
     checkOptions(
       options,
       { what: "SyncCache.getOrSet()", known: ["timeToLive", "tags"], example: '{ timeToLive: "5m" }' },
@@ -180,8 +229,10 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     if (wire !== undefined) {
       const entry = this.core.decodeStoredEntry(key, wire);
       if (entry === UNDECODABLE) this.#deleteUndecodable([[backendKey, wire]], key);
-      else if (Date.now() < entry.metadata.freshUntil) return entry.value;
-      else stale = entry;
+      else if (Date.now() < entry.metadata.freshUntil) {
+        this.core.counts.hits++;
+        return entry.value;
+      } else stale = entry;
     }
     let value: V;
     // The tags' states as they stand before the factory runs (a failure to read them: the value is not stored).
@@ -195,9 +246,15 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     try {
       value = factory({ key, stale: stale?.value });
     } catch (error) {
-      if (stale !== undefined && inGrace(stale.metadata, Date.now())) return stale.value;
+      if (stale !== undefined && inGrace(stale.metadata, Date.now())) {
+        this.core.counts.hits++;
+        this.#staleServed++;
+        return stale.value;
+      }
+      this.core.counts.misses++;
       throw error;
     }
+    this.core.counts.misses++;
     if (stamps === undefined) return value;
     try {
       let stored: unknown;
@@ -212,6 +269,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
         stored = this.core.codec.encodeEntry(key, value, metadata, this.backend.capabilities?.bytesOnly !== true);
       }
       this.backend.set(backendKey, stored, { timeToLive });
+      this.core.counts.writes++;
     } catch (error) {
       // `undefined` is a result like any other, but some serializers (JSON) cannot hold it.
       if (value !== undefined || (error as { code?: unknown }).code !== "CACHETORY_SERIALIZATION") {
@@ -223,6 +281,10 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
 
   /** The present entries among `keys`, keyed by your keys (without the prefix). */
   getMany(...keys: string[]): Map<string, V> {
+    return this.#traced("getMany", undefined, keys, () => this.#getMany(keys));
+  }
+
+  #getMany(keys: readonly string[]): Map<string, V> {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return new Map();
     const found = this.#read(
@@ -233,6 +295,11 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     );
     const { values, undecodable } = this.core.decodeMany(keys, backendKeys, found);
     if (undecodable.length > 0) this.#deleteUndecodable(undecodable.map((each) => [each, found.get(each)]));
+    const counts = this.core.counts;
+    for (const key of keys) {
+      if (values.has(key)) counts.hits++;
+      else counts.misses++;
+    }
     return values;
   }
 
@@ -242,9 +309,14 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
    * @throws RangeError for an invalid `timeToLive`; SerializationError when the value cannot be encoded.
    */
   set(key: string, value: V, options?: SetOptions): boolean {
+    return this.#traced("set", key, undefined, () => this.#set(key, value, options));
+  }
+
+  #set(key: string, value: V, options: SetOptions | undefined): boolean {
     const backendKey = this.core.backendKey(key);
     const setOptions = backendSetOptions(options);
     const tags = checkedTags(options?.tags, "set()");
+    this.core.counts.writes++;
     if (tags.length === 0) {
       const wire = this.core.codec.encode(key, value);
       return this.#call("set", key, () => this.backend.set(backendKey, wire, setOptions));
@@ -262,11 +334,18 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
 
   /** Stores several entries with one expiry; every value is encoded before anything is written. */
   setMany(entries: CacheEntries<V>, options?: SetManyOptions): void {
+    this.#traced("setMany", undefined, undefined, () => {
+      this.#setMany(entries, options);
+    });
+  }
+
+  #setMany(entries: CacheEntries<V>, options: SetManyOptions | undefined): void {
     const timeToLive = setManyTimeToLive(options);
     const tags = checkedTags(options?.tags, "setMany()");
     if (tags.length > 0) {
       const pairs = entryPairs(entries);
       if (pairs.length === 0) return;
+      this.core.counts.writes += pairs.length;
       const stamps = this.#call("setMany", undefined, () => this.#tags.stamps(tags));
       const tagged = pairs.map(([key, value]): [string, unknown] => [
         this.core.backendKey(key),
@@ -279,6 +358,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     }
     const encoded = this.core.encodeMany(entries);
     if (encoded.length === 0) return;
+    this.core.counts.writes += encoded.length;
     this.#call("setMany", undefined, () => {
       this.backend.setMany(encoded, timeToLive);
     });
@@ -286,6 +366,10 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
 
   /** Sets how long `key` lives from now, or with no duration makes it permanent; `false` when absent. */
   expireIn(key: string, timeToLive?: Duration | null): boolean {
+    return this.#traced("expireIn", key, undefined, () => this.#expireIn(key, timeToLive));
+  }
+
+  #expireIn(key: string, timeToLive: Duration | null | undefined): boolean {
     const backendKey = this.core.backendKey(key);
     const milliseconds = toTimeToLive(timeToLive);
     return this.#call("expireIn", key, () => this.backend.expireIn(backendKey, milliseconds));
@@ -293,14 +377,24 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
 
   /** Removes `key`; whether it was present. */
   delete(key: string): boolean {
+    return this.#traced("delete", key, undefined, () => this.#delete(key));
+  }
+
+  #delete(key: string): boolean {
     const backendKey = this.core.backendKey(key);
+    this.core.counts.deletes++;
     return this.#call("delete", key, () => this.backend.delete(backendKey));
   }
 
   /** Removes several keys; how many distinct keys were present. */
   deleteMany(...keys: string[]): number {
+    return this.#traced("deleteMany", undefined, keys, () => this.#deleteMany(keys));
+  }
+
+  #deleteMany(keys: readonly string[]): number {
     const backendKeys = this.core.backendKeys(keys);
     if (backendKeys.length === 0) return 0;
+    this.core.counts.deletes += backendKeys.length;
     return this.#call("deleteMany", undefined, () => this.backend.deleteMany(backendKeys));
   }
 
@@ -316,7 +410,9 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
    * ```
    */
   deleteByTag(...tags: string[]): void {
-    this.#invalidate(tags, "delete", "deleteByTag");
+    this.#traced("deleteByTag", undefined, undefined, () => {
+      this.#invalidate(tags, "delete", "deleteByTag");
+    });
   }
 
   /**
@@ -329,7 +425,9 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
    * ```
    */
   expireByTag(...tags: string[]): void {
-    this.#invalidate(tags, "expire", "expireByTag");
+    this.#traced("expireByTag", undefined, undefined, () => {
+      this.#invalidate(tags, "expire", "expireByTag");
+    });
   }
 
   #invalidate(tags: readonly string[], how: "delete" | "expire", operation: string): void {
@@ -372,12 +470,22 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
   }
 
   has(key: string): boolean {
+    return this.#traced("has", key, undefined, () => this.#has(key));
+  }
+
+  #has(key: string): boolean {
     const backendKey = this.core.backendKey(key);
     return this.#read("has", key, () => this.backend.has(backendKey), false);
   }
 
   /** With a prefix, deletes this cache's keys only; without one, empties the backend. */
   clear(): void {
+    this.#traced("clear", undefined, undefined, () => {
+      this.#clear();
+    });
+  }
+
+  #clear(): void {
     this.core.assertOpen();
     this.#call("clear", undefined, () => {
       this.backend.clear(this.core.prefix);

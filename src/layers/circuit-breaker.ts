@@ -1,3 +1,5 @@
+import { EVENT_CHANNELS } from "../observability/channels.js";
+
 /** The settings of a {@link CircuitBreaker}, in milliseconds where they are times. */
 export interface CircuitBreakerOptions {
   /** Failures in a row that open the circuit; 0 turns the breaker off. */
@@ -54,7 +56,9 @@ export class CircuitBreaker {
   /** The backend answered (even with an error reply of its own): it is available. */
   succeeded(probe: boolean): void {
     if (probe) this.#probing = false;
+    const wasOpen = this.#threshold > 0 && this.#failuresInARow >= this.#threshold;
     this.#failuresInARow = 0;
+    if (wasOpen && EVENT_CHANNELS.circuit.hasSubscribers) EVENT_CHANNELS.circuit.publish({ state: "closed" });
   }
 
   /** A call ended without telling whether the backend is available (its connection dropped). */
@@ -68,6 +72,13 @@ export class CircuitBreaker {
     this.#failuresInARow++;
     if (this.#threshold > 0 && this.#failuresInARow >= this.#threshold) {
       this.#openUntil = performance.now() + this.#duration;
+      if (EVENT_CHANNELS.circuit.hasSubscribers) {
+        EVENT_CHANNELS.circuit.publish({
+          state: "open",
+          failuresInARow: this.#failuresInARow,
+          retryInMs: this.#duration,
+        });
+      }
     }
   }
 }

@@ -13,6 +13,7 @@ import type {
 import { checkedBounds, type Clock } from "../backends/memory/store.js";
 import { ConfigurationError } from "../errors.js";
 import { storedSize } from "../internal/bytes.js";
+import { EVENT_CHANNELS } from "../observability/channels.js";
 
 /** Options of {@link NearBackend}; times in milliseconds. */
 export interface NearTierOptions {
@@ -77,6 +78,8 @@ export class NearBackend<W> implements AsyncBackend<W> {
   readonly #inFlight = new Map<string, InFlight>();
   /** Counts the times the copy was emptied: what was read before the last one is not kept. */
   #generation = 0;
+  /** What the point events call the backend (`"redis://"`, or the backend's class). */
+  readonly #backendName: string;
   #hits = 0;
   #misses = 0;
   #invalidations = 0;
@@ -88,6 +91,7 @@ export class NearBackend<W> implements AsyncBackend<W> {
 
   /** @throws ConfigurationError for bad options, or when the backend cannot tell about changes and no `timeToLive` is given. */
   constructor(inner: AsyncBackend<W>, options: NearTierOptions = {}) {
+    this.#backendName = options.backendName ?? inner.constructor.name;
     const { maxEntries, maxSize } = checkedBounds(options, (name) => `near.${name}`);
     const { timeToLive } = options;
     if (timeToLive !== undefined && (!Number.isSafeInteger(timeToLive) || timeToLive < 1)) {
@@ -157,10 +161,18 @@ export class NearBackend<W> implements AsyncBackend<W> {
 
   readonly #listener: ChangeListener = {
     changed: (keys) => {
-      for (const key of keys) if (this.#forget(key)) this.#invalidations++;
+      let dropped = 0;
+      for (const key of keys) if (this.#forget(key)) dropped++;
+      this.#invalidations += dropped;
+      if (dropped > 0 && EVENT_CHANNELS.nearInvalidated.hasSubscribers) {
+        EVENT_CHANNELS.nearInvalidated.publish({ backend: this.#backendName, dropped });
+      }
     },
     lost: () => {
       this.#generation++;
+      if (EVENT_CHANNELS.nearFlushed.hasSubscribers) {
+        EVENT_CHANNELS.nearFlushed.publish({ backend: this.#backendName, entries: this.#entries.size });
+      }
       if (this.#entries.size === 0) return;
       const now = this.#clock.now();
       for (const [key, entry] of this.#entries.entries()) {

@@ -335,6 +335,14 @@ describe("Cache construction", () => {
       undecodableValues: 0,
       staleHits: 0,
       refreshes: 0,
+      // A failed read answered as a miss is a miss, of each key asked.
+      hits: 0,
+      misses: 3,
+      nearHits: 0,
+      backendHits: 0,
+      writes: 1,
+      deletes: 1,
+      hitRatio: 0,
     });
     assert.deepEqual(reported, [
       "BackendError get",
