@@ -55,6 +55,10 @@ const API = {
     names: ["backendConformance", "serializerConformance"],
     pending: {},
   },
+  "cachetory/otel": {
+    names: ["instrumentCachetory"],
+    pending: {},
+  },
 };
 
 describe("package entry points", () => {

@@ -45,8 +45,8 @@ describe("the packed tarball without optional peers", () => {
   it("installs no optional peer", () => {
     const installed = readdirSync(join(project, "node_modules"));
     assert.ok(installed.includes("cachetory"));
-    for (const peer of ["msgpackr", "zstd-napi", "redis"])
-      assert.ok(!installed.includes(peer), `${peer} was installed`);
+    for (const peer of ["msgpackr", "zstd-napi", "redis", "@opentelemetry/api"])
+      assert.ok(!existsSync(join(project, "node_modules", peer)), `${peer} was installed`);
   });
 
   it("ships its LICENSE, and every source map points at a source that ships too", () => {
@@ -93,6 +93,21 @@ for (const build of [backends.fromUrl, syncBackends.fromUrl]) {
       assert.match(
         line,
         /^CACHETORY_CONFIGURATION redis:\/\/ needs the optional package "redis", which is not installed: run `npm install redis`$/,
+      );
+    }
+  });
+
+  it("names the package to install for cachetory/otel, from ESM and CommonJS", () => {
+    const probe = `for (const { instrumentCachetory } of [await import("cachetory/otel"), (await import("node:module")).createRequire(import.meta.url)("cachetory/otel")]) {
+  try { instrumentCachetory().stop(); console.log("instrumented"); }
+  catch (error) { console.log(error.code + " " + error.message); }
+}`;
+    const lines = node("otel-probe.mjs", probe).trim().split("\n");
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      assert.match(
+        line,
+        /^CACHETORY_CONFIGURATION cachetory\/otel needs the optional package "@opentelemetry\/api", which is not installed: run `npm install @opentelemetry\/api`$/,
       );
     }
   });
