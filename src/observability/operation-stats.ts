@@ -8,7 +8,7 @@ export interface OperationCounts {
   readonly nearHits: number;
   /** Hits answered by the backend (an in-process store's included). */
   readonly backendHits: number;
-  /** Keys written (`set`, `setMany`, and what `getOrSet` stored). */
+  /** Keys sent to be written (`set`, `setMany`, what `getOrSet` stores), failed ones included (also in `failedWrites`). */
   readonly writes: number;
   /** Keys deleted by `delete` and `deleteMany` (whether they were present or not). */
   readonly deletes: number;

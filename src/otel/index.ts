@@ -74,6 +74,12 @@ export function instrumentCachetory(options: CachetoryInstrumentationOptions = {
   const duration = meter.createHistogram("cachetory.operation.duration", {
     description: "How long cachetory cache operations took",
     unit: "s",
+    // Seconds, from a near hit (well under 100 µs) to a deadline (seconds): the SDK's default bounds are for milliseconds.
+    advice: {
+      explicitBucketBoundaries: [
+        0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+      ],
+    },
   });
   const open = new WeakMap<object, Open>();
 
