@@ -80,6 +80,15 @@ export interface RedisServerOptions {
   readonly port?: number;
 }
 
+/**
+ * The servers started and not yet exited: a harness that dies (an uncaught error in a benchmark) must not
+ * leave them behind, so each is stopped by the pid of the child we started, whatever way this process exits.
+ */
+const RUNNING = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of RUNNING) child.kill("SIGKILL");
+});
+
 /** One `redis-server` child process on 127.0.0.1. */
 export class RedisServer {
   readonly port: number;
@@ -144,6 +153,8 @@ export class RedisServer {
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.#child = child;
+    RUNNING.add(child);
+    child.once("exit", () => RUNNING.delete(child));
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
