@@ -63,8 +63,9 @@ export interface ReadOutcome {
 }
 
 /** What an untraced call records into: only `tier` is read (to count near hits); the rest is ignored. */
-const NEAR_SINK: ReadOutcome = { tier: "near", hit: true, stale: false };
-const BACKEND_SINK: ReadOutcome = { tier: "backend", hit: true, stale: false };
+// Frozen: shared by every untraced call, so a write to one would be a bug (and throws, in a module).
+const NEAR_SINK: ReadOutcome = Object.freeze({ tier: "near", hit: true, stale: false });
+const BACKEND_SINK: ReadOutcome = Object.freeze({ tier: "backend", hit: true, stale: false });
 
 /** How a failed backend read is handled: by the cache's `failedReads` policy, or as a miss (for `cached`). */
 export type ReadFailureMode = "policy" | "miss";
@@ -424,9 +425,12 @@ export class ReadThrough<V> {
       if (entry !== UNDECODABLE && inGrace(entry.metadata, Date.now())) {
         policy.readFailed("getOrSet", cause, key, true);
         this.#staleHits++;
-        // What the near tier set aside answered.
-        outcome.tier = "near";
-        this.#hit(outcome, true);
+        // What the near tier set aside answered: a near hit, whichever sink the call came with.
+        if (outcome === BACKEND_SINK || outcome === NEAR_SINK) this.#hit(NEAR_SINK, true);
+        else {
+          outcome.tier = "near";
+          this.#hit(outcome, true);
+        }
         return entry.value;
       }
     }
