@@ -44,6 +44,8 @@ const NOT_BUILT_BY_A_SCHEME = new Set([
   "NodeZlibCompressor",
 ]);
 
+process.env["CACHETORY_REGISTRY_HMAC_KEY"] = "a key of thirty-two bytes or more";
+
 /** What each scheme builds, async and sync (Redis backends connect on first use: building opens nothing). */
 function builtBySchemes(): object[] {
   const backendUrls = ["memory://", "dummy://", "redis://127.0.0.1:1/0", "redis+cluster://127.0.0.1:1"];
@@ -51,7 +53,9 @@ function builtBySchemes(): object[] {
   return [
     ...backendUrls.map((url) => backendFromUrl(url)),
     ...syncUrls.map((url) => syncBackendFromUrl(url)),
-    ...serializerSchemes().map((scheme) => serializerFromUrl(`${scheme}://`)),
+    ...serializerSchemes().map((scheme) =>
+      serializerFromUrl(scheme === "hmac" ? "hmac://?key-env=CACHETORY_REGISTRY_HMAC_KEY" : `${scheme}://`),
+    ),
   ];
 }
 
@@ -94,6 +98,8 @@ describe("registries", () => {
       "zstd",
       "zstandard",
       "pickle",
+      "checksum",
+      "hmac",
     ]) {
       assert.ok(serializerSchemes().includes(scheme), scheme);
     }

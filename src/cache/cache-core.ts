@@ -90,7 +90,7 @@ export class CacheCore<V> {
     this.#parent = (options as { [PARENT_CORE]?: CacheCore<V> })[PARENT_CORE];
     this.prefix = options.prefix ?? "";
     this.policy = new FailurePolicy(options, this.prefix);
-    this.codec = new Codec(options.serializer, options.maxValueBytes);
+    this.codec = new Codec(options.serializer, options.maxValueBytes, this.prefix);
     const parent = this.#parent;
     this.backendName = parent?.backendName ?? backendNameOf((options as { backend?: unknown }).backend);
     if (options.name !== undefined && (typeof options.name !== "string" || options.name === "")) {
@@ -152,6 +152,18 @@ export class CacheCore<V> {
       );
     }
     this.policy.undecodableValue(error, key);
+  }
+
+  /**
+   * For an entry its tags judged gone, once it is removed: a sealed cache checks its seal, so that a
+   * corrupted entry is counted and reported as one (thrown in strict mode) rather than dropped unseen (a
+   * flipped byte in a tag's name reads as another tag, whose state says gone).
+   */
+  confirmGone(backendKey: string, wire: unknown): void {
+    if (!this.codec.sealed) return;
+    const key = backendKey.slice(this.prefix.length);
+    const error = this.codec.sealFailure(key, wire);
+    if (error !== undefined) this.#undecodable(error, key);
   }
 
   /** Decodes a stored value; one that does not decode goes to the policy (thrown, or {@link UNDECODABLE}). */

@@ -316,7 +316,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       return NOT_AT_HAND;
     }
     if (wire === undefined) return ABSENT;
-    const value = this.#codec.decodeUnlessTagged(wire);
+    const value = this.#codec.decodeUnlessTagged(key, wire);
     if (value === UNDECODABLE) return NOT_AT_HAND;
     // Kept out of this path: an entry with tags, whose states decide first.
     return value === TAGGED ? this.#peekTagged(key, wire) : value;
@@ -327,10 +327,12 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     const admitted = this.#tags.admitAtHand(wire);
     if (admitted === NEEDS_READ) return NOT_AT_HAND;
     if (admitted === GONE) {
+      // A sealed cache checks the seal of what it removes, which may throw: the promise path does that.
+      if (this.#codec.sealed) return NOT_AT_HAND;
       this.#discard(this.core.prefix + key, wire);
       return ABSENT;
     }
-    const value = this.#codec.decodeQuietly(admitted);
+    const value = this.#codec.decodeQuietly(key, admitted);
     return value === UNDECODABLE ? NOT_AT_HAND : value;
   }
 
@@ -354,7 +356,7 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
     }
     // Off-thread decoding needs the promise path, which decodes and remembers.
     if (this.core.serializesAsync) return NOT_AT_HAND;
-    const value = codec.decodeQuietly(entry.stored);
+    const value = codec.decodeQuietly(key, entry.stored);
     if (value === UNDECODABLE) return NOT_AT_HAND;
     entry.decoded = value;
     entry.decodedBy = owner;
@@ -1012,9 +1014,10 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
       } catch {
         // Gone by its tags all the same.
       }
-      return;
+    } else {
+      this.backend.deleteIfUnchanged?.(backendKey, wire).catch(() => undefined);
     }
-    this.backend.deleteIfUnchanged?.(backendKey, wire).catch(() => undefined);
+    this.core.confirmGone(backendKey, wire);
   }
 
   /** `await using cache = new Cache(…)` closes the cache at the end of the scope. */

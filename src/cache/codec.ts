@@ -1,7 +1,8 @@
 import { ConfigurationError, SerializationError } from "../errors.js";
 import { causeMessage } from "../internal/error-kinds.js";
 import { quoteKey } from "../internal/quote-key.js";
-import type { Serializer } from "../serializers/contract.js";
+import { describeType } from "../internal/bytes.js";
+import type { EntrySeal, Serializer } from "../serializers/contract.js";
 import { fromUrl as serializerFromUrl } from "../serializers/registry.js";
 import {
   type EntryMetadata,
@@ -13,6 +14,7 @@ import {
   payloadOf,
   payloadUnlessTagged,
   TAGGED,
+  unsealed,
 } from "./envelope.js";
 
 /** Returned for a value that did not decode and counts as a miss. */
@@ -23,6 +25,7 @@ export const UNDECODABLE: unique symbol = Symbol("cachetory.undecodable");
  * key and the serializer, and the `maxValueBytes` cap on what is written.
  */
 export class Codec<V> {
+  /** The serializer as configured (an integrity layer included). */
   readonly serializer: Serializer<V>;
   /**
    * Who decoded a near tier's entry that has tags (`decodedBy`): this codec too, but the entry's tags'
@@ -31,9 +34,15 @@ export class Codec<V> {
   readonly taggedOwner: object = Object.freeze({});
   readonly #serializerName: string;
   readonly #maxValueBytes: number;
+  /** What turns values into bytes: the serializer, or, when it ends in an integrity layer, the chain before it. */
+  readonly #inner: Serializer<V>;
+  /** The integrity layer that seals each stored entry as a whole, bound to its backend key. */
+  readonly #seal: EntrySeal | undefined;
+  /** The cache's prefix: a seal binds the backend key, so that a value copied to another key (or namespace) fails. */
+  readonly #prefix: string;
 
   /** @throws ConfigurationError for a bad serializer URL or `maxValueBytes`. */
-  constructor(serializer: Serializer<V> | string, maxValueBytes: number | undefined) {
+  constructor(serializer: Serializer<V> | string, maxValueBytes: number | undefined, prefix = "") {
     const limit = maxValueBytes ?? Number.POSITIVE_INFINITY;
     if (!(limit >= 1) || (Number.isFinite(limit) && !Number.isSafeInteger(limit))) {
       throw new ConfigurationError(`maxValueBytes must be a positive integer, got ${String(maxValueBytes)}`);
@@ -46,17 +55,60 @@ export class Codec<V> {
       this.serializer = serializer;
       this.#serializerName = serializer.constructor.name;
     }
+    this.#inner = this.serializer.sealing?.inner ?? this.serializer;
+    this.#seal = this.serializer.sealing?.seal;
+    this.#prefix = prefix;
+  }
+
+  /** `wire` sealed for `key` when the serializer ends in an integrity layer. */
+  #sealed(key: string, wire: unknown): unknown {
+    return this.#seal === undefined ? wire : this.#seal.seal(wire as Uint8Array | string, this.#prefix + key);
+  }
+
+  /** Whether stored entries carry a seal (the serializer ends in an integrity layer). */
+  get sealed(): boolean {
+    return this.#seal !== undefined;
+  }
+
+  /** The error of a stored value whose seal does not hold, if it has one that does not. */
+  sealFailure(key: string, wire: unknown): SerializationError | undefined {
+    if (this.#seal === undefined) return undefined;
+    try {
+      this.#opened(key, wire);
+      return undefined;
+    } catch (cause) {
+      return this.#undecodable(key, cause);
+    }
+  }
+
+  /** What the serializer made of a value, checked to be something a seal can cover. */
+  #sealable(serialized: unknown): unknown {
+    if (this.#seal !== undefined && typeof serialized !== "string" && !(serialized instanceof Uint8Array)) {
+      const { scheme } = this.#seal;
+      throw new TypeError(
+        `${scheme} seals text or bytes, and got ${describeType(serialized)}: put a serializer before it, as in json+${scheme}`,
+      );
+    }
+    return serialized;
+  }
+
+  /** `wire` with its seal checked and taken off, when the serializer has one. */
+  #opened(key: string, wire: unknown): unknown {
+    const seal = this.#seal;
+    return seal === undefined ? wire : unsealed(wire, (bytes) => seal.open(bytes, this.#prefix + key));
   }
 
   /** @throws SerializationError naming the key when the value cannot be encoded or is over `maxValueBytes`. */
   encode(key: string, value: V): unknown {
     let wire: unknown;
     try {
-      wire = this.serializer.serialize(value);
+      wire = this.#sealable(this.#inner.serialize(value));
+      if (needsEscape(wire)) wire = escapePlain(wire);
+      wire = this.#sealed(key, wire);
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
-    return this.#checkSize(key, needsEscape(wire) ? escapePlain(wire) : wire);
+    return this.#checkSize(key, wire);
   }
 
   /**
@@ -68,7 +120,10 @@ export class Codec<V> {
   encodeEntry(key: string, value: V, metadata: EntryMetadata, asObject = false): unknown {
     let wire: unknown;
     try {
-      wire = envelope(this.serializer.serialize(value), metadata, asObject);
+      wire = this.#sealed(
+        key,
+        envelope(this.#sealable(this.#inner.serialize(value)), metadata, asObject && this.#seal === undefined),
+      );
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
@@ -77,10 +132,12 @@ export class Codec<V> {
 
   /** As {@link Codec.encodeEntry}, through the serializer's `serializeAsync` when it has one. */
   async encodeEntryAsync(key: string, value: V, metadata: EntryMetadata, asObject = false): Promise<unknown> {
-    if (this.serializer.serializeAsync === undefined) return this.encodeEntry(key, value, metadata, asObject);
+    const inner = this.#inner;
+    if (inner.serializeAsync === undefined) return this.encodeEntry(key, value, metadata, asObject);
     let wire: unknown;
     try {
-      wire = envelope(await this.serializer.serializeAsync(value), metadata, asObject);
+      const serialized = this.#sealable(await inner.serializeAsync(value));
+      wire = this.#sealed(key, envelope(serialized, metadata, asObject && this.#seal === undefined));
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
@@ -94,19 +151,22 @@ export class Codec<V> {
 
   /** Whether the serializer can work off the event loop (a chain with a compressor). */
   get serializesAsync(): boolean {
-    return this.serializer.serializeAsync !== undefined;
+    return this.#inner.serializeAsync !== undefined;
   }
 
   /** As {@link Codec.encode}, through the serializer's `serializeAsync` when it has one. */
   async encodeAsync(key: string, value: V): Promise<unknown> {
-    if (this.serializer.serializeAsync === undefined) return this.encode(key, value);
+    const inner = this.#inner;
+    if (inner.serializeAsync === undefined) return this.encode(key, value);
     let wire: unknown;
     try {
-      wire = await this.serializer.serializeAsync(value);
+      wire = this.#sealable(await inner.serializeAsync(value));
+      if (needsEscape(wire)) wire = escapePlain(wire);
+      wire = this.#sealed(key, wire);
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
-    return this.#checkSize(key, needsEscape(wire) ? escapePlain(wire) : wire);
+    return this.#checkSize(key, wire);
   }
 
   #unencodable(key: string, cause: unknown): SerializationError {
@@ -133,7 +193,7 @@ export class Codec<V> {
   /** @throws SerializationError naming the key when the stored value does not decode. */
   decode(key: string, wire: unknown): V {
     try {
-      return this.serializer.deserialize(payloadOf(wire));
+      return this.#inner.deserialize(payloadOf(this.#opened(key, wire)));
     } catch (cause) {
       throw this.#undecodable(key, cause);
     }
@@ -141,9 +201,10 @@ export class Codec<V> {
 
   /** As {@link Codec.decode}, through the serializer's `deserializeAsync` when it has one. */
   async decodeAsync(key: string, wire: unknown): Promise<V> {
-    if (this.serializer.deserializeAsync === undefined) return this.decode(key, wire);
+    const inner = this.#inner;
+    if (inner.deserializeAsync === undefined) return this.decode(key, wire);
     try {
-      return await this.serializer.deserializeAsync(payloadOf(wire));
+      return await inner.deserializeAsync(payloadOf(this.#opened(key, wire)));
     } catch (cause) {
       throw this.#undecodable(key, cause);
     }
@@ -156,8 +217,8 @@ export class Codec<V> {
    */
   decodeEntry(key: string, wire: unknown): { value: V; metadata: EntryMetadata } {
     try {
-      const { payload, metadata } = openEnvelope(wire);
-      return { value: this.serializer.deserialize(payload), metadata };
+      const { payload, metadata } = openEnvelope(this.#opened(key, wire));
+      return { value: this.#inner.deserialize(payload), metadata };
     } catch (cause) {
       throw this.#undecodable(key, cause);
     }
@@ -165,10 +226,11 @@ export class Codec<V> {
 
   /** As {@link Codec.decodeEntry}, through the serializer's `deserializeAsync` when it has one. */
   async decodeEntryAsync(key: string, wire: unknown): Promise<{ value: V; metadata: EntryMetadata }> {
-    if (this.serializer.deserializeAsync === undefined) return this.decodeEntry(key, wire);
+    const inner = this.#inner;
+    if (inner.deserializeAsync === undefined) return this.decodeEntry(key, wire);
     try {
-      const { payload, metadata } = openEnvelope(wire);
-      return { value: await this.serializer.deserializeAsync(payload), metadata };
+      const { payload, metadata } = openEnvelope(this.#opened(key, wire));
+      return { value: await inner.deserializeAsync(payload), metadata };
     } catch (cause) {
       throw this.#undecodable(key, cause);
     }
@@ -185,19 +247,20 @@ export class Codec<V> {
    * {@link Codec.decodeQuietly} for a value not yet checked against its tags' states: {@link TAGGED} for
    * an entry with tags (which the caller checks, then decodes), with no cost for the others.
    */
-  decodeUnlessTagged(wire: unknown): V | typeof UNDECODABLE | typeof TAGGED {
+  decodeUnlessTagged(key: string, wire: unknown): V | typeof UNDECODABLE | typeof TAGGED {
     try {
       const payload = payloadUnlessTagged(wire);
-      return payload === TAGGED ? TAGGED : this.serializer.deserialize(payload);
+      if (payload === TAGGED) return TAGGED;
+      return this.#seal === undefined ? this.#inner.deserialize(payload) : this.decode(key, wire);
     } catch {
       return UNDECODABLE;
     }
   }
 
   /** Decodes, answering {@link UNDECODABLE} instead of throwing (the caller then takes the reporting path). */
-  decodeQuietly(wire: unknown): V | typeof UNDECODABLE {
+  decodeQuietly(key: string, wire: unknown): V | typeof UNDECODABLE {
     try {
-      return this.serializer.deserialize(payloadOf(wire));
+      return this.#inner.deserialize(payloadOf(this.#opened(key, wire)));
     } catch {
       return UNDECODABLE;
     }

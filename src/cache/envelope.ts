@@ -118,6 +118,8 @@ class ObjectEnvelope {
   constructor(
     readonly metadata: EntryMetadata,
     readonly payload: unknown,
+    /** For an entry checked against its tags: the stored bytes it came from, whose seal is still to check. */
+    readonly stored?: Uint8Array,
   ) {}
 
   /** What a byte-bounded store counts for it (the `storedSize` protocol of internal/bytes.ts). */
@@ -164,7 +166,26 @@ export function hasTags(wire: unknown): boolean {
  * shortened by an `expireByTag`, and no tags left to check.
  */
 export function checkedEntry(wire: unknown, metadata: EntryMetadata): unknown {
-  return new ObjectEnvelope({ ...metadata, tags: PLAIN_METADATA.tags, stamps: PLAIN_METADATA.stamps }, payloadOf(wire));
+  return new ObjectEnvelope(
+    { ...metadata, tags: PLAIN_METADATA.tags, stamps: PLAIN_METADATA.stamps },
+    payloadOf(wire),
+    wire instanceof Uint8Array ? wire : undefined,
+  );
+}
+
+/**
+ * `wire` once its seal is checked and taken off by `open` (see `Serializer.sealing`): the bytes without
+ * their trailer, or, for an entry checked against its tags, its payload taken again from the bytes it
+ * came from.
+ *
+ * @throws TypeError for what was never sealed (text, or an object a sealing cache does not write).
+ */
+export function unsealed(wire: unknown, open: (bytes: Uint8Array) => Uint8Array): unknown {
+  if (wire instanceof Uint8Array) return open(wire);
+  if (wire instanceof ObjectEnvelope && wire.stored !== undefined) {
+    return new ObjectEnvelope(wire.metadata, payloadOf(open(wire.stored)));
+  }
+  throw new TypeError(`a sealed value is bytes, got ${typeof wire === "string" ? "text" : typeof wire}`);
 }
 
 /** Whether a plain serialized value would read as an envelope, and so must be stored in one. */

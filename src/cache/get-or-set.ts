@@ -304,7 +304,12 @@ export class ReadThrough<V> {
     plan: ReadThroughPlan,
     outcome: ReadOutcome,
   ): Promise<V> {
-    this.#host.discard(backendKey, wire);
+    try {
+      this.#host.discard(backendKey, wire);
+    } catch (error) {
+      // A sealed entry whose seal fails, in strict mode: a SerializationError.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return this.#compute(key, backendKey, factory, plan, undefined, outcome, metadataOf(wire)?.fence ?? 0);
   }
 
@@ -340,7 +345,7 @@ export class ReadThrough<V> {
     const freshUntil = freshUntilOf(wire);
     if (freshUntil !== Number.POSITIVE_INFINITY && Date.now() >= freshUntil) return NOT_AT_HAND;
     if (decoded !== NOT_DECODED) return decoded as V;
-    const value = core.codec.decodeQuietly(wire);
+    const value = core.codec.decodeQuietly(key, wire);
     // Undecodable: the slow path reports it by the policy and computes.
     if (value === UNDECODABLE) return NOT_AT_HAND;
     this.#host.near?.remember(backendKey, wire, value, core.codec.ownerFor(wire));

@@ -467,6 +467,7 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
     } catch {
       // Gone by its tags all the same.
     }
+    this.core.confirmGone(backendKey, wire);
   }
 
   has(key: string): boolean {

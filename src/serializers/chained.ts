@@ -1,4 +1,6 @@
-import type { Serializer } from "./contract.js";
+import { ConfigurationError } from "../errors.js";
+import { PASS_THROUGH } from "./integrity/bound-key.js";
+import type { Sealing, Serializer } from "./contract.js";
 
 /**
  * Applies several serializers in turn: left to right on `serialize`, right to left on `deserialize`.
@@ -19,8 +21,28 @@ export class ChainedSerializer<V = unknown> implements Serializer<V> {
   /** Present with {@link ChainedSerializer.serializeAsync}. */
   readonly deserializeAsync?: (wire: unknown) => Promise<V>;
 
+  /** Present when the last layer is an integrity layer (`+checksum://`, `+hmac://`): see {@link Serializer.sealing}. */
+  readonly sealing?: Sealing<V>;
+
+  /** @throws ConfigurationError for an integrity layer anywhere but last. */
   constructor(layers: readonly Serializer[]) {
     this.layers = [...layers];
+    const last = this.layers.at(-1);
+    for (const layer of this.layers) {
+      if (layer !== last && layer.sealing !== undefined) {
+        throw new ConfigurationError(
+          `${layer.sealing.seal.scheme} goes last in a chain (it checks the bytes that are stored), and only once`,
+        );
+      }
+    }
+    if (last?.sealing !== undefined) {
+      const before = this.layers.slice(0, -1);
+      if (last.sealing.inner !== PASS_THROUGH) before.push(last.sealing.inner);
+      this.sealing = {
+        inner: (before.length === 1 ? before[0] : new ChainedSerializer(before)) as Serializer<V>,
+        seal: last.sealing.seal,
+      };
+    }
     if (this.layers.some((layer) => layer.serializeAsync !== undefined)) {
       this.serializeAsync = async (value) => {
         let current: unknown = value;

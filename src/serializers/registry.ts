@@ -7,6 +7,8 @@ import { compressorOptionsFromUrl } from "./compressors/compressor.js";
 import { GzipCompressor } from "./compressors/gzip.js";
 import { ZLIB_LEVELS, ZlibCompressor } from "./compressors/zlib.js";
 import { ZSTD_LEVELS, ZstdCompressor } from "./compressors/zstd/compressor.js";
+import { ChecksumSerializer } from "./integrity/checksum.js";
+import { hmacFromUrl } from "./integrity/hmac.js";
 import { JsonSerializer } from "./json.js";
 import { MsgpackSerializer } from "./msgpack.js";
 import { DEFAULT_PICKLE_PROTOCOL, PickleSerializer } from "./pickle/serializer.js";
@@ -46,6 +48,10 @@ const BUILT_IN_SERIALIZERS: Readonly<Record<string, SchemeFactory<AnySerializer>
   zstd,
   /** The seed's alias of `zstd://`. */
   zstandard: zstd,
+  /** A CRC-32 of the stored bytes and key, checked on the way out; last in a chain. */
+  checksum: () => new ChecksumSerializer(),
+  /** HMAC-SHA-256 of the stored bytes and key under the secret in `key-env`; last in a chain. */
+  hmac: (_url, parameters) => hmacFromUrl(parameters),
   /** Python's pickle, plain data only and never running code; `pickle-protocol` 2–5 (default 4). */
   pickle: (_url, parameters) =>
     new PickleSerializer({
