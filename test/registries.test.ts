@@ -84,8 +84,16 @@ describe("registries", () => {
   });
 
   it("offer the schemes of api.md", () => {
-    assert.deepEqual(backendSchemes(), ["dummy", "memory", "redis", "redis+cluster", "redis+unix", "rediss"]);
-    assert.deepEqual(syncBackendSchemes(), ["dummy", "memory", "redis", "redis+unix", "rediss"]);
+    assert.deepEqual(backendSchemes(), [
+      "dummy",
+      "memory",
+      "redis",
+      "redis+cluster",
+      "redis+sentinel",
+      "redis+unix",
+      "rediss",
+    ]);
+    assert.deepEqual(syncBackendSchemes(), ["dummy", "memory", "redis", "redis+sentinel", "redis+unix", "rediss"]);
     for (const scheme of [
       "noop",
       "null",

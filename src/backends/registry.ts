@@ -25,7 +25,10 @@ export interface BuiltInBackends<B> {
  */
 export function builtInSchemes<B>(
   build: BuiltInBackends<B>,
-): Record<"memory" | "dummy" | "redis" | "rediss" | "redis+unix", SchemeFactory<B, BackendRequirements>> {
+): Record<
+  "memory" | "dummy" | "redis" | "rediss" | "redis+unix" | "redis+sentinel",
+  SchemeFactory<B, BackendRequirements>
+> {
   /** Checks a Redis URL (reading its parameters) before the backend is built. */
   const redis: SchemeFactory<B, BackendRequirements> = (url, parameters, requirements) => {
     redisSettingsFromUrl(url, parameters);
@@ -45,6 +48,8 @@ export function builtInSchemes<B>(
     rediss: redis,
     /** Redis over a Unix socket: `redis+unix:///run/redis.sock?db=1`. */
     "redis+unix": redis,
+    /** The master its sentinels name, followed through failovers: `redis+sentinel://host:26379,host:26380/mymaster?db=0`. */
+    "redis+sentinel": redis,
   };
 }
 
@@ -98,7 +103,7 @@ export function registerBackend(
  *
  * @example
  * ```ts
- * backendSchemes(); // ["dummy", "memory", "redis", "redis+cluster", "redis+unix", "rediss"]
+ * backendSchemes(); // ["dummy", "memory", "redis", "redis+cluster", "redis+sentinel", "redis+unix", "rediss"]
  * ```
  */
 export function backendSchemes(): string[] {

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,6 +78,10 @@ export interface RedisServerOptions {
   readonly arguments?: readonly string[];
   /** A fixed port (for restarts); a free one by default. */
   readonly port?: number;
+  /** The text of a config file, written in the server's own directory and given first (Sentinel needs one it can rewrite). */
+  readonly config?: string;
+  /** Runs as a sentinel (`--sentinel`; give its `sentinel monitor` lines in `config`). */
+  readonly sentinel?: boolean;
 }
 
 /**
@@ -93,19 +97,28 @@ process.once("exit", () => {
 export class RedisServer {
   readonly port: number;
   readonly #arguments: readonly string[];
+  readonly #leadingArguments: readonly string[];
   readonly #directory: string;
   #child: ChildProcess | undefined;
 
-  private constructor(port: number, extraArguments: readonly string[]) {
+  private constructor(port: number, extraArguments: readonly string[], options: RedisServerOptions = {}) {
     this.port = port;
     this.#arguments = extraArguments;
     this.#directory = mkdtempSync(join(tmpdir(), "cachetory-redis-"));
+    const leading: string[] = [];
+    if (options.config !== undefined) {
+      const file = join(this.#directory, "redis.conf");
+      writeFileSync(file, options.config);
+      leading.push(file);
+    }
+    if (options.sentinel === true) leading.push("--sentinel");
+    this.#leadingArguments = leading;
   }
 
   /** Starts a server and waits until it answers PING. */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(options.port ?? (await freePort()), options.arguments ?? []);
+      const server = new RedisServer(options.port ?? (await freePort()), options.arguments ?? [], options);
       try {
         await server.#spawn();
         return server;
@@ -134,6 +147,7 @@ export class RedisServer {
     const child = spawn(
       REDIS_SERVER,
       [
+        ...this.#leadingArguments,
         "--port",
         String(this.port),
         "--bind",

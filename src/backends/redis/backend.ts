@@ -25,10 +25,13 @@ import { IoRedisDriver, type IoRedisLike, isIoRedis } from "./drivers/ioredis.js
 import {
   isNodeRedis,
   isNodeRedisCluster,
+  isNodeRedisSentinel,
   type NodeRedisClientLike,
   NodeRedisClusterDriver,
   NodeRedisDriver,
   type NodeRedisClusterLike,
+  NodeRedisSentinelDriver,
+  type NodeRedisSentinelLike,
 } from "./drivers/node-redis.js";
 import type {
   AsyncBackend,
@@ -40,10 +43,10 @@ import type {
 } from "../contract.js";
 
 export type { IoRedisLike } from "./drivers/ioredis.js";
-export type { NodeRedisClientLike, NodeRedisClusterLike } from "./drivers/node-redis.js";
+export type { NodeRedisClientLike, NodeRedisClusterLike, NodeRedisSentinelLike } from "./drivers/node-redis.js";
 
-/** A Redis client that {@link RedisBackend} can use: node-redis (client or cluster), ioredis or iovalkey. */
-export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisLike;
+/** A Redis client that {@link RedisBackend} can use: node-redis (client, cluster or Sentinel), ioredis or iovalkey. */
+export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | NodeRedisSentinelLike | IoRedisLike;
 
 /** What Redis stores and returns: bytes (strings are stored as UTF-8 and come back as bytes). */
 export type RedisWireValue = string | Uint8Array;
@@ -85,14 +88,15 @@ export function redisSettingsFromUrl(
 }
 
 function createDriver(endpoint: RedisEndpoint, timings: RedisTimings, tracking: boolean): RedisDriver {
-  return endpoint.transport === "cluster"
-    ? NodeRedisClusterDriver.create(endpoint, timings, tracking)
-    : NodeRedisDriver.create(endpoint, timings, tracking);
+  if (endpoint.transport === "cluster") return NodeRedisClusterDriver.create(endpoint, timings, tracking);
+  if (endpoint.transport === "sentinel") return NodeRedisSentinelDriver.create(endpoint, timings, tracking);
+  return NodeRedisDriver.create(endpoint, timings, tracking);
 }
 
 function wrapClient(client: RedisClientLike, owned: boolean, timings: RedisTimings): RedisDriver {
   if (isIoRedis(client)) return new IoRedisDriver(client, owned);
   if (isNodeRedisCluster(client)) return new NodeRedisClusterDriver(client, owned, timings.reconnectMaxDelay);
+  if (isNodeRedisSentinel(client)) return new NodeRedisSentinelDriver(client, owned);
   if (isNodeRedis(client)) return new NodeRedisDriver(client, owned);
   throw new ConfigurationError("RedisBackend needs a node-redis, ioredis or iovalkey client");
 }

@@ -3,10 +3,18 @@ import type { CacheUrl, UrlParameters } from "../../internal/cache-url.js";
 
 /** Where and how to reach Redis: what a URL says, with its secrets kept out of every message. */
 export interface RedisEndpoint {
-  /** `tcp` (redis://), `tls` (rediss://), `unix` (redis+unix://) or `cluster` (redis+cluster://). */
-  readonly transport: "tcp" | "tls" | "unix" | "cluster";
-  /** Host and port pairs; one for tcp/tls, one or more seeds for a cluster, none for unix. */
+  /**
+   * `tcp` (redis://), `tls` (rediss://), `unix` (redis+unix://), `cluster` (redis+cluster://) or
+   * `sentinel` (redis+sentinel://).
+   */
+  readonly transport: "tcp" | "tls" | "unix" | "cluster" | "sentinel";
+  /**
+   * Host and port pairs; one for tcp/tls, one or more seeds for a cluster, the sentinels for Sentinel,
+   * none for unix.
+   */
   readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  /** The name of the master the sentinels watch (redis+sentinel://). */
+  readonly masterName?: string;
   /** The socket path of redis+unix://. */
   readonly path?: string;
   readonly database: number;
@@ -103,13 +111,13 @@ function parsePort(text: string, url: CacheUrl): number {
   return port;
 }
 
-function parseHostAndPort(text: string, url: CacheUrl): { host: string; port: number } {
+function parseHostAndPort(text: string, url: CacheUrl, defaultPort = 6379): { host: string; port: number } {
   const match = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]*)(?::(.*))?$/.exec(text);
   if (match === null) throw new ConfigurationError(`invalid host in ${JSON.stringify(url.redacted)}`);
   const [, host = "", port] = match;
   return {
     host: host === "" ? "127.0.0.1" : host.replace(/^\[(.*)\]$/, "$1"),
-    port: port === undefined ? 6379 : parsePort(port, url),
+    port: port === undefined ? defaultPort : parsePort(port, url),
   };
 }
 
@@ -123,18 +131,16 @@ function parseDatabase(text: string, url: CacheUrl, where: string): number {
   return database;
 }
 
-function decodeSocketPath(text: string, redacted: string): string {
+function decodePath(text: string, redacted: string, what: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new ConfigurationError(
-      `the socket path in ${JSON.stringify(redacted)} has a malformed %-escape; write % as %25`,
-    );
+    throw new ConfigurationError(`the ${what} in ${JSON.stringify(redacted)} has a malformed %-escape; write % as %25`);
   }
 }
 
 /**
- * Parses `redis://`, `rediss://`, `redis+unix://` and `redis+cluster://` URLs.
+ * Parses `redis://`, `rediss://`, `redis+unix://`, `redis+cluster://` and `redis+sentinel://` URLs.
  *
  * @throws ConfigurationError naming the bad part (never quoting a credential).
  */
@@ -166,7 +172,7 @@ export function redisEndpointFromUrl(url: CacheUrl, parameters: UrlParameters): 
       return {
         transport: "unix",
         nodes: [],
-        path: decodeSocketPath(rest, redacted),
+        path: decodePath(rest, redacted, "socket path"),
         database: databaseText === undefined ? 0 : parseDatabase(databaseText, url, "db"),
         ...credentials,
         redacted,
@@ -181,6 +187,25 @@ export function redisEndpointFromUrl(url: CacheUrl, parameters: UrlParameters): 
       }
       const nodes = seeds.split(",").map((seed) => parseHostAndPort(seed.trim(), url));
       return { transport: "cluster", nodes, database: 0, ...credentials, redacted };
+    }
+    case "redis+sentinel": {
+      const slash = rest.indexOf("/");
+      const sentinels = slash === -1 ? rest : rest.slice(0, slash);
+      const masterName = slash === -1 ? "" : decodePath(rest.slice(slash + 1), redacted, "master name");
+      if (masterName === "" || masterName.includes("/")) {
+        throw new ConfigurationError(
+          `redis+sentinel:// names the master its sentinels watch as the path, as in "redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster?db=0", got ${JSON.stringify(redacted)}`,
+        );
+      }
+      const databaseText = parameters.text("db");
+      return {
+        transport: "sentinel",
+        nodes: sentinels.split(",").map((sentinel) => parseHostAndPort(sentinel.trim(), url, 26379)),
+        masterName,
+        database: databaseText === undefined ? 0 : parseDatabase(databaseText, url, "db"),
+        ...credentials,
+        redacted,
+      };
     }
     default:
       throw new ConfigurationError(`${url.scheme}:// is not a Redis URL`);

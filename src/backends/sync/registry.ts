@@ -54,7 +54,7 @@ export function registerBackend(
  *
  * @example
  * ```ts
- * backendSchemes(); // ["dummy", "memory", "redis", "redis+unix", "rediss"]
+ * backendSchemes(); // ["dummy", "memory", "redis", "redis+sentinel", "redis+unix", "rediss"]
  * ```
  */
 export function backendSchemes(): string[] {

@@ -73,6 +73,29 @@ export interface NodeRedisClusterLike extends NodeRedisEmitter {
   withTypeMapping(mapping: object): NodeRedisClusterLike;
 }
 
+/**
+ * A node-redis (`redis` ^5 or ^6) Sentinel client, as `createSentinel()` returns it: the master of one
+ * name, found and followed through failovers by asking the sentinels.
+ *
+ * @example
+ * ```ts
+ * import { createSentinel } from "redis";
+ * const backend = new RedisBackend(
+ *   createSentinel({ name: "mymaster", sentinelRootNodes: [{ host: "10.0.0.1", port: 26379 }] }),
+ * );
+ * ```
+ */
+export interface NodeRedisSentinelLike extends NodeRedisEmitter {
+  /** Sends a raw command (to the master unless `isReadonly` and replicas are pooled). */
+  sendCommand(isReadonly: boolean | undefined, args: RedisCommand, options?: object): Promise<unknown>;
+  /** Starts a MULTI/EXEC transaction on the master. */
+  multi(): { addCommand(isReadonly: boolean | undefined, args: RedisCommand): unknown; exec(): Promise<unknown> };
+  /** Where the master is now, as the sentinels last said. */
+  getMasterNode(): { readonly host: string; readonly port: number } | undefined;
+  /** A view of the client that maps RESP types to JavaScript types. */
+  withTypeMapping(mapping: object): NodeRedisSentinelLike;
+}
+
 /** The first node-redis release that reports invalidations (`emitInvalidate`). */
 const FIRST_TRACKING_RELEASE = [5, 9];
 
@@ -111,6 +134,7 @@ function trackingOptions(scheme: string): { RESP: 3; emitInvalidate: true } {
 interface NodeRedisModule {
   createClient(options: object): NodeRedisClientLike;
   createCluster(options: object): NodeRedisClusterLike;
+  createSentinel(options: object): NodeRedisSentinelLike;
   RESP_TYPES: { BLOB_STRING: number };
 }
 
@@ -149,6 +173,11 @@ function pingInterval(timings: RedisTimings): number {
  * go without it.
  */
 const OUR_DEADLINE_ONLY = { timeout: 0 };
+
+/** Whether `client` looks like a node-redis Sentinel client. */
+export function isNodeRedisSentinel(client: object): client is NodeRedisSentinelLike {
+  return "getMasterNode" in client && "getSentinelNode" in client;
+}
 
 /** Whether `client` looks like a node-redis cluster client (as opposed to a single-node client). */
 export function isNodeRedisCluster(client: object): client is NodeRedisClusterLike {
@@ -489,5 +518,74 @@ export class NodeRedisClusterDriver extends NodeRedisLifecycle<NodeRedisClusterL
         return (command) => node.sendCommand(command);
       }),
     );
+  }
+}
+
+/**
+ * The master of a Redis Sentinel deployment through node-redis's Sentinel client, which asks the
+ * sentinels where the master is and follows it through failovers. Every command goes to the master: a
+ * cache reads what it just wrote, which a replica may not have yet.
+ */
+export class NodeRedisSentinelDriver extends NodeRedisLifecycle<NodeRedisSentinelLike> implements RedisDriver {
+  readonly #binary: NodeRedisSentinelLike;
+
+  constructor(client: NodeRedisSentinelLike, owned: boolean) {
+    // node-redis emits "reconnecting" when the master it follows goes away (a failover under way).
+    super(client, owned, { ready: "ready", errors: ["error"], lost: [] });
+    this.#binary = client.withTypeMapping(binaryMapping());
+  }
+
+  /** Creates the Sentinel client for a `redis+sentinel://` endpoint. */
+  static create(endpoint: RedisEndpoint, timings: RedisTimings, tracking = false): NodeRedisSentinelDriver {
+    if (tracking) {
+      throw new ConfigurationError(
+        "redis+sentinel:// does not report changes to keys (node-redis's Sentinel client does not expose the master's invalidations): give the near tier a timeToLive instead",
+      );
+    }
+    const redis = loadNodeRedis("redis+sentinel");
+    const credentials = {
+      ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
+      ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
+    };
+    const sentinel = redis.createSentinel({
+      name: endpoint.masterName,
+      sentinelRootNodes: endpoint.nodes.map(({ host, port }) => ({ host, port })),
+      nodeClientOptions: {
+        socket: socketTimings(timings),
+        pingInterval: pingInterval(timings),
+        ...credentials,
+        database: endpoint.database,
+        disableOfflineQueue: true,
+      },
+      sentinelClientOptions: { socket: socketTimings(timings) },
+      // One connection to the master, as a plain redis:// backend has: commands pipeline on it.
+      masterPoolSize: 1,
+      commandOptions: OUR_DEADLINE_ONLY,
+    });
+    return new NodeRedisSentinelDriver(sentinel, true);
+  }
+
+  send(command: RedisCommand): Promise<unknown> {
+    return this.#binary.sendCommand(false, command);
+  }
+
+  async transaction(commands: readonly RedisCommand[]): Promise<unknown[]> {
+    const multi = this.#binary.multi();
+    for (const command of commands) multi.addCommand(false, command);
+    return (await multi.exec()) as unknown[];
+  }
+
+  readonly isCluster = false;
+
+  checkTopology(): void {
+    // Invalidations are not offered over Sentinel: nothing to report.
+  }
+
+  groupKeys(keys: readonly string[]): string[][] {
+    return [[...keys]];
+  }
+
+  masters(): Promise<MasterSender[]> {
+    return Promise.resolve([(command) => this.#binary.sendCommand(false, command)]);
   }
 }
