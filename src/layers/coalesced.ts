@@ -12,7 +12,8 @@ export interface CoalescedBackendOptions {
    */
   readonly isBatchRefusal?: (error: unknown) => boolean;
   /**
-   * Reads a batch: the values of `keys` in their order, `null` or `undefined` for an absent one. Default:
+   * Reads a batch: the values of `keys` in their order, `null` or `undefined` for an absent one, a
+   * `FailedRead` for a key that failed apart from the others (read-batcher.ts). Default:
    * the wrapped backend's `getMany`. A store that can answer in order without a map (Redis's `MGET`) saves
    * the map per batch.
    */

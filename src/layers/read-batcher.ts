@@ -1,9 +1,23 @@
+/**
+ * A key of a batch whose read failed on its own (on a cluster, the node of its slot failed while the
+ * others answered): that key's callers get the error, the others their values.
+ */
+export class FailedRead {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
 /** Options of {@link ReadBatcher}. */
 export interface ReadBatcherOptions<T> {
   /** Reads one key (a lone key of a tick, or each key of a refused batch). */
   readonly readOne: (key: string) => Promise<T | undefined>;
-  /** Reads a batch: the values of `keys` in their order, `null` or `undefined` for an absent one. */
-  readonly readBatch: (keys: readonly string[]) => Promise<readonly (T | null | undefined)[]>;
+  /**
+   * Reads a batch: the values of `keys` in their order, `null` or `undefined` for an absent one, a
+   * {@link FailedRead} for a key whose read failed apart from the others.
+   */
+  readonly readBatch: (keys: readonly string[]) => Promise<readonly (T | null | undefined | FailedRead)[]>;
   /** Keys per batch at most. Default 64. */
   readonly maxBatch?: number | undefined;
   /** Whether a failed batch was refused as a whole, so that each key is worth asking on its own. Default: never. */
@@ -30,7 +44,7 @@ type Waiting = ((outcome: unknown) => void)[];
  */
 export class ReadBatcher<T> {
   readonly #readOne: (key: string) => Promise<T | undefined>;
-  readonly #readBatch: (keys: readonly string[]) => Promise<readonly (T | null | undefined)[]>;
+  readonly #readBatch: (keys: readonly string[]) => Promise<readonly (T | null | undefined | FailedRead)[]>;
   readonly #maxBatch: number;
   readonly #isBatchRefusal: (error: unknown) => boolean;
   #batch = new Map<string, Waiting>();
@@ -72,7 +86,11 @@ export class ReadBatcher<T> {
       (values) => {
         // A map iterates in insertion order: the order of `keys`.
         let index = 0;
-        for (const waiting of batch.values()) answer(waiting, values[index++] ?? undefined);
+        for (const waiting of batch.values()) {
+          const value = values[index++];
+          if (value instanceof FailedRead) fail(waiting, value.error);
+          else answer(waiting, value ?? undefined);
+        }
       },
       (error: unknown) => {
         if (!this.#isBatchRefusal(error)) {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { Cluster as IoRedisCluster } from "ioredis";
 import { createClient, createCluster } from "redis";
 import { RedisBackend } from "../../src/backends/redis/backend.js";
@@ -8,7 +10,7 @@ import { fromUrl } from "../../src/backends/registry.js";
 import { loadSlotFunction } from "../../src/backends/redis/drivers/driver.js";
 import { runBackendConformance } from "../support/conformance.js";
 import { RedisCluster } from "../support/redis-cluster.js";
-import { redisUnavailableReason } from "../support/redis-server.js";
+import { rawCommand, redisUnavailableReason } from "../support/redis-server.js";
 
 const unavailable = redisUnavailableReason();
 const cluster = unavailable === undefined ? await RedisCluster.start() : undefined;
@@ -292,6 +294,150 @@ if (cluster === undefined) {
       } finally {
         await backend.close();
       }
+    });
+  });
+}
+
+if (cluster !== undefined) {
+  describe("resharding under load (F16 a)", () => {
+    // Runs last: it moves slots between the masters.
+    it("64 callers read and write while slots move: MOVED, ASK and TRYAGAIN never surface, no wrong value", async () => {
+      const ids = await Promise.all(
+        cluster.nodes.map(async (node) => (await rawCommand(node.port, "CLUSTER MYID", 1000, true)).split("\r\n")[1]),
+      );
+      const backend = new RedisBackend({ url: cluster.url(), timeout: 2000 });
+      await using cache = new Cache<{ key: string; version: number }>({ backend, serializer: "json://" });
+      const CALLERS = 64;
+      const KEYS_PER_CALLER = 8;
+      const errors = new Map<string, number>();
+      const wrong: string[] = [];
+      let operations = 0;
+      let moving = true;
+      // Half the callers keep their keys in eight hot slots (a {hash tag} each, with 400 more keys there, so
+      // that moving one takes a while); the others spread theirs over the whole key space.
+      const HOT_TAGS = Array.from({ length: 8 }, (_, tag) => `{hot${String(tag)}}`);
+      for (const tag of HOT_TAGS) {
+        await cache.setMany(
+          Array.from({ length: 400 }, (_, index): [string, { key: string; version: number }] => [
+            `${tag}:fill${String(index)}`,
+            { key: `${tag}:fill${String(index)}`, version: 0 },
+          ]),
+        );
+      }
+      const caller = async (index: number): Promise<void> => {
+        const tag = index % 2 === 0 ? (HOT_TAGS[(index / 2) % HOT_TAGS.length] as string) : "";
+        const keys = Array.from({ length: KEYS_PER_CALLER }, (_, key) => `${tag}c${String(index)}:k${String(key)}`);
+        /** Per key: the last version acknowledged, and the highest sent (a timed-out write may land later). */
+        const acknowledged = new Map<string, number>();
+        const sent = new Map<string, number>();
+        const check = (key: string, value: { key: string; version: number } | undefined): void => {
+          const low = acknowledged.get(key) ?? 0;
+          const high = sent.get(key) ?? 0;
+          if (value === undefined ? low > 0 : value.key !== key || value.version < low || value.version > high) {
+            wrong.push(`${key}: read ${JSON.stringify(value)}, acknowledged ${String(low)}, sent ${String(high)}`);
+          }
+        };
+        let round = 0;
+        while (moving) {
+          const key = keys[round % keys.length] as string;
+          const other = keys[(round + 3) % keys.length] as string;
+          try {
+            switch (round++ % 4) {
+              case 0: {
+                const version = (sent.get(key) ?? 0) + 1;
+                sent.set(key, version);
+                await cache.set(key, { key, version });
+                acknowledged.set(key, version);
+                break;
+              }
+              case 1:
+                check(key, await cache.get(key));
+                break;
+              case 2: {
+                const found = await cache.getMany(...keys);
+                for (const each of keys) check(each, found.get(each));
+                break;
+              }
+              default: {
+                const versions = [key, other].map((each) => (sent.get(each) ?? 0) + 1);
+                sent.set(key, versions[0] as number);
+                sent.set(other, versions[1] as number);
+                await cache.setMany([
+                  [key, { key, version: versions[0] as number }],
+                  [other, { key: other, version: versions[1] as number }],
+                ]);
+                acknowledged.set(key, versions[0] as number);
+                acknowledged.set(other, versions[1] as number);
+              }
+            }
+            operations++;
+          } catch (error) {
+            const name =
+              error instanceof Error ? `${error.name}: ${error.message.replace(/\d+/g, "N")}` : String(error);
+            errors.set(name, (errors.get(name) ?? 0) + 1);
+          }
+        }
+      };
+      const load = Promise.all(Array.from({ length: CALLERS }, (_, index) => caller(index)));
+      const reshard = async (from: number, to: number): Promise<void> => {
+        await promisify(execFile)(
+          "redis-cli",
+          [
+            "--cluster",
+            "reshard",
+            `127.0.0.1:${String(cluster.nodes[0]?.port)}`,
+            "--cluster-from",
+            ids[from] as string,
+            "--cluster-to",
+            ids[to] as string,
+            "--cluster-slots",
+            "1500",
+            "--cluster-yes",
+          ],
+          { timeout: 120_000 },
+        );
+      };
+      /** The redirections and refusals the masters sent, from INFO errorstats: proof the load met the moves. */
+      const redirections = async (): Promise<Record<string, number>> => {
+        const counts: Record<string, number> = { MOVED: 0, ASK: 0, TRYAGAIN: 0 };
+        for (const node of cluster.nodes) {
+          const info = await rawCommand(node.port, "INFO errorstats", 1000, true);
+          for (const match of info.matchAll(/errorstat_(MOVED|ASK|TRYAGAIN):count=(\d+)/g)) {
+            counts[match[1] as string] = (counts[match[1] as string] ?? 0) + Number(match[2]);
+          }
+        }
+        return counts;
+      };
+      const before = await redirections();
+      const started = performance.now();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const slotOf = loadSlotFunction();
+        for (const [index, tag] of HOT_TAGS.entries()) {
+          const topology = await cluster.topology();
+          const owner = topology.findIndex(({ slots }) =>
+            slots.some(([start, end]) => start <= slotOf(tag) && slotOf(tag) <= end),
+          );
+          const target = topology[(owner + 1 + (index % 2)) % topology.length];
+          await cluster.migrateSlot(slotOf(tag), target?.port ?? 0);
+        }
+        await reshard(0, 1);
+        await reshard(1, 2);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      } finally {
+        moving = false;
+        await load;
+      }
+      const elapsed = performance.now() - started;
+      const after = await redirections();
+      const met = Object.fromEntries(Object.entries(after).map(([name, count]) => [name, count - (before[name] ?? 0)]));
+      console.log(
+        `# F16a: ${String(operations)} operations by ${String(CALLERS)} callers while 8 hot slots moved key by key, then 3000 slots by redis-cli, in ${elapsed.toFixed(0)} ms; replies met ${JSON.stringify(met)}; errors ${JSON.stringify(Object.fromEntries(errors))}`,
+      );
+      assert.ok((met["MOVED"] ?? 0) > 0 && (met["ASK"] ?? 0) > 0, "the load never met a slot on the move");
+      assert.deepEqual(wrong, []);
+      for (const name of errors.keys()) assert.match(name, /^BackendError: .* timed out after/, name);
+      assert.ok(operations > CALLERS * 10, `only ${String(operations)} operations`);
     });
   });
 }

@@ -72,6 +72,56 @@ export class RedisCluster {
     }
   }
 
+  /** Each node's id and the slots it owns, from CLUSTER NODES as the first node sees them. */
+  async topology(): Promise<{ id: string; port: number; slots: [number, number][] }[]> {
+    const reply = await rawCommand(this.nodes[0]?.port ?? 0, "CLUSTER NODES", 1000, true);
+    const text = reply.slice(reply.indexOf("\r\n") + 2);
+    return text
+      .split("\n")
+      .filter((line) => line.includes("master"))
+      .map((line) => {
+        const [id = "", address = "", , , , , , , ...ranges] = line.trim().split(" ");
+        const slots = ranges
+          .filter((range) => !range.startsWith("["))
+          .map((range): [number, number] => {
+            const [start, end = start] = range.split("-");
+            return [Number(start), Number(end)];
+          });
+        return { id, port: Number(address.split("@")[0]?.split(":")[1]), slots };
+      });
+  }
+
+  /**
+   * Moves `slot` to the node at `port` the slow way, as `redis-cli --cluster reshard` does it one batch
+   * at a time: IMPORTING on the target, MIGRATING on the owner, its keys in batches of `batch` with a
+   * pause between, then the new owner told to every node. Meanwhile readers of the slot meet ASK (a key
+   * already moved) and TRYAGAIN (a multi-key command over keys on both sides).
+   */
+  async migrateSlot(slot: number, port: number, batch = 20, pauseMs = 10): Promise<void> {
+    const topology = await this.topology();
+    const owner = topology.find(({ slots }) => slots.some(([start, end]) => start <= slot && slot <= end));
+    const target = topology.find((node) => node.port === port);
+    if (owner === undefined || target === undefined)
+      throw new Error(`no owner of slot ${String(slot)}, or no node on ${String(port)}`);
+    if (owner.port === port) return;
+    await rawCommand(port, `CLUSTER SETSLOT ${String(slot)} IMPORTING ${owner.id}`);
+    await rawCommand(owner.port, `CLUSTER SETSLOT ${String(slot)} MIGRATING ${target.id}`);
+    for (;;) {
+      const reply = await rawCommand(owner.port, `CLUSTER GETKEYSINSLOT ${String(slot)} ${String(batch)}`, 1000, true);
+      const keys = [...reply.matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((match) => match[1] as string);
+      if (keys.length === 0) break;
+      await run(
+        "redis-cli",
+        ["-p", String(owner.port), "MIGRATE", "127.0.0.1", String(port), "", "0", "5000", "KEYS", ...keys],
+        { timeout: 10_000 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+    for (const node of [target, owner, ...topology.filter((each) => each !== owner && each !== target)]) {
+      await rawCommand(node.port, `CLUSTER SETSLOT ${String(slot)} NODE ${target.id}`);
+    }
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.stop()));
   }

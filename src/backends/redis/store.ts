@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { BackendError } from "../../errors.js";
 import type { DeadlineGuard } from "../../layers/deadline-guard.js";
+import { FailedRead } from "../../layers/read-batcher.js";
 import type { AsyncBackend, BackendCapabilities, BackendSetOptions, WatchedValue, WriteFence } from "../contract.js";
 import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
 
@@ -102,28 +103,40 @@ export class RedisStore implements AsyncBackend<StoredValue> {
    */
   async get(key: string): Promise<Buffer | undefined> {
     const [reply] = await readEach(this.#driver, [key]);
-    if (reply instanceof KeyFailure) throw reply.error;
+    if (reply instanceof FailedRead) throw reply.error;
     return reply ?? undefined;
   }
 
   /**
    * The values of `keys` in their order (`null` for an absent one): one `MGET` on a single server, whose
-   * reply is that list already; by slot through {@link RedisStore.getMany} on a cluster. A refusal of the
-   * whole batch rejects (the coalescing layer then asks key by key).
+   * reply is that list already; one per hash slot on a cluster, where a slot whose node fails fails only
+   * its own keys (a {@link FailedRead} each): a dead master takes down its keys, not the whole tick's. A
+   * refusal of the whole batch rejects (the coalescing layer then asks key by key).
    */
-  async readBatch(keys: readonly string[]): Promise<readonly (Buffer | null | undefined)[]> {
+  async readBatch(keys: readonly string[]): Promise<readonly (Buffer | null | undefined | FailedRead)[]> {
     if (!this.#driver.isCluster) return (await this.#driver.send(["MGET", ...keys], keys[0])) as (Buffer | null)[];
-    const found = await this.getMany(keys);
-    return keys.map((key) => found.get(key));
+    const outcomes = new Map<string, Buffer | null | FailedRead>();
+    await Promise.all(
+      this.#driver.groupKeys(keys).map(async (group) => {
+        try {
+          const replies = await readEach(this.#driver, group);
+          group.forEach((key, index) => outcomes.set(key, replies[index] ?? null));
+        } catch (error) {
+          const failed = new FailedRead(error);
+          for (const key of group) outcomes.set(key, failed);
+        }
+      }),
+    );
+    return keys.map((key) => outcomes.get(key));
   }
 
   /** One `MGET` per hash slot (one in all on a single server); the entries in the order they were asked. */
   async getMany(keys: readonly string[]): Promise<Map<string, Buffer>> {
     const found = new Map<string, Buffer>();
-    const collect = (group: readonly string[], replies: readonly (Buffer | null | KeyFailure)[]): void => {
+    const collect = (group: readonly string[], replies: readonly (Buffer | null | FailedRead)[]): void => {
       group.forEach((key, index) => {
         const reply = replies[index];
-        if (reply instanceof KeyFailure) throw reply.error;
+        if (reply instanceof FailedRead) throw reply.error;
         if (reply !== null && reply !== undefined) found.set(key, reply);
       });
     };
@@ -325,9 +338,9 @@ export class RedisStore implements AsyncBackend<StoredValue> {
  * One `MGET` of `keys` (which share a slot on a cluster). When the server refuses it as a whole (a key
  * the ACL forbids, `MGET` itself forbidden, `TRYAGAIN` while a slot migrates), each key is asked again
  * on its own, so that one key's trouble is not its batch's: that key's entry is then a
- * {@link KeyFailure}. Connection failures are not retried here: the deadline guard resends reads.
+ * {@link FailedRead}. Connection failures are not retried here: the deadline guard resends reads.
  */
-async function readEach(driver: RedisDriver, keys: readonly string[]): Promise<(Buffer | null | KeyFailure)[]> {
+async function readEach(driver: RedisDriver, keys: readonly string[]): Promise<(Buffer | null | FailedRead)[]> {
   try {
     return (await driver.send(["MGET", ...keys], keys[0])) as (Buffer | null)[];
   } catch (error) {
@@ -337,23 +350,16 @@ async function readEach(driver: RedisDriver, keys: readonly string[]): Promise<(
 }
 
 /** `GET key`, where a key of another type reads as absent, as it does in an `MGET`. */
-async function readAlone(driver: RedisDriver, key: string): Promise<Buffer | null | KeyFailure> {
+async function readAlone(driver: RedisDriver, key: string): Promise<Buffer | null | FailedRead> {
   try {
     return (await driver.send(["GET", key], key)) as Buffer | null;
   } catch (error) {
     if (redisErrorCode(error) === "WRONGTYPE") return null;
-    return new KeyFailure(error);
+    return new FailedRead(error);
   }
 }
 
 /** The failure of one key of a batch. */
-class KeyFailure {
-  readonly error: unknown;
-  constructor(error: unknown) {
-    this.error = error;
-  }
-}
-
 /**
  * Runs `send` again while the server answers `TRYAGAIN` (a multi-key command in a slot that is being
  * migrated, which node-redis does not retry): up to 8 times, 5 ms to 100 ms apart, about 0.5 s in all.
