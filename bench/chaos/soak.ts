@@ -158,23 +158,18 @@ async function soak(setup: Setup, milliseconds: number): Promise<Map<string, Fau
     const fault = lastFault;
     if (fault !== undefined) (reports.get(fault.kind) as FaultReport).operations++;
     operation()
-      .then(
-        () => {
-          if (fault !== undefined && !fault.recovered && performance.now() > fault.endedAt) {
-            fault.recovered = true;
-            const report = reports.get(fault.kind) as FaultReport;
-            report.recoveryMs = Math.max(report.recoveryMs, performance.now() - fault.endedAt);
-          }
-        },
-        (error: unknown) => {
-          totals.errors++;
-          if (fault !== undefined) (reports.get(fault.kind) as FaultReport).errors++;
-          if (!(error instanceof BackendError)) {
-            totals.untypedErrors++;
-            untypedSamples.add(String(error).slice(0, 200));
-          }
-        },
-      )
+      .catch((error: unknown) => {
+        totals.errors++;
+        if (fault !== undefined) {
+          const report = reports.get(fault.kind) as FaultReport;
+          report.errors++;
+          report.errorWindowMs = Math.max(report.errorWindowMs, performance.now() - fault.startedAt);
+        }
+        if (!(error instanceof BackendError)) {
+          totals.untypedErrors++;
+          untypedSamples.add(String(error).slice(0, 200));
+        }
+      })
       .finally(() => pending.delete(id));
   };
 
