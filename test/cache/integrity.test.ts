@@ -236,3 +236,28 @@ describe("a sealed SyncCache", () => {
     assert.equal(backend.get("k"), undefined);
   });
 });
+
+describe("a sealed cache with a near tier over Redis", requirement, () => {
+  it("decodes and checks once per entry held near; a tampered overwrite, once invalidated, is an undecodable miss", async () => {
+    const url = (server as RedisServer).url(5);
+    await using cache = new Cache<unknown>({ backend: url, serializer: HMAC, near: true, onError: () => {} });
+    const raw = new RedisBackend({ url });
+    try {
+      await cache.set("k", { v: 1 });
+      assert.deepEqual(await cache.get("k"), { v: 1 });
+      assert.deepEqual(await cache.get("k"), { v: 1 });
+      assert.ok(cache.stats.nearHits >= 1);
+      const stored = (await raw.get("k")) as Uint8Array;
+      await raw.set("k", flipped(stored, 2), {});
+      let value: unknown = { v: 1 };
+      for (let attempt = 0; attempt < 100 && value !== undefined; attempt++) {
+        value = await cache.get("k");
+        if (value !== undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(value, undefined);
+      assert.equal(cache.stats.undecodableValues, 1);
+    } finally {
+      await raw.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CoalescedBackend } from "../../src/layers/coalesced.js";
+import { FailedRead } from "../../src/layers/read-batcher.js";
 import { ScriptedBackend } from "../support/scripted-backend.js";
 
 class Refused extends Error {}
@@ -20,6 +21,24 @@ describe("CoalescedBackend (a layer over any backend)", () => {
     const answers = await Promise.all([backend.get("a"), backend.get("b"), backend.get("a"), backend.get("absent")]);
     assert.deepEqual(answers, [1, 2, 1, undefined]);
     assert.deepEqual(inner.calls, [{ operation: "getMany", args: [["a", "b", "absent"]] }]);
+  });
+
+  it("fails only the keys a batch read reports as failed (a cluster's dead node), and answers the others", async () => {
+    const inner = new ScriptedBackend();
+    const down = new Refused("node down");
+    const backend = new CoalescedBackend(inner, {
+      readBatch: (keys) => Promise.resolve(keys.map((key) => (key.startsWith("dead") ? new FailedRead(down) : key))),
+    });
+    const outcomes = await Promise.allSettled([
+      backend.get("a"),
+      backend.get("dead:1"),
+      backend.get("b"),
+      backend.get("dead:1"),
+    ]);
+    assert.deepEqual(
+      outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : (outcome.reason as Error).message)),
+      ["a", "node down", "b", "node down"],
+    );
   });
 
   it("starts a new batch once one is full; a lone key is one read", async () => {
