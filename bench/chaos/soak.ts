@@ -40,8 +40,12 @@ interface FaultReport {
   operations: number;
   errors: number;
   stale: number;
-  /** The longest time from the start of a fault to the last error before the next one (0 when none failed). */
-  errorWindowMs: number;
+  servedAfterDelete: number;
+  /**
+   * The longest recovery: from the end of the fault (its action done) to the last error before a full
+   * second without any (0 when none failed after it).
+   */
+  recoveryMs: number;
 }
 
 interface Setup {
@@ -80,7 +84,18 @@ async function soak(setup: Setup, milliseconds: number): Promise<Map<string, Fau
   const deletes = new Map<string, { started: number; done: number }>();
   const pending = new Map<number, number>();
   const reports = new Map<string, FaultReport>();
-  let lastFault: { kind: string; startedAt: number } | undefined;
+  let lastFault: { kind: string; endedAt: number; errors: number[] } | undefined;
+  /** The recovery of a fault once the next one starts (or the soak ends), from the times of its errors. */
+  const closeFault = (): void => {
+    if (lastFault === undefined) return;
+    let recovered = lastFault.endedAt;
+    for (const at of lastFault.errors) {
+      if (at - recovered >= 1000) break;
+      recovered = Math.max(recovered, at);
+    }
+    const report = reports.get(lastFault.kind) as FaultReport;
+    report.recoveryMs = Math.max(report.recoveryMs, recovered - lastFault.endedAt);
+  };
   let nextId = 0;
 
   const acknowledge = (key: string, version: number): void => {
@@ -114,6 +129,7 @@ async function soak(setup: Setup, milliseconds: number): Promise<Map<string, Fau
     const writtenAt = acknowledged.get(key)?.get(value.version);
     if (deleted !== undefined && writtenAt !== undefined && writtenAt < deleted.started && startedAt > deleted.done) {
       totals.servedAfterDelete++;
+      if (lastFault !== undefined) (reports.get(lastFault.kind) as FaultReport).servedAfterDelete++;
     }
   };
   const nextVersion = (key: string): number => {
@@ -161,9 +177,8 @@ async function soak(setup: Setup, milliseconds: number): Promise<Map<string, Fau
       .catch((error: unknown) => {
         totals.errors++;
         if (fault !== undefined) {
-          const report = reports.get(fault.kind) as FaultReport;
-          report.errors++;
-          report.errorWindowMs = Math.max(report.errorWindowMs, performance.now() - fault.startedAt);
+          (reports.get(fault.kind) as FaultReport).errors++;
+          if (fault.errors.length < 100_000) fault.errors.push(performance.now());
         }
         if (!(error instanceof BackendError)) {
           totals.untypedErrors++;
@@ -194,11 +209,21 @@ async function soak(setup: Setup, milliseconds: number): Promise<Map<string, Fau
       await sleep(5000 + Math.random() * 15_000);
       if (performance.now() > ends - 3000) break;
       const kind = kinds[Math.floor(Math.random() * kinds.length)] as string;
-      const report = reports.get(kind) ?? { count: 0, operations: 0, errors: 0, stale: 0, errorWindowMs: 0 };
+      const report = reports.get(kind) ?? {
+        count: 0,
+        operations: 0,
+        errors: 0,
+        stale: 0,
+        servedAfterDelete: 0,
+        recoveryMs: 0,
+      };
       reports.set(kind, report);
       report.count++;
-      lastFault = { kind, startedAt: performance.now() };
+      closeFault();
+      const fault = { kind, endedAt: Number.POSITIVE_INFINITY, errors: [] as number[] };
+      lastFault = fault;
       await (setup.faults[kind] as () => Promise<void>)();
+      fault.endedAt = performance.now();
       console.error(`  ${setup.name}: ${kind}`);
     }
     await sleep(Math.max(0, ends - performance.now()));
@@ -208,6 +233,7 @@ async function soak(setup: Setup, milliseconds: number): Promise<Map<string, Fau
     while (pending.size > 0 && performance.now() - drained < UNSETTLED_AFTER) await sleep(50);
     clearInterval(watchdog);
     totals.unsettled += pending.size;
+    closeFault();
     await cache.close();
   }
   return reports;
@@ -341,7 +367,7 @@ for (const make of [standalone, sentinel, cluster]) {
     const reports = await soak(setup, (MINUTES * 60_000) / 3);
     const rows = [...reports].map(
       ([kind, report]) =>
-        `| ${setup.name} | ${kind} | ${String(report.count)} | ${String(report.operations)} | ${String(report.errors)} | ${String(report.stale)} | ${report.errorWindowMs.toFixed(0)} |`,
+        `| ${setup.name} | ${kind} | ${String(report.count)} | ${String(report.operations)} | ${String(report.errors)} | ${String(report.stale)} | ${String(report.servedAfterDelete)} | ${report.recoveryMs.toFixed(0)} |`,
     );
     sections.push(...rows);
   } finally {
@@ -355,8 +381,10 @@ const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(0);
 console.log(
   `\n### Chaos soak: ${MINUTES.toFixed(1)} minutes, ${String(RATE)} operations/s (${new Date().toISOString().slice(0, 10)})\n`,
 );
-console.log("| setup | fault | times | operations after it | errors | stale reads | errors for at most (ms) |");
-console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+console.log(
+  "| setup | fault | times | operations after it | errors | stale reads | served after deleteByTag | recovered within (ms) |",
+);
+console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const row of sections) console.log(row);
 console.log(`
 | check | count |

@@ -4,7 +4,6 @@
  * a byte-flip fuzzer over every serializer chain.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
 import { after, describe, it } from "node:test";
 import { createClient } from "redis";
@@ -14,6 +13,7 @@ import { Cache } from "../../src/cache/cache.js";
 import * as serializers from "../../src/serializers/registry.js";
 import { BackendError, ConfigurationError, SerializationError } from "../../src/errors.js";
 import { cached } from "../../src/memoize/cached.js";
+import { runFuzzChild } from "../support/fuzz-child.js";
 import { needsRedis, RedisServer } from "../support/redis-server.js";
 
 const requirement = needsRedis();
@@ -325,17 +325,7 @@ describe("byte-flip fuzzer (B2)", () => {
       }
       console.log(JSON.stringify({ report, slowest }));
     `;
-    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      cwd: new URL("../..", import.meta.url),
-      encoding: "utf8",
-      timeout: 120_000,
-    });
-    assert.equal(child.signal, null, `the child died of ${String(child.signal)}`);
-    assert.equal(child.status, 0, child.stderr);
-    const { report, slowest } = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "{}") as {
-      report: Record<string, { rejected: number; silentlyDifferent: number; unchanged: number }>;
-      slowest: number;
-    };
+    const { report, slowest } = runFuzzChild(script, 120_000);
     for (const [url, counts] of Object.entries(report)) {
       console.log(
         `# B2 ${url}: rejected ${String(counts.rejected)}, silently different ${String(counts.silentlyDifferent)}, unchanged ${String(counts.unchanged)}`,

@@ -4,7 +4,6 @@
  * byte-flip fuzzer of B2 over sealed entries: every flipped value refused, none silently different).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createSecretKey, generateKeyPairSync } from "node:crypto";
 import { inspect } from "node:util";
 import zlib from "node:zlib";
@@ -17,6 +16,7 @@ import { HmacSerializer } from "../../src/serializers/integrity/hmac.js";
 import { JsonSerializer } from "../../src/serializers/json.js";
 import { fromUrl } from "../../src/serializers/registry.js";
 import { runSerializerConformance } from "../support/conformance.js";
+import { runFuzzChild } from "../support/fuzz-child.js";
 
 const SECRET = "s3cret-".repeat(6);
 const OLD_SECRET = "old-s3cret-".repeat(4);
@@ -192,17 +192,7 @@ describe("byte-flip fuzzer over sealed entries (I1)", () => {
       }
       console.log(JSON.stringify({ report, slowest }));
     `;
-    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      cwd: new URL("../..", import.meta.url),
-      encoding: "utf8",
-      timeout: 240_000,
-    });
-    assert.equal(child.signal, null, `the child died of ${String(child.signal)}`);
-    assert.equal(child.status, 0, child.stderr);
-    const { report, slowest } = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "{}") as {
-      report: Record<string, { rejected: number; silentlyDifferent: number; unchanged: number }>;
-      slowest: number;
-    };
+    const { report, slowest } = runFuzzChild(script, 240_000);
     let total = 0;
     for (const [url, counts] of Object.entries(report)) {
       console.log(`# I1 ${url}: rejected ${String(counts.rejected)}, unchanged ${String(counts.unchanged)}`);
