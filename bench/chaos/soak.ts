@@ -4,9 +4,10 @@
  * with a random fault every 5–20 s, and a checker:
  *
  * - every value read carries its key (else: wrong key) and a version that was written (else: corrupted);
- * - no read returns a version older than one acknowledged before the read started (stale), unless the
- *   docs say it can: a write acknowledged and then lost in a failover or a restart, or a timed-out write
- *   that landed late; each stale read is counted against the fault that came last;
+ * - no read returns a version older than one acknowledged before the read started and sent after the older
+ *   one was acknowledged (stale), unless the docs say it can: a write acknowledged and then lost in a
+ *   failover; each stale read is counted against the fault that came last. A version whose write failed
+ *   or timed out (and was applied all the same, late) is counted apart;
  * - no entry written before a `deleteByTag` that was acknowledged is read after it (served after delete);
  * - no operation left unsettled past its deadline (+ 1.5 s for a busy machine), no unhandled rejection;
  * - RSS bounded.
@@ -62,6 +63,7 @@ const totals = {
   wrongKey: 0,
   corrupted: 0,
   stale: 0,
+  lateWrites: 0,
   servedAfterDelete: 0,
   unsettled: 0,
   unhandled: 0,
@@ -77,9 +79,9 @@ const tagOf = (key: string): string => `g${String(Number(key.slice(1)) % TAGS)}`
 async function soak(setup: Setup, milliseconds: number): Promise<Map<string, FaultReport>> {
   const backend = new RedisBackend({ url: setup.url, timeout: TIMEOUT });
   const cache = new Cache<Value>({ backend, serializer: "json+checksum://", onError: () => {} });
-  /** Per key: the highest version sent, and each acknowledged version's acknowledgement time (the last 16). */
+  /** Per key: the highest version sent, and the times of its last 32 versions' writes. */
   const sent = new Map<string, number>();
-  const acknowledged = new Map<string, Map<number, number>>();
+  const writes = new Map<string, Map<number, { sentAt: number; ackAt?: number }>>();
   /** Per tag: when the last acknowledged deleteByTag started and was acknowledged. */
   const deletes = new Map<string, { started: number; done: number }>();
   const pending = new Map<number, number>();
@@ -98,17 +100,27 @@ async function soak(setup: Setup, milliseconds: number): Promise<Map<string, Fau
   };
   let nextId = 0;
 
-  const acknowledge = (key: string, version: number): void => {
-    const versions = acknowledged.get(key) ?? new Map<number, number>();
-    acknowledged.set(key, versions);
-    versions.set(version, performance.now());
-    if (versions.size > 16) versions.delete(versions.keys().next().value as number);
+  /** When each recent version of a key was sent, and, once its write was acknowledged, when that was. */
+  const writeTimes = (key: string): Map<number, { sentAt: number; ackAt?: number }> => {
+    let times = writes.get(key);
+    if (times === undefined) writes.set(key, (times = new Map()));
+    return times;
   };
-  /** The highest version acknowledged before `time`. */
-  const floorAt = (key: string, time: number): number => {
-    let floor = 0;
-    for (const [version, at] of acknowledged.get(key) ?? []) if (at < time && version > floor) floor = version;
+  const acknowledge = (key: string, version: number): void => {
+    const write = writeTimes(key).get(version);
+    if (write !== undefined) write.ackAt = performance.now();
+  };
+  /** The highest version acknowledged before `time`, with its times. */
+  const floorAt = (key: string, time: number): { version: number; sentAt: number } | undefined => {
+    let floor: { version: number; sentAt: number } | undefined;
+    for (const [version, { sentAt, ackAt }] of writeTimes(key)) {
+      if (ackAt !== undefined && ackAt < time && version > (floor?.version ?? 0)) floor = { version, sentAt };
+    }
     return floor;
+  };
+  const count = (field: "stale" | "servedAfterDelete" | "lateWrites"): void => {
+    totals[field]++;
+    if (lastFault !== undefined && field !== "lateWrites") (reports.get(lastFault.kind) as FaultReport)[field]++;
   };
   const check = (key: string, value: Value | undefined, startedAt: number): void => {
     if (value === undefined) return;
@@ -120,21 +132,35 @@ async function soak(setup: Setup, milliseconds: number): Promise<Map<string, Fau
       totals.wrongKey++;
       return;
     }
-    if (value.version > (sent.get(key) ?? 0)) totals.corrupted++;
-    else if (value.version < floorAt(key, startedAt)) {
-      totals.stale++;
-      if (lastFault !== undefined) (reports.get(lastFault.kind) as FaultReport).stale++;
+    if (value.version > (sent.get(key) ?? 0)) {
+      totals.corrupted++;
+      return;
+    }
+    const read = writeTimes(key).get(value.version);
+    const floor = floorAt(key, startedAt);
+    if (floor !== undefined && value.version < floor.version) {
+      // Older than a write acknowledged before this read began. Two writes in flight at once may land in
+      // either order, so only one acknowledged before the newer was sent is stale; one never acknowledged
+      // (it failed, or timed out, and may still have been applied) is a late write.
+      if (read?.ackAt === undefined) count("lateWrites");
+      else if (read.ackAt < floor.sentAt) count("stale");
     }
     const deleted = deletes.get(tagOf(key));
-    const writtenAt = acknowledged.get(key)?.get(value.version);
-    if (deleted !== undefined && writtenAt !== undefined && writtenAt < deleted.started && startedAt > deleted.done) {
-      totals.servedAfterDelete++;
-      if (lastFault !== undefined) (reports.get(lastFault.kind) as FaultReport).servedAfterDelete++;
+    if (
+      deleted !== undefined &&
+      read?.ackAt !== undefined &&
+      read.ackAt < deleted.started &&
+      startedAt > deleted.done
+    ) {
+      count("servedAfterDelete");
     }
   };
   const nextVersion = (key: string): number => {
     const version = (sent.get(key) ?? 0) + 1;
     sent.set(key, version);
+    const times = writeTimes(key);
+    times.set(version, { sentAt: performance.now() });
+    if (times.size > 32) times.delete(times.keys().next().value as number);
     return version;
   };
 
@@ -394,7 +420,8 @@ console.log(`
 | errors of another type | ${String(totals.untypedErrors)} |
 | wrong-key values | ${String(totals.wrongKey)} |
 | corrupted values | ${String(totals.corrupted)} |
-| stale reads (older than an acknowledged write) | ${String(totals.stale)} |
+| stale reads (older than a write acknowledged before the read, and written before it) | ${String(totals.stale)} |
+| late writes read (a write that failed or timed out, applied after a newer one) | ${String(totals.lateWrites)} |
 | entries served after an acknowledged deleteByTag | ${String(totals.servedAfterDelete)} |
 | operations unsettled ${String(UNSETTLED_AFTER)} ms after they started | ${String(totals.unsettled)} |
 | unhandled rejections or exceptions | ${String(totals.unhandled)} |

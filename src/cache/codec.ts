@@ -61,7 +61,7 @@ export class Codec<V> {
   }
 
   /** `wire` sealed for `key` when the serializer ends in an integrity layer. */
-  #sealed(key: string, wire: unknown): unknown {
+  #withSeal(key: string, wire: unknown): unknown {
     return this.#seal === undefined ? wire : this.#seal.seal(wire as Uint8Array | string, this.#prefix + key);
   }
 
@@ -104,7 +104,7 @@ export class Codec<V> {
     try {
       wire = this.#sealable(this.#inner.serialize(value));
       if (needsEscape(wire)) wire = escapePlain(wire);
-      wire = this.#sealed(key, wire);
+      wire = this.#withSeal(key, wire);
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
@@ -120,7 +120,7 @@ export class Codec<V> {
   encodeEntry(key: string, value: V, metadata: EntryMetadata, asObject = false): unknown {
     let wire: unknown;
     try {
-      wire = this.#sealed(
+      wire = this.#withSeal(
         key,
         envelope(this.#sealable(this.#inner.serialize(value)), metadata, asObject && this.#seal === undefined),
       );
@@ -137,7 +137,7 @@ export class Codec<V> {
     let wire: unknown;
     try {
       const serialized = this.#sealable(await inner.serializeAsync(value));
-      wire = this.#sealed(key, envelope(serialized, metadata, asObject && this.#seal === undefined));
+      wire = this.#withSeal(key, envelope(serialized, metadata, asObject && this.#seal === undefined));
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }
@@ -162,7 +162,7 @@ export class Codec<V> {
     try {
       wire = this.#sealable(await inner.serializeAsync(value));
       if (needsEscape(wire)) wire = escapePlain(wire);
-      wire = this.#sealed(key, wire);
+      wire = this.#withSeal(key, wire);
     } catch (cause) {
       throw this.#unencodable(key, cause);
     }

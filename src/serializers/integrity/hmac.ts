@@ -12,10 +12,24 @@ const TAG_BYTES = 32;
 /** RFC 2104 (section 3) strongly discourages keys shorter than the hash's output. */
 const MIN_KEY_BYTES = 32;
 
-/** A secret for {@link HmacSerializer}: text (its UTF-8 bytes), bytes, or a secret `KeyObject`. */
+/**
+ * A secret for {@link HmacSerializer}: text (its UTF-8 bytes), bytes, or a secret `KeyObject`.
+ *
+ * @example
+ * ```ts
+ * const key: HmacKey = createSecretKey(randomBytes(32));
+ * ```
+ */
 export type HmacKey = string | Uint8Array | KeyObject;
 
-/** The options of {@link HmacSerializer}. */
+/**
+ * The options of {@link HmacSerializer}.
+ *
+ * @example
+ * ```ts
+ * const options: HmacSerializerOptions = { key: process.env.CACHE_HMAC_KEY!, previousKeys: [process.env.OLD_KEY!] };
+ * ```
+ */
 export interface HmacSerializerOptions {
   /** The secret that signs new values and verifies first: at least 32 bytes. */
   readonly key: HmacKey;
