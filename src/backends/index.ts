@@ -20,6 +20,7 @@ export {
   type IoRedisLike,
   type NodeRedisClientLike,
   type NodeRedisClusterLike,
+  type NodeRedisSentinelLike,
   RedisBackend,
   type RedisBackendOptions,
   type RedisClientLike,
