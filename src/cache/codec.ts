@@ -249,9 +249,10 @@ export class Codec<V> {
    */
   decodeUnlessTagged(key: string, wire: unknown): V | typeof UNDECODABLE | typeof TAGGED {
     try {
+      // A sealed value's payload comes after its seal is opened, in decode.
+      if (this.#seal !== undefined) return hasTags(wire) ? TAGGED : this.decode(key, wire);
       const payload = payloadUnlessTagged(wire);
-      if (payload === TAGGED) return TAGGED;
-      return this.#seal === undefined ? this.#inner.deserialize(payload) : this.decode(key, wire);
+      return payload === TAGGED ? TAGGED : this.#inner.deserialize(payload);
     } catch {
       return UNDECODABLE;
     }

@@ -115,6 +115,25 @@ export class RedisStore implements AsyncBackend<StoredValue> {
    */
   async readBatch(keys: readonly string[]): Promise<readonly (Buffer | null | undefined | FailedRead)[]> {
     if (!this.#driver.isCluster) return (await this.#driver.send(["MGET", ...keys], keys[0])) as (Buffer | null)[];
+    const outcomes = await this.#readBySlot(keys);
+    return keys.map((key) => outcomes.get(key));
+  }
+
+  /** One `MGET` per hash slot (one in all on a single server); the entries in the order they were asked. */
+  async getMany(keys: readonly string[]): Promise<Map<string, Buffer>> {
+    if (!this.#driver.isCluster) return foundIn(keys, await readEach(this.#driver, keys));
+    const outcomes = await this.#readBySlot(keys);
+    return foundIn(
+      keys,
+      keys.map((key) => outcomes.get(key) ?? null),
+    );
+  }
+
+  /**
+   * The reply for each of `keys` on a cluster: one `MGET` per hash slot, sent in parallel. A slot whose
+   * node fails fails only its own keys, a {@link FailedRead} each.
+   */
+  async #readBySlot(keys: readonly string[]): Promise<Map<string, Buffer | null | FailedRead>> {
     const outcomes = new Map<string, Buffer | null | FailedRead>();
     await Promise.all(
       this.#driver.groupKeys(keys).map(async (group) => {
@@ -127,37 +146,7 @@ export class RedisStore implements AsyncBackend<StoredValue> {
         }
       }),
     );
-    return keys.map((key) => outcomes.get(key));
-  }
-
-  /** One `MGET` per hash slot (one in all on a single server); the entries in the order they were asked. */
-  async getMany(keys: readonly string[]): Promise<Map<string, Buffer>> {
-    const found = new Map<string, Buffer>();
-    const collect = (group: readonly string[], replies: readonly (Buffer | null | FailedRead)[]): void => {
-      group.forEach((key, index) => {
-        const reply = replies[index];
-        if (reply instanceof FailedRead) throw reply.error;
-        if (reply !== null && reply !== undefined) found.set(key, reply);
-      });
-    };
-    if (!this.#driver.isCluster) {
-      collect(keys, await readEach(this.#driver, keys));
-      return found;
-    }
-    const groups = this.#driver.groupKeys(keys);
-    await Promise.all(
-      groups.map(async (group) => {
-        collect(group, await readEach(this.#driver, group));
-      }),
-    );
-    if (groups.length === 1) return found;
-    // Slots answer in any order: hand the entries back in the order they were asked for.
-    const ordered = new Map<string, Buffer>();
-    for (const key of keys) {
-      const value = found.get(key);
-      if (value !== undefined) ordered.set(key, value);
-    }
-    return ordered;
+    return outcomes;
   }
 
   async set(key: string, value: StoredValue, options: BackendSetOptions): Promise<boolean> {
@@ -349,6 +338,21 @@ async function readEach(driver: RedisDriver, keys: readonly string[]): Promise<(
   }
 }
 
+/**
+ * The entries of `replies` (those of `keys`, in order) that hold a value, in the order asked.
+ *
+ * @throws the error of the first key that failed.
+ */
+function foundIn(keys: readonly string[], replies: readonly (Buffer | null | FailedRead)[]): Map<string, Buffer> {
+  const found = new Map<string, Buffer>();
+  keys.forEach((key, index) => {
+    const reply = replies[index];
+    if (reply instanceof FailedRead) throw reply.error;
+    if (reply !== null && reply !== undefined) found.set(key, reply);
+  });
+  return found;
+}
+
 /** `GET key`, where a key of another type reads as absent, as it does in an `MGET`. */
 async function readAlone(driver: RedisDriver, key: string): Promise<Buffer | null | FailedRead> {
   try {
@@ -359,7 +363,6 @@ async function readAlone(driver: RedisDriver, key: string): Promise<Buffer | nul
   }
 }
 
-/** The failure of one key of a batch. */
 /**
  * Runs `send` again while the server answers `TRYAGAIN` (a multi-key command in a slot that is being
  * migrated, which node-redis does not retry): up to 8 times, 5 ms to 100 ms apart, about 0.5 s in all.

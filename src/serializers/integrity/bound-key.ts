@@ -1,3 +1,4 @@
+import { SerializationError } from "../../errors.js";
 import { NoopSerializer } from "../noop.js";
 import type { WireValue } from "../contract.js";
 
@@ -27,6 +28,25 @@ export function withRoom(data: Uint8Array | string, trailerBytes: number): { sea
   if (typeof data === "string") sealed.write(data, 0, length, "utf8");
   else sealed.set(data, 0);
   return { sealed, value: sealed.subarray(0, length) };
+}
+
+/**
+ * `bytes` split into the stored value and the trailer of `trailerBytes` after it, over the same memory.
+ *
+ * @throws SerializationError naming `check` ("checksum:// cannot check") when `bytes` cannot hold a trailer.
+ */
+export function splitTrailer(
+  bytes: Uint8Array,
+  trailerBytes: number,
+  check: string,
+  trailer: string,
+): { value: Buffer; trailer: Buffer } {
+  const end = bytes.byteLength - trailerBytes;
+  if (end < 0) {
+    throw new SerializationError(`${check} ${String(bytes.byteLength)} bytes: too short to hold ${trailer}`);
+  }
+  const buffer = asBuffer(bytes);
+  return { value: buffer.subarray(0, end), trailer: buffer.subarray(end) };
 }
 
 /** `bytes` as a Buffer over the same memory. */

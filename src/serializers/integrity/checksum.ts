@@ -1,7 +1,7 @@
 import { SerializationError } from "../../errors.js";
 import { toBytes } from "../../internal/bytes.js";
 import type { EntrySeal, Sealing, Serializer, WireValue } from "../contract.js";
-import { asBuffer, PASS_THROUGH, withRoom } from "./bound-key.js";
+import { PASS_THROUGH, splitTrailer, withRoom } from "./bound-key.js";
 import { crc32 } from "./crc32.js";
 
 const CHECKSUM_BYTES = 4;
@@ -40,14 +40,8 @@ export class ChecksumSerializer implements Serializer<WireValue, Uint8Array>, En
   }
 
   open(bytes: Uint8Array, key: string): Uint8Array {
-    const end = bytes.byteLength - CHECKSUM_BYTES;
-    if (end < 0) {
-      throw new SerializationError(
-        `checksum:// cannot check ${String(bytes.byteLength)} bytes: too short to hold a checksum`,
-      );
-    }
-    const value = asBuffer(bytes).subarray(0, end);
-    if (asBuffer(bytes).readUInt32BE(end) !== checksumOf(value, key)) {
+    const { value, trailer } = splitTrailer(bytes, CHECKSUM_BYTES, "checksum:// cannot check", "a checksum");
+    if (trailer.readUInt32BE(0) !== checksumOf(value, key)) {
       throw new SerializationError(
         "checksum:// found a checksum that does not match: the value was corrupted, written without checksum://, or stored under another key",
       );

@@ -4,7 +4,7 @@ import { ConfigurationError, SerializationError } from "../../errors.js";
 import { describeType, toBytes } from "../../internal/bytes.js";
 import type { UrlParameters } from "../../internal/cache-url.js";
 import type { EntrySeal, Sealing, Serializer, WireValue } from "../contract.js";
-import { asBuffer, keySuffix, PASS_THROUGH, withRoom } from "./bound-key.js";
+import { keySuffix, PASS_THROUGH, splitTrailer, withRoom } from "./bound-key.js";
 
 /** The one algorithm: fixed here, never named in (nor read from) what is stored. */
 const ALGORITHM = "sha256";
@@ -109,14 +109,7 @@ export class HmacSerializer implements Serializer<WireValue, Uint8Array>, EntryS
   }
 
   open(bytes: Uint8Array, key: string): Uint8Array {
-    const end = bytes.byteLength - TAG_BYTES;
-    if (end < 0) {
-      throw new SerializationError(
-        `hmac:// cannot verify ${String(bytes.byteLength)} bytes: too short to hold a signature`,
-      );
-    }
-    const value = asBuffer(bytes).subarray(0, end);
-    const stored = asBuffer(bytes).subarray(end);
+    const { value, trailer: stored } = splitTrailer(bytes, TAG_BYTES, "hmac:// cannot verify", "a signature");
     const suffix = keySuffix(key);
     if (timingSafeEqual(this.#tag(this.#key, value, suffix), stored)) return value;
     for (const previous of this.#previousKeys) {
