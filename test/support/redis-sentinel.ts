@@ -3,6 +3,7 @@
  * `redis-server` processes on free loopback ports (the sentinels run `redis-server <config> --sentinel`),
  * stopped by the pids we started.
  */
+import { createClient } from "redis";
 import { rawCommand, RedisServer } from "./redis-server.js";
 
 /** The name the sentinels know the master by. */
@@ -102,6 +103,32 @@ export class RedisSentinelSet {
     let current = port;
     await waitFor("a failover", async () => (current = await this.masterPort()) !== port, timeoutMs);
     return current;
+  }
+
+  /**
+   * Listens on every sentinel for `+switch-master`, the announcement that ends a failover (the sentinel has
+   * switched its configuration to the promoted replica; clients are told to follow). `announced` settles
+   * with the time (`performance.now()`) of the first one heard; `stop()` closes the connections.
+   */
+  async listenForSwitch(): Promise<{ announced: Promise<number>; stop: () => Promise<void> }> {
+    let heard = (_at: number): void => undefined;
+    const announced = new Promise<number>((resolve) => (heard = resolve));
+    const clients = this.sentinels.map((sentinel) =>
+      createClient({ socket: { host: "127.0.0.1", port: sentinel.port } }),
+    );
+    for (const client of clients) client.on("error", () => undefined);
+    await Promise.all(
+      clients.map(async (client) => {
+        await client.connect();
+        await client.subscribe("+switch-master", () => {
+          heard(performance.now());
+        });
+      }),
+    );
+    const stop = async (): Promise<void> => {
+      await Promise.all(clients.map((client) => client.close()));
+    };
+    return { announced, stop };
   }
 
   /** Waits until `server` is a replica whose link to its master is up. */

@@ -21,6 +21,7 @@ import {
 } from "./url.js";
 import { type RedisArgument, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
 import { RedisStore } from "./store.js";
+import { SentinelFollowerDriver } from "./drivers/sentinel-follower.js";
 import { IoRedisDriver, type IoRedisLike, isIoRedis } from "./drivers/ioredis.js";
 import {
   isNodeRedis,
@@ -89,7 +90,7 @@ export function redisSettingsFromUrl(
 
 function createDriver(endpoint: RedisEndpoint, timings: RedisTimings, tracking: boolean): RedisDriver {
   if (endpoint.transport === "cluster") return NodeRedisClusterDriver.create(endpoint, timings, tracking);
-  if (endpoint.transport === "sentinel") return NodeRedisSentinelDriver.create(endpoint, timings, tracking);
+  if (endpoint.transport === "sentinel") return SentinelFollowerDriver.create(endpoint, timings, tracking);
   return NodeRedisDriver.create(endpoint, timings, tracking);
 }
 

@@ -138,7 +138,10 @@ interface NodeRedisModule {
   RESP_TYPES: { BLOB_STRING: number };
 }
 
-function loadNodeRedis(scheme: string): NodeRedisModule {
+/**
+ *
+ */
+export function loadNodeRedis(scheme: string): NodeRedisModule {
   return loadOptional("redis", `${scheme}://`) as NodeRedisModule;
 }
 
@@ -154,9 +157,16 @@ function binaryMapping(): object {
  * answers), so that the client tries again. It is never shorter than an operation's deadline.
  */
 function socketTimings(timings: RedisTimings): object {
+  return { ...connectTimings(timings), socketTimeout: Math.max(timings.connectTimeout, timings.timeout) };
+}
+
+/** How long connecting may take, and how long to wait between attempts. */
+export function connectTimings(timings: RedisTimings): {
+  connectTimeout: number;
+  reconnectStrategy: (retries: number) => number;
+} {
   return {
     connectTimeout: timings.connectTimeout,
-    socketTimeout: Math.max(timings.connectTimeout, timings.timeout),
     reconnectStrategy: (retries: number) => reconnectDelay(retries, timings.reconnectMaxDelay),
   };
 }
@@ -533,36 +543,6 @@ export class NodeRedisSentinelDriver extends NodeRedisLifecycle<NodeRedisSentine
     // node-redis emits "reconnecting" when the master it follows goes away (a failover under way).
     super(client, owned, { ready: "ready", errors: ["error"], lost: [] });
     this.#binary = client.withTypeMapping(binaryMapping());
-  }
-
-  /** Creates the Sentinel client for a `redis+sentinel://` endpoint. */
-  static create(endpoint: RedisEndpoint, timings: RedisTimings, tracking = false): NodeRedisSentinelDriver {
-    if (tracking) {
-      throw new ConfigurationError(
-        "redis+sentinel:// does not report changes to keys (node-redis's Sentinel client does not expose the master's invalidations): give the near tier a timeToLive instead",
-      );
-    }
-    const redis = loadNodeRedis("redis+sentinel");
-    const credentials = {
-      ...(endpoint.username === undefined ? {} : { username: endpoint.username }),
-      ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
-    };
-    const sentinel = redis.createSentinel({
-      name: endpoint.masterName,
-      sentinelRootNodes: endpoint.nodes.map(({ host, port }) => ({ host, port })),
-      nodeClientOptions: {
-        socket: socketTimings(timings),
-        pingInterval: pingInterval(timings),
-        ...credentials,
-        database: endpoint.database,
-        disableOfflineQueue: true,
-      },
-      sentinelClientOptions: { socket: socketTimings(timings) },
-      // One connection to the master, as a plain redis:// backend has: commands pipeline on it.
-      masterPoolSize: 1,
-      commandOptions: OUR_DEADLINE_ONLY,
-    });
-    return new NodeRedisSentinelDriver(sentinel, true);
   }
 
   send(command: RedisCommand): Promise<unknown> {
