@@ -5,6 +5,7 @@ export type { CacheBase, CacheCounts } from "./cache/cache-core.js";
 export type { OperationContext, OperationName } from "./observability/channels.js";
 export type { OperationCounts } from "./observability/operation-stats.js";
 export type { CacheStats } from "./cache/failure-policy.js";
+export type { KeysOptions, SyncKeysOptions } from "./cache/key-listing.js";
 export type { CacheEntries, CacheErrorEvent, CacheOptionsBase, SetManyOptions, SetOptions } from "./cache/options.js";
 export { dummyCache, memoryCache } from "./cache/shortcuts.js";
 export { type MemoryCacheOptions, SyncCache, type SyncCacheOptions, type SyncFactory } from "./cache/sync-cache.js";
@@ -31,6 +32,8 @@ export type {
   AsyncBackend,
   BackendLocks,
   BackendOperations,
+  BackendScanOptions,
+  BackendScanPage,
   BackendSetOptions,
   SyncBackend,
   WriteFence,

@@ -138,7 +138,8 @@ describe("cachetory/testing from the packed tarball", () => {
     // A third party's own backend: a Map with expiry times, nothing of cachetory's inside.
     writeFileSync(
       join(project, "map-backend.mjs"),
-      `export class MapBackend {
+      `import { globMatcher } from "cachetory/backends";
+export class MapBackend {
   #entries = new Map();
   #live(key) {
     const entry = this.#entries.get(key);
@@ -167,6 +168,15 @@ describe("cachetory/testing from the packed tarball", () => {
   async deleteMany(keys) { let count = 0; for (const key of new Set(keys)) if (await this.delete(key)) count++; return count; }
   async has(key) { return this.#live(key) !== undefined; }
   async clear(prefix) { for (const key of [...this.#entries.keys()]) if (key.startsWith(prefix)) this.#entries.delete(key); }
+  async ttl(key) {
+    const entry = this.#live(key);
+    if (!entry) return undefined;
+    return entry.expires === undefined ? null : Math.max(1, entry.expires - Date.now());
+  }
+  async scan(_cursor, { match = "*" }) {
+    const matches = globMatcher(match);
+    return { keys: [...this.#entries.keys()].filter((key) => this.#live(key) && matches(key)), cursor: "0" };
+  }
   async close() {}
 }
 // The same, with one defect: ifNotExists is ignored.

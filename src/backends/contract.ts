@@ -37,6 +37,8 @@ export const BACKEND_OPERATION_NAMES: readonly BackendOperationName[] = [
   "deleteMany",
   "has",
   "clear",
+  "ttl",
+  "scan",
   "close",
 ];
 
@@ -63,6 +65,32 @@ export interface BackendSetOptions {
 }
 
 /**
+ * Options of {@link BackendOperations.scan}.
+ *
+ * @example
+ * ```ts
+ * const page = backend.scan("0", { match: "app:user:*", count: 500 });
+ * ```
+ */
+export interface BackendScanOptions {
+  /**
+   * A glob over the stored keys, as Redis's `SCAN MATCH` reads it: `*` any run of characters, `?` one,
+   * `[abc]`, `[^abc]` and `[a-z]` a class, `\` before a character takes it literally. Absent: every key.
+   */
+  readonly match?: string | undefined;
+  /** About how many keys to look at for this page (a hint; a page may hold more or fewer). */
+  readonly count?: number | undefined;
+}
+
+/** One page of {@link BackendOperations.scan}: the keys found, and where to go on (`"0"` when done). */
+export interface BackendScanPage {
+  /** Keys as stored (prefix included); a key may come twice in one scan. */
+  readonly keys: readonly string[];
+  /** The cursor of the next page; `"0"` when the scan is complete. */
+  readonly cursor: string;
+}
+
+/**
  * The operations of a backend, written once in their synchronous shape.
  *
  * @typeParam W - What the backend stores (bytes or text for remote stores, anything for memory).
@@ -86,6 +114,18 @@ export interface BackendOperations<W = unknown> {
   has(key: string): boolean;
   /** Removes every key that starts with `prefix`; with `""`, everything the backend holds. */
   clear(prefix: string): void;
+  /**
+   * The milliseconds `key` has left (at least 1); `null` when it never expires; `undefined` when it is
+   * absent or expired.
+   */
+  ttl(key: string): number | null | undefined;
+  /**
+   * One page of the stored keys matching `options.match`, from `cursor` (`"0"` starts a scan). A key
+   * present from the first page to the last is returned at least once; one written or deleted meanwhile
+   * may or may not be. Pages are bounded, so that a large store is never listed at once (an in-process
+   * store, which holds its keys already, may answer in one page).
+   */
+  scan(cursor: string, options: BackendScanOptions): BackendScanPage;
   /**
    * Removes `key` only while it still holds `value` (exactly as `get` returned it), so that a value
    * another writer stored since is never lost; whether it removed it. The cache uses it to delete a

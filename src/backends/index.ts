@@ -3,6 +3,8 @@ export type {
   BackendCapabilities,
   BackendOperations,
   BackendRequirements,
+  BackendScanOptions,
+  BackendScanPage,
   BackendSetOptions,
   ChangeListener,
   ChangeNotifications,
@@ -27,6 +29,7 @@ export {
   type RedisWireValue,
 } from "./redis/backend.js";
 export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
+export { escapeGlob, globMatcher } from "../internal/glob.js";
 export type { CircuitState } from "../layers/circuit-breaker.js";
 export type { RedisTimings } from "./redis/url.js";
 export type { RedisArgument, RedisCommand } from "./redis/drivers/driver.js";

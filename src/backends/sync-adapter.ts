@@ -1,4 +1,11 @@
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions, SyncBackend } from "./contract.js";
+import type {
+  AsyncBackend,
+  BackendCapabilities,
+  BackendScanOptions,
+  BackendScanPage,
+  BackendSetOptions,
+  SyncBackend,
+} from "./contract.js";
 
 /* eslint-disable @typescript-eslint/require-await -- `async` is what turns a synchronous throw into a rejection. */
 /**
@@ -53,6 +60,14 @@ export class SyncBackendAdapter<W = unknown> implements AsyncBackend<W> {
 
   async has(key: string): Promise<boolean> {
     return this.#sync.has(key);
+  }
+
+  async ttl(key: string): Promise<number | null | undefined> {
+    return this.#sync.ttl(key);
+  }
+
+  async scan(cursor: string, options: BackendScanOptions): Promise<BackendScanPage> {
+    return this.#sync.scan(cursor, options);
   }
 
   async deleteIfUnchanged(key: string, value: W): Promise<boolean> {

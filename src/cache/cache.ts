@@ -1,4 +1,5 @@
-import type { AsyncBackend, BackendSetOptions, NearView, SyncBackend } from "../backends/contract.js";
+import type { AsyncBackend, BackendScanPage, BackendSetOptions, NearView, SyncBackend } from "../backends/contract.js";
+import { KEYS_PAGE, type KeysOptions, listedKeys, scanPattern } from "./key-listing.js";
 import { fromUrl as backendFromUrl } from "../backends/registry.js";
 import { type Duration, toTimeToLive } from "../duration.js";
 import { ConfigurationError } from "../errors.js";
@@ -917,6 +918,63 @@ export class Cache<V = unknown> extends CacheBase<V, AsyncBackend> implements As
   async #has(key: string): Promise<boolean> {
     const backendKey = this.core.backendKey(key);
     return await this.#read("has", key, () => this.#inOrder([backendKey], () => this.backend.has(backendKey)), false);
+  }
+
+  /**
+   * The milliseconds `key` has left (at least 1), `null` when it never expires, `undefined` when it is
+   * absent. For an entry written with `staleWhileRevalidate` or `grace`, that is the time it is kept, stale
+   * window included.
+   *
+   * @example
+   * ```ts
+   * await cache.set("user:1", user, { timeToLive: "1m" });
+   * await cache.ttl("user:1"); // about 60_000
+   * ```
+   */
+  async ttl(key: string): Promise<number | null | undefined> {
+    const backendKey = this.core.backendKey(key);
+    return await this.#read(
+      "ttl",
+      key,
+      () => this.#inOrder([backendKey], () => this.backend.ttl(backendKey)),
+      undefined,
+    );
+  }
+
+  /**
+   * This cache's keys (without its prefix), streamed page by page from the backend (`SCAN` on Redis, one
+   * round trip per page, each within the deadline), never all at once. A key present for the whole
+   * listing comes at least once; one written, deleted or moved to another cluster node meanwhile may come
+   * twice or not at all. A failure throws, whatever `failedReads` says: a listing is never cut short quietly.
+   *
+   * @example
+   * ```ts
+   * for await (const key of cache.keys({ match: "user:*", signal: AbortSignal.timeout(10_000) })) console.log(key);
+   * ```
+   */
+  keys(options: KeysOptions = {}): AsyncIterableIterator<string> {
+    this.core.assertOpen();
+    const match = scanPattern(this.core.prefix, options, "Cache");
+    return this.#keys(match, options.signal);
+  }
+
+  async *#keys(match: string, signal: AbortSignal | undefined): AsyncIterableIterator<string> {
+    let cursor = "0";
+    do {
+      signal?.throwIfAborted();
+      let page: BackendScanPage;
+      try {
+        page = await this.backend.scan(cursor, { match, count: KEYS_PAGE });
+      } catch (cause) {
+        throw this.core.policy.readFailed("keys", cause, undefined, false) ?? cause;
+      }
+      cursor = page.cursor;
+      for (const key of listedKeys(this.core.prefix, page.keys)) {
+        // A page can be long (an in-process store answers in one): stop within it too.
+        signal?.throwIfAborted();
+        yield key;
+      }
+    } while (cursor !== "0");
   }
 
   /**

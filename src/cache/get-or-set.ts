@@ -96,7 +96,8 @@ interface Stale<V> {
 const NOT_DECODED: unique symbol = Symbol("cachetory.notDecoded");
 const NOT_AT_HAND: unique symbol = Symbol("cachetory.notAtHand");
 /** Appended to a key (prefix included) for the name of its lock: a NUL, which keys hardly ever hold. */
-const LOCK_SUFFIX = "\u0000lock";
+/** What follows a key in the name of its `lock: "distributed"` lock. */
+export const LOCK_SUFFIX = "\u0000lock";
 const FIRST_WAIT_MS = 10;
 const LONGEST_WAIT_MS = 250;
 

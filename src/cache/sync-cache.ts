@@ -1,4 +1,5 @@
-import type { SyncBackend } from "../backends/contract.js";
+import type { BackendScanPage, SyncBackend } from "../backends/contract.js";
+import { KEYS_PAGE, listedKeys, scanPattern, type SyncKeysOptions } from "./key-listing.js";
 import type { MemoryBackendOptions } from "../backends/memory/store.js";
 import { DummyBackend } from "../backends/dummy/sync-backend.js";
 import { MemoryBackend } from "../backends/memory/sync-backend.js";
@@ -472,6 +473,49 @@ export class SyncCache<V = unknown> extends CacheBase<V, SyncBackend> implements
 
   has(key: string): boolean {
     return this.#traced("has", key, undefined, () => this.#has(key));
+  }
+
+  /**
+   * The milliseconds `key` has left (at least 1), `null` when it never expires, `undefined` when it is
+   * absent.
+   *
+   * @example
+   * ```ts
+   * cache.set("user:1", user, { timeToLive: "1m" });
+   * cache.ttl("user:1"); // about 60_000
+   * ```
+   */
+  ttl(key: string): number | null | undefined {
+    const backendKey = this.core.backendKey(key);
+    return this.#read("ttl", key, () => this.backend.ttl(backendKey), undefined);
+  }
+
+  /**
+   * This cache's keys (without its prefix), page by page from the backend, never all at once; as
+   * `Cache.keys`. A failure throws, whatever `failedReads` says.
+   *
+   * @example
+   * ```ts
+   * for (const key of cache.keys({ match: "user:*" })) console.log(key);
+   * ```
+   */
+  keys(options: SyncKeysOptions = {}): IterableIterator<string> {
+    this.core.assertOpen();
+    return this.#keys(scanPattern(this.core.prefix, options, "SyncCache"));
+  }
+
+  *#keys(match: string): IterableIterator<string> {
+    let cursor = "0";
+    do {
+      let page: BackendScanPage;
+      try {
+        page = this.backend.scan(cursor, { match, count: KEYS_PAGE });
+      } catch (cause) {
+        throw this.core.policy.readFailed("keys", cause, undefined, false) ?? cause;
+      }
+      cursor = page.cursor;
+      yield* listedKeys(this.core.prefix, page.keys);
+    } while (cursor !== "0");
   }
 
   #has(key: string): boolean {

@@ -1,4 +1,10 @@
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../backends/contract.js";
+import type {
+  AsyncBackend,
+  BackendCapabilities,
+  BackendScanOptions,
+  BackendScanPage,
+  BackendSetOptions,
+} from "../backends/contract.js";
 import { ReadBatcher } from "./read-batcher.js";
 
 /** Options of {@link CoalescedBackend}. */
@@ -89,6 +95,14 @@ export class CoalescedBackend<W> implements AsyncBackend<W> {
 
   has(key: string): Promise<boolean> {
     return this.#inner.has(key);
+  }
+
+  ttl(key: string): Promise<number | null | undefined> {
+    return this.#inner.ttl(key);
+  }
+
+  scan(cursor: string, options: BackendScanOptions): Promise<BackendScanPage> {
+    return this.#inner.scan(cursor, options);
   }
 
   deleteIfUnchanged(key: string, value: W): Promise<boolean> {

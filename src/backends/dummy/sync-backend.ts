@@ -1,4 +1,4 @@
-import type { BackendSetOptions, SyncBackend } from "../contract.js";
+import type { BackendScanOptions, BackendScanPage, BackendSetOptions, SyncBackend } from "../contract.js";
 
 /**
  * The synchronous backend that stores nothing (`dummy://`): every write succeeds and is forgotten at
@@ -42,6 +42,14 @@ export class DummyBackend implements SyncBackend {
 
   has(_key: string): boolean {
     return false;
+  }
+
+  ttl(_key: string): undefined {
+    return undefined;
+  }
+
+  scan(_cursor: string, _options: BackendScanOptions): BackendScanPage {
+    return { keys: [], cursor: "0" };
   }
 
   clear(_prefix: string): void {

@@ -4,7 +4,8 @@ import type { CacheUrl, UrlParameters } from "../../internal/cache-url.js";
 import { requireNoLocation } from "../../internal/scheme-registry.js";
 import { storedSize } from "../../internal/bytes.js";
 import { checkConfiguration } from "../../internal/options.js";
-import type { BackendSetOptions, SyncBackend } from "../contract.js";
+import { globMatcher } from "../../internal/glob.js";
+import type { BackendScanOptions, BackendScanPage, BackendSetOptions, SyncBackend } from "../contract.js";
 
 /** A source of monotonic time in milliseconds; inject one to test expiry without sleeping. */
 export interface Clock {
@@ -176,6 +177,20 @@ export class MemoryStore implements SyncBackend {
 
   has(key: string): boolean {
     return this.#entries.has(key);
+  }
+
+  ttl(key: string): number | null | undefined {
+    if (!this.#entries.has(key)) return undefined;
+    const left = this.#entries.getRemainingTTL(key);
+    return Number.isFinite(left) ? Math.max(1, Math.ceil(left)) : null;
+  }
+
+  /** One page: the keys are in memory already, and a snapshot of them is what `clear` takes too. */
+  scan(_cursor: string, options: BackendScanOptions): BackendScanPage {
+    const matches = options.match === undefined || options.match === "*" ? undefined : globMatcher(options.match);
+    const keys: string[] = [];
+    for (const key of this.#entries.keys()) if (matches === undefined || matches(key)) keys.push(key);
+    return { keys, cursor: "0" };
   }
 
   deleteIfUnchanged(key: string, value: unknown): boolean {

@@ -38,6 +38,8 @@ import type {
   AsyncBackend,
   BackendCapabilities,
   BackendLocks,
+  BackendScanOptions,
+  BackendScanPage,
   BackendSetOptions,
   ChangeNotifications,
   WatchedValue,
@@ -325,6 +327,22 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
 
   has(key: string): Promise<boolean> {
     return refuseKey("has", key) ?? this.#layers.has(key);
+  }
+
+  /** `PTTL`: the milliseconds left, `null` without expiry, `undefined` when absent. */
+  ttl(key: string): Promise<number | null | undefined> {
+    return refuseKey("ttl", key) ?? this.#layers.ttl(key);
+  }
+
+  /**
+   * One `SCAN` page (`MATCH`, `COUNT` 1000 by default), within the deadline; on a cluster, the masters in
+   * turn.
+   */
+  scan(cursor: string, options: BackendScanOptions): Promise<BackendScanPage> {
+    if (typeof cursor !== "string" || (options.match !== undefined && typeof options.match !== "string")) {
+      return Promise.reject(new BackendError("scan takes a cursor and an optional match pattern, as strings"));
+    }
+    return this.#layers.scan(cursor, options);
   }
 
   /** Removes `key` only while it holds `value` (compared by SHA-1 on the server: the value is not sent back). */

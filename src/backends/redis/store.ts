@@ -2,7 +2,16 @@ import { createHash } from "node:crypto";
 import { BackendError } from "../../errors.js";
 import type { DeadlineGuard } from "../../layers/deadline-guard.js";
 import { FailedRead } from "../../layers/read-batcher.js";
-import type { AsyncBackend, BackendCapabilities, BackendSetOptions, WatchedValue, WriteFence } from "../contract.js";
+import { escapeGlob } from "../../internal/glob.js";
+import type {
+  AsyncBackend,
+  BackendCapabilities,
+  BackendScanOptions,
+  BackendScanPage,
+  BackendSetOptions,
+  WatchedValue,
+  WriteFence,
+} from "../contract.js";
 import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
 
 /** What the store is handed (already checked and converted by `RedisBackend`) and what it returns. */
@@ -39,11 +48,6 @@ if held then
 end
 if ARGV[2] == "" then redis.call("SET", KEYS[1], ARGV[1]) else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) end
 return 1`;
-
-/** Redis glob metacharacters, escaped so that `clear()` matches the prefix literally (B14). */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, "\\$&");
-}
 
 /**
  * The backend operations as Redis commands on one driver, and nothing else: no deadline, no admission, no
@@ -232,6 +236,42 @@ export class RedisStore implements AsyncBackend<StoredValue> {
 
   async has(key: string): Promise<boolean> {
     return (await this.#driver.send(["EXISTS", key], key)) === 1;
+  }
+
+  async ttl(key: string): Promise<number | null | undefined> {
+    const left = Number(await this.#driver.send(["PTTL", key], key));
+    if (left === -2) return undefined;
+    if (left === -1) return null;
+    // 0: it expires within the millisecond, and is still there.
+    return Math.max(1, left);
+  }
+
+  /**
+   * One `SCAN` on one master. On a cluster the cursor says which master and where in it
+   * (`"<master>:<cursor>"`), and the scan goes through the masters in turn.
+   */
+  async scan(cursor: string, options: BackendScanOptions): Promise<BackendScanPage> {
+    const masters = await this.#driver.masters();
+    if (masters.length === 0) throw new BackendError("the cluster reported no master to scan");
+    const position = /^(?:(\d+):)?(\d+)$/.exec(cursor);
+    const index = Number(position?.[1] ?? 0);
+    const send = masters[index];
+    if (position === null || send === undefined) {
+      throw new BackendError(`scan: ${JSON.stringify(cursor)} is not a cursor that this backend gave`);
+    }
+    const [next, found] = (await send([
+      "SCAN",
+      position[2] as string,
+      "MATCH",
+      options.match ?? "*",
+      "COUNT",
+      String(options.count ?? SCAN_BATCH),
+    ])) as [Buffer | string, (Buffer | string)[]];
+    const keys = found.map((key) => key.toString());
+    const nextPosition = next.toString();
+    if (nextPosition !== "0")
+      return { keys, cursor: masters.length === 1 ? nextPosition : `${String(index)}:${nextPosition}` };
+    return { keys, cursor: index + 1 < masters.length ? `${String(index + 1)}:0` : "0" };
   }
 
   /**

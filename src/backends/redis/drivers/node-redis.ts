@@ -138,9 +138,7 @@ interface NodeRedisModule {
   RESP_TYPES: { BLOB_STRING: number };
 }
 
-/**
- *
- */
+/** The `redis` package, or a `ConfigurationError` that says how to install it. */
 export function loadNodeRedis(scheme: string): NodeRedisModule {
   return loadOptional("redis", `${scheme}://`) as NodeRedisModule;
 }

@@ -8,7 +8,7 @@ import { checkPositiveIntegers, DEFAULT_REDIS_URL, REDIS_TIMING_NAMES, type Redi
 import { errorFromParts } from "./errors-across-threads.js";
 import { HANDING_OVER, REPLIES, type WorkerReply, type WorkerRequest, type WorkerSetup } from "./protocol.js";
 import { describeKey } from "../../../internal/quote-key.js";
-import type { BackendSetOptions, SyncBackend } from "../../contract.js";
+import type { BackendScanOptions, BackendScanPage, BackendSetOptions, SyncBackend } from "../../contract.js";
 import { redisSettingsFromUrl, type RedisWireValue } from "../backend.js";
 
 /** Options of the synchronous {@link RedisBackend}; every time is in milliseconds. */
@@ -139,6 +139,14 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
 
   has(key: string): boolean {
     return this.#call({ id: 0, operation: "has", arguments: [key] }, key) as boolean;
+  }
+
+  ttl(key: string): number | null | undefined {
+    return this.#call({ id: 0, operation: "ttl", arguments: [key] }, key) as number | null | undefined;
+  }
+
+  scan(cursor: string, options: BackendScanOptions): BackendScanPage {
+    return this.#call({ id: 0, operation: "scan", arguments: [cursor, options] }) as BackendScanPage;
   }
 
   /** As the async backend's `clear`; blocks at most `clearTimeout` (default 30 s) in all. */
