@@ -5,7 +5,7 @@ import { ConfigurationError } from "../errors.js";
 import { checkedTags } from "../cache/get-or-set-options.js";
 import { isSerializationError, memoizePlan, wrapOrDecorate } from "./cached.js";
 import type { MakeKey } from "./keys.js";
-import type { AnyFunction } from "./memoized-name.js";
+import { acceptingLegacyDecorators, type AnyFunction } from "./memoized-name.js";
 
 /** Where a sync memoized function keeps its results: a `SyncCache`, or a function choosing one per call. */
 export type SyncCacheChoice<V> =
@@ -40,6 +40,12 @@ export interface CachedSyncWrapper<V> {
     fn: (this: This, ...args: A) => R,
     context?: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): MemoizedSyncFunction<This, A, R>;
+  /** Decorates a method under TypeScript's `experimentalDecorators`, named `Class.method` as with TC39. */
+  <T extends (...args: never[]) => V>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): TypedPropertyDescriptor<T>;
 }
 
 const MISS: unique symbol = Symbol("cachetory.miss");
@@ -69,7 +75,7 @@ export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOpti
       "tags of cachedSync() store through SyncCache.getOrSet, which has no exclude or ifNotExists",
     );
   }
-  const wrapper = (target: AnyFunction<unknown, V>, context?: DecoratorContext): AnyFunction => {
+  const wrapper = (target: AnyFunction, context?: DecoratorContext, legacyName?: string): AnyFunction => {
     const original = target as unknown as (this: unknown, ...args: unknown[]) => V;
 
     function store(chosen: SyncCache<V>, key: string, value: V): void {
@@ -85,7 +91,7 @@ export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOpti
       }
     }
 
-    return wrapOrDecorate(target, context, options.name, () => {
+    return wrapOrDecorate(target, context, options.name ?? legacyName, () => {
       const choose = (args: unknown[]): SyncCache<V> | null =>
         typeof cache === "function" ? requireFlavour(cache(memoized, ...args), "sync", "cachedSync()") : cache;
       const memoized = Object.assign(
@@ -119,5 +125,5 @@ export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOpti
       return memoized;
     });
   };
-  return wrapper as unknown as CachedSyncWrapper<V>;
+  return acceptingLegacyDecorators<CachedSyncWrapper<V>>(wrapper, "cachedSync");
 }

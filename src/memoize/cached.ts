@@ -12,7 +12,7 @@ import { ConfigurationError } from "../errors.js";
 import { asError } from "../internal/error-kinds.js";
 import { checkConfiguration } from "../internal/options.js";
 import { type MakeKey, makeDefaultKey } from "./keys.js";
-import { type AnyFunction, nameMethod, nameWrapper } from "./memoized-name.js";
+import { acceptingLegacyDecorators, type AnyFunction, nameMethod, nameWrapper } from "./memoized-name.js";
 import { SingleFlight } from "./single-flight.js";
 
 /**
@@ -61,6 +61,15 @@ export interface CachedWrapper<V> {
     fn: (this: This, ...args: A) => Promise<R>,
     context?: ClassMethodDecoratorContext<This, (this: This, ...args: A) => Promise<R>>,
   ): MemoizedFunction<This, A, R>;
+  /**
+   * Decorates an async method under TypeScript's `experimentalDecorators`, as NestJS projects compile:
+   * the same memoization, named `Class.method` as with TC39 decorators.
+   */
+  <T extends (...args: never[]) => Promise<V>>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): TypedPropertyDescriptor<T>;
 }
 
 /** The parts of the options that do not change per call, checked once. */
@@ -179,7 +188,7 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
   if (typeof cache !== "function") requireFlavour(cache, "async", "cached()");
   const plan = memoizePlan(options, "cached()");
   const waitTimeout = options.waitTimeout === undefined ? undefined : toMilliseconds(options.waitTimeout);
-  const wrapper = (target: AnyFunction<unknown, Promise<V>>, context?: DecoratorContext): AnyFunction => {
+  const wrapper = (target: AnyFunction, context?: DecoratorContext, legacyName?: string): AnyFunction => {
     const original = target as unknown as (this: unknown, ...args: unknown[]) => Promise<V>;
     const flights = new WeakMap<Cache<V>, SingleFlight<V>>();
 
@@ -225,7 +234,7 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
       );
     }
 
-    return wrapOrDecorate(target, context, options.name, () => {
+    return wrapOrDecorate(target, context, options.name ?? legacyName, () => {
       function run(self: unknown, chosen: Cache<V> | null, args: unknown[]): Promise<V> {
         if (chosen === null) return original.apply(self, args);
         const key = plan.makeKey.call(self, memoized, args);
@@ -264,5 +273,5 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
       return memoized;
     });
   };
-  return wrapper as unknown as CachedWrapper<V>;
+  return acceptingLegacyDecorators<CachedWrapper<V>>(wrapper, "cached");
 }

@@ -53,3 +53,32 @@ function declaringClassName(self: unknown, context: ClassMethodDecoratorContext)
   // Private methods live on no prototype: the instance's own class is the best name there is.
   return ((holder ?? self) as { constructor?: { name?: string } }).constructor?.name ?? "anonymous";
 }
+
+/**
+ * Lets a memoizer's wrapper also decorate methods under TypeScript's `experimentalDecorators` (NestJS,
+ * Angular, TypeORM projects), where a decorator is called with the prototype (or the class, when static),
+ * the method's name and its descriptor instead of TC39's `(method, context)`. The method is memoized under
+ * the same name, `Class.method` of the declaring class, so that both modes share cache keys.
+ */
+export function acceptingLegacyDecorators<W>(
+  wrap: (target: AnyFunction, context: DecoratorContext | undefined, legacyName?: string) => AnyFunction,
+  what: string,
+): W {
+  return function (...args: unknown[]): unknown {
+    const [target, key, descriptor] = args;
+    const legacy =
+      args.length === 3 &&
+      (typeof key === "string" || typeof key === "symbol") &&
+      typeof descriptor === "object" &&
+      descriptor !== null;
+    if (!legacy) return wrap(target as AnyFunction, key as DecoratorContext | undefined);
+    const owner = typeof target === "function" ? target : (target as { constructor?: { name?: string } }).constructor;
+    const name = `${owner?.name ?? "anonymous"}.${String(key)}`;
+    const property = descriptor as PropertyDescriptor;
+    if (typeof property.value !== "function") {
+      throw new ConfigurationError(`@${what} decorates methods, not accessors or fields ("${name}")`);
+    }
+    property.value = wrap(property.value as AnyFunction, undefined, name);
+    return property;
+  } as unknown as W;
+}
