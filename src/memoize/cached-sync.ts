@@ -125,5 +125,5 @@ export function cachedSync<V>(cache: SyncCacheChoice<V>, options: CachedSyncOpti
       return memoized;
     });
   };
-  return acceptingLegacyDecorators<CachedSyncWrapper<V>>(wrapper, "cachedSync");
+  return acceptingLegacyDecorators(wrapper, "cachedSync") as unknown as CachedSyncWrapper<V>;
 }

@@ -273,5 +273,5 @@ export function cached<V>(cache: CacheChoice<Cache<V>>, options: CachedOptions<V
       return memoized;
     });
   };
-  return acceptingLegacyDecorators<CachedWrapper<V>>(wrapper, "cached");
+  return acceptingLegacyDecorators(wrapper, "cached") as unknown as CachedWrapper<V>;
 }

@@ -60,10 +60,10 @@ function declaringClassName(self: unknown, context: ClassMethodDecoratorContext)
  * the method's name and its descriptor instead of TC39's `(method, context)`. The method is memoized under
  * the same name, `Class.method` of the declaring class, so that both modes share cache keys.
  */
-export function acceptingLegacyDecorators<W>(
+export function acceptingLegacyDecorators(
   wrap: (target: AnyFunction, context: DecoratorContext | undefined, legacyName?: string) => AnyFunction,
   what: string,
-): W {
+): (...args: unknown[]) => unknown {
   return function (...args: unknown[]): unknown {
     const [target, key, descriptor] = args;
     const legacy =
@@ -80,5 +80,5 @@ export function acceptingLegacyDecorators<W>(
     }
     property.value = wrap(property.value as AnyFunction, undefined, name);
     return property;
-  } as unknown as W;
+  };
 }
