@@ -5,7 +5,17 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", ".tshy/", ".tshy-build/", "node_modules/", "bench/", "test-package/fixture/"] },
+  {
+    ignores: [
+      "dist/",
+      ".tshy/",
+      ".tshy-build/",
+      "node_modules/",
+      "bench/",
+      "test-package/fixture/",
+      "test/integrations/nest-app/",
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

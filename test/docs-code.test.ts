@@ -31,6 +31,8 @@ interface CodeBlock {
   /** Where the block is, as `docs/file.md:LINE` (the line of its first code line). */
   readonly where: string;
   readonly code: string;
+  /** Tagged `ts experimentalDecorators` (a NestJS example): compiled with that setting, as such projects are. */
+  readonly experimentalDecorators?: boolean;
 }
 
 function markdownFiles(): string[] {
@@ -50,13 +52,19 @@ function markdownFiles(): string[] {
 export function typeScriptBlocks(path: string): CodeBlock[] {
   const lines = readFileSync(path, "utf8").split("\n");
   const blocks: CodeBlock[] = [];
-  let fence: { start: number; marker: string; lines: string[] } | undefined;
+  let fence: { start: number; marker: string; lines: string[]; experimental: boolean } | undefined;
   for (const [index, line] of lines.entries()) {
     if (fence === undefined) {
-      const opening = /^(\s*)(`{3,}|~{3,})\s*(ts|typescript)\s*$/.exec(line);
-      if (opening !== null) fence = { start: index + 2, marker: opening[2] ?? "```", lines: [] };
+      const opening = /^(\s*)(`{3,}|~{3,})\s*(ts|typescript)(\s+experimentalDecorators)?\s*$/.exec(line);
+      if (opening !== null) {
+        fence = { start: index + 2, marker: opening[2] ?? "```", lines: [], experimental: opening[4] !== undefined };
+      }
     } else if (line.trim().startsWith(fence.marker) && line.trim().replace(/[`~]/g, "") === "") {
-      blocks.push({ where: `${relative(ROOT, path)}:${String(fence.start)}`, code: fence.lines.join("\n") });
+      blocks.push({
+        where: `${relative(ROOT, path)}:${String(fence.start)}`,
+        code: fence.lines.join("\n"),
+        experimentalDecorators: fence.experimental,
+      });
       fence = undefined;
     } else {
       fence.lines.push(line);
@@ -72,6 +80,12 @@ export function typeScriptBlocks(path: string): CodeBlock[] {
 
 /** Type-checks `blocks` as separate modules of the reader; returns each problem as `file.md:LINE: message`. */
 function compileBlocks(blocks: readonly CodeBlock[]): string[] {
+  const legacy = blocks.filter((block) => block.experimentalDecorators === true);
+  const standard = blocks.filter((block) => block.experimentalDecorators !== true);
+  return [...compileWith(standard, false), ...(legacy.length === 0 ? [] : compileWith(legacy, true))];
+}
+
+function compileWith(blocks: readonly CodeBlock[], experimentalDecorators: boolean): string[] {
   // Inside the package's folder, so that `import … from "cachetory"` resolves by the package's own name and exports.
   const directory = mkdtempSync(join(ROOT, "test/.docs-code-"));
   try {
@@ -95,6 +109,8 @@ function compileBlocks(blocks: readonly CodeBlock[]): string[] {
         skipLibCheck: true,
         types: ["node"],
         typeRoots: [join(ROOT, "node_modules/@types")],
+        experimentalDecorators,
+        emitDecoratorMetadata: experimentalDecorators,
       },
     });
     return ts.getPreEmitDiagnostics(program).map((diagnostic) => {

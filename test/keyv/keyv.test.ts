@@ -51,7 +51,9 @@ async function runSuite(keyvPackage: string): Promise<{ results: CaseResult[]; o
       child.stdout.on("data", (chunk: Buffer) => (printed += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (printed += chunk.toString()));
       child.on("error", reject);
-      child.on("close", () => { resolve(printed); });
+      child.on("close", () => {
+        resolve(printed);
+      });
     });
     const parsed = JSON.parse(await readFile(report, "utf8")) as { testResults: { assertionResults: CaseResult[] }[] };
     return { results: parsed.testResults.flatMap((file) => file.assertionResults), output };
