@@ -84,7 +84,7 @@ describe("the HTTP snippets of docs/integrations.md", () => {
         const answers = [];
         for (let round = 0; round < 2; round++) {
           const response = await fetch(`http://127.0.0.1:${String(port)}/users/7`);
-          answers.push({ cache: response.headers.get("x-cache"), body: (await response.json()) });
+          answers.push({ cache: response.headers.get("x-cache"), body: await response.json() });
         }
         const user = { id: "7", name: "user 7" };
         assert.deepEqual(answers, [
