@@ -2,11 +2,11 @@
 // `redis` peer), and its bin run as a child process against a real redis-server started here, including a
 // value that Python wrote with pickle. Exit statuses, JSON output, streaming, clear's refusals, redaction.
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { installPackedInto } from "./install-packed.mjs";
 import { Cache } from "../src/cache/cache.ts";
 import { findPython } from "../test/support/python.ts";
 import { freePort, needsRedis, RedisServer } from "../test/support/redis-server.ts";
@@ -18,19 +18,7 @@ let project;
 let server;
 
 function installPacked() {
-  const folder = mkdtempSync(join(tmpdir(), "cachetory-cli-"));
-  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", folder], {
-    cwd: root,
-    encoding: "utf8",
-  })
-    .trim()
-    .split("\n")
-    .pop();
-  writeFileSync(join(folder, "package.json"), JSON.stringify({ name: "cli-user", private: true, type: "module" }));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(folder, packed)], {
-    cwd: folder,
-    stdio: "pipe",
-  });
+  const folder = installPackedInto("cachetory-cli-", "cli-user");
   // The optional peer for redis://, from the package's own development install (no download).
   for (const name of ["redis", ...readdirSync(join(root, "node_modules/@redis")).map((entry) => `@redis/${entry}`)]) {
     mkdirSync(join(folder, "node_modules", name, ".."), { recursive: true });

@@ -2,35 +2,16 @@
 // that memory:// works there and that msgpack://, zstd:// and redis:// say which package to install.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { installPackedInto } from "./install-packed.mjs";
 
-const root = new URL("..", import.meta.url).pathname;
 let project;
 
 function node(file, source) {
   writeFileSync(join(project, file), source);
   return execFileSync(process.execPath, [file], { cwd: project, encoding: "utf8" });
-}
-
-/** Packs the library and installs the tarball into a new empty project; returns the project's folder. */
-function installPackedInto(prefix, name) {
-  const folder = mkdtempSync(join(tmpdir(), prefix));
-  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", folder], {
-    cwd: root,
-    encoding: "utf8",
-  })
-    .trim()
-    .split("\n")
-    .pop();
-  writeFileSync(join(folder, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(folder, packed)], {
-    cwd: folder,
-    stdio: "pipe",
-  });
-  return folder;
 }
 
 describe("the packed tarball without optional peers", () => {
