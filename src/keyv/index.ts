@@ -10,4 +10,4 @@
  *
  * @module
  */
-export { KeyvCachetory, type KeyvCachetoryOptions } from "./keyv-cachetory.js";
+export { KeyvCachetory, type KeyvCachetoryOptions, type KeyvEntry } from "./keyv-cachetory.js";

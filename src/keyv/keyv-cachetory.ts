@@ -20,8 +20,16 @@ export type KeyvCachetoryOptions = Omit<CacheOptions<unknown>, "backend" | "seri
   readonly serializer?: CacheOptions<unknown>["serializer"];
 };
 
-/** One entry of Keyv's `setMany`. */
-interface KeyvEntry {
+/**
+ * One entry of Keyv's `setMany`, as Keyv hands it to its store: the key (namespace included), the text
+ * Keyv serialized, and the time to live in milliseconds.
+ *
+ * @example
+ * ```ts
+ * await store.setMany([{ key: "keyv:a", value: '{"value":1}', ttl: 60_000 }]);
+ * ```
+ */
+export interface KeyvEntry {
   readonly key: string;
   readonly value: unknown;
   readonly ttl?: number | undefined;
