@@ -37,7 +37,8 @@ const REDISCOVER_AFTER_MS = 250;
  *
  * Ours rather than node-redis's `createSentinel`, which asks a single sentinel once a second and does not
  * react to `+switch-master` (it subscribes to the pattern `switch-master`, without the `+`): writes came back
- * 2 to 3 s after the failover ended, when a follower sentinel had learnt of it and the next poll came.
+ * 1.9 to 2 s after the failover ended (the sentinel it asks learning of it, then its next poll), against 50 to
+ * 70 ms here.
  */
 export class SentinelFollowerDriver implements RedisDriver {
   readonly #endpoint: RedisEndpoint;
