@@ -178,16 +178,18 @@ export class KeyvCachetory extends EventEmitter {
   async *iterator(namespace?: string): AsyncGenerator<[string, unknown], void> {
     const match = namespace === undefined || namespace === "" ? undefined : `${escapeGlob(namespace)}:*`;
     let page: string[] = [];
-    const flush = async function* (this: KeyvCachetory): AsyncGenerator<[string, unknown], void> {
-      const found = await this.cache.getMany(...page);
-      page = [];
-      for (const [key, value] of found) yield [key, value];
-    }.bind(this);
     for await (const key of this.cache.keys({ match })) {
       page.push(key);
-      if (page.length === PAGE) yield* flush();
+      if (page.length < PAGE) continue;
+      yield* this.#entriesOf(page);
+      page = [];
     }
-    if (page.length > 0) yield* flush();
+    if (page.length > 0) yield* this.#entriesOf(page);
+  }
+
+  /** The stored entries among `keys`, read in one `getMany`. */
+  async *#entriesOf(keys: readonly string[]): AsyncGenerator<[string, unknown], void> {
+    yield* await this.cache.getMany(...keys);
   }
 
   /** Closes the cache it made (and the backend it made from a URL); a cache handed in stays open. */

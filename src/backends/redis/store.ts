@@ -12,7 +12,13 @@ import type {
   WatchedValue,
   WriteFence,
 } from "../contract.js";
-import { type RedisArgument, type RedisCommand, type RedisDriver, redisErrorCode } from "./drivers/driver.js";
+import {
+  type MasterSender,
+  type RedisArgument,
+  type RedisCommand,
+  type RedisDriver,
+  redisErrorCode,
+} from "./drivers/driver.js";
 
 /** What the store is handed (already checked and converted by `RedisBackend`) and what it returns. */
 type StoredValue = string | Uint8Array;
@@ -259,16 +265,12 @@ export class RedisStore implements AsyncBackend<StoredValue> {
     if (position === null || send === undefined) {
       throw new BackendError(`scan: ${JSON.stringify(cursor)} is not a cursor that this backend gave`);
     }
-    const [next, found] = (await send([
-      "SCAN",
+    const { next: nextPosition, keys } = await scanOnce(
+      send,
       position[2] as string,
-      "MATCH",
       options.match ?? "*",
-      "COUNT",
-      String(options.count ?? SCAN_BATCH),
-    ])) as [Buffer | string, (Buffer | string)[]];
-    const keys = found.map((key) => key.toString());
-    const nextPosition = next.toString();
+      options.count ?? SCAN_BATCH,
+    );
     if (nextPosition !== "0")
       return { keys, cursor: masters.length === 1 ? nextPosition : `${String(index)}:${nextPosition}` };
     return { keys, cursor: index + 1 < masters.length ? `${String(index + 1)}:0` : "0" };
@@ -340,11 +342,11 @@ export class RedisStore implements AsyncBackend<StoredValue> {
       masters.map(async (send) => {
         let cursor = "0";
         do {
-          const [next, keys] = (await this.#guard.run("clear", undefined, () =>
-            send(["SCAN", cursor, "MATCH", pattern, "COUNT", String(SCAN_BATCH)]),
-          )) as [Buffer | string, (Buffer | string)[]];
-          cursor = next.toString();
-          const names = [...new Set(keys.map((key) => key.toString()))];
+          const { next, keys } = await this.#guard.run("clear", undefined, () =>
+            scanOnce(send, cursor, pattern, SCAN_BATCH),
+          );
+          cursor = next;
+          const names = [...new Set(keys)];
           if (names.length > 0) await this.#guard.run("clear", undefined, () => this.deleteMany(names));
         } while (cursor !== "0");
       }),
@@ -361,6 +363,20 @@ export class RedisStore implements AsyncBackend<StoredValue> {
     if (!Array.isArray(replies)) throw new BackendError("the transaction was aborted (EXEC returned nil)");
     return replies;
   }
+}
+
+/** One `SCAN` round trip on one master: the cursor to go on from (`"0"` when done) and the keys, as text. */
+async function scanOnce(
+  send: MasterSender,
+  cursor: string,
+  match: string,
+  count: number,
+): Promise<{ next: string; keys: string[] }> {
+  const [next, keys] = (await send(["SCAN", cursor, "MATCH", match, "COUNT", String(count)])) as [
+    Buffer | string,
+    (Buffer | string)[],
+  ];
+  return { next: next.toString(), keys: keys.map((key) => key.toString()) };
 }
 
 /**
