@@ -28,6 +28,16 @@ export {
   type RedisClientLike,
   type RedisWireValue,
 } from "./redis/backend.js";
+export {
+  type PgPoolClientLike,
+  type PgPoolLike,
+  type PgQuery,
+  type PgResult,
+  PostgresBackend,
+  type PostgresBackendOptions,
+  type SweepReport,
+} from "./postgres/backend.js";
+export type { PostgresTimings } from "./postgres/url.js";
 export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
 export { escapeGlob, globMatcher } from "../internal/glob.js";
 export type { CircuitState } from "../layers/circuit-breaker.js";

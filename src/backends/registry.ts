@@ -10,6 +10,8 @@ import { DummyBackend } from "./dummy/backend.js";
 import { MemoryBackend } from "./memory/backend.js";
 import { type MemoryBackendOptions, memoryOptionsFromUrl } from "./memory/store.js";
 import { RedisBackend, redisSettingsFromUrl } from "./redis/backend.js";
+import { PostgresBackend } from "./postgres/backend.js";
+import { postgresSettingsFromUrl } from "./postgres/url.js";
 
 /** How one flavour builds each built-in backend. */
 export interface BuiltInBackends<B> {
@@ -17,6 +19,8 @@ export interface BuiltInBackends<B> {
   readonly dummy: () => B;
   /** From a Redis URL already checked; the backend connects (or starts its worker) on first use. */
   readonly redis: (url: string, requirements: BackendRequirements) => B;
+  /** From a PostgreSQL URL already checked; the backend connects (or starts its worker) on first use. */
+  readonly postgres: (url: string) => B;
 }
 
 /**
@@ -26,13 +30,18 @@ export interface BuiltInBackends<B> {
 export function builtInSchemes<B>(
   build: BuiltInBackends<B>,
 ): Record<
-  "memory" | "dummy" | "redis" | "rediss" | "redis+unix" | "redis+sentinel",
+  "memory" | "dummy" | "redis" | "rediss" | "redis+unix" | "redis+sentinel" | "postgres" | "postgresql",
   SchemeFactory<B, BackendRequirements>
 > {
   /** Checks a Redis URL (reading its parameters) before the backend is built. */
   const redis: SchemeFactory<B, BackendRequirements> = (url, parameters, requirements) => {
     redisSettingsFromUrl(url, parameters);
     return build.redis(url.raw, requirements);
+  };
+  /** Checks a PostgreSQL URL (reading its parameters) before the backend is built. */
+  const postgres: SchemeFactory<B, BackendRequirements> = (url, parameters) => {
+    postgresSettingsFromUrl(url, parameters);
+    return build.postgres(url.raw);
   };
   return {
     /** In-process, bounded LRU with expiry: `memory://?max-entries=10000&max-size=BYTES`. */
@@ -50,6 +59,10 @@ export function builtInSchemes<B>(
     "redis+unix": redis,
     /** The master its sentinels name, followed through failovers: `redis+sentinel://host:26379,host:26380/mymaster?db=0`. */
     "redis+sentinel": redis,
+    /** PostgreSQL, one table: `postgres://user:password@host:5432/database?table=cachetory_cache`. */
+    postgres,
+    /** The same as `postgres://`. */
+    postgresql: postgres,
   };
 }
 
@@ -57,6 +70,7 @@ const SHARED_SCHEMES = builtInSchemes<AsyncBackend>({
   memory: (options) => new MemoryBackend(options),
   dummy: () => new DummyBackend(),
   redis: (url, { changeNotifications }) => new RedisBackend({ url, notifyChanges: changeNotifications === true }),
+  postgres: (url) => new PostgresBackend({ url }),
 });
 
 const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend, BackendRequirements>>> = {

@@ -123,3 +123,26 @@ export function globMatcher(pattern: string): (key: string) => boolean {
     return token === tokens.length;
   };
 }
+
+/**
+ * The text every key matching `pattern` starts with: its characters up to the first `*`, `?` or `[`, with
+ * `\` escapes taken literally. A store that keeps its keys in order scans only that range.
+ *
+ * @example
+ * ```ts
+ * literalPrefix("app:user\\*:*"); // "app:user*:"
+ * ```
+ */
+export function literalPrefix(pattern: string): string {
+  let prefix = "";
+  for (let index = 0; index < pattern.length; index++) {
+    const character = pattern[index] as string;
+    if (character === "*" || character === "?" || character === "[") break;
+    if (character === "\\") {
+      // A trailing backslash matches itself, as Redis reads it.
+      if (index + 1 < pattern.length) index++;
+      prefix += pattern[index] as string;
+    } else prefix += character;
+  }
+  return prefix;
+}

@@ -166,12 +166,14 @@ export class DeadlineGuard {
       },
       (cause: unknown) => {
         this.#inFlight--;
-        // An error reply means the server answered. A command cut off by a lost connection says nothing
-        // yet: the calls that wait for the reconnection time out if it does not come.
-        if (this.#connection.ready) this.#breaker.succeeded(pending.probe);
-        else {
+        // An error reply in time means the server answered. One after the deadline (a client giving up on
+        // its own, later than us) says nothing of the server's health: it was counted when the call timed
+        // out. A command cut off by a lost connection says nothing yet: the calls that wait for the
+        // reconnection time out if it does not come.
+        if (!pending.settled && this.#connection.ready) this.#breaker.succeeded(pending.probe);
+        else if (!pending.settled) {
           this.#breaker.released(pending.probe);
-          if (pending.idempotent && !pending.resent && !pending.settled) {
+          if (pending.idempotent && !pending.resent) {
             pending.resent = true;
             this.#inFlight++;
             void this.#connection.whenReady().then(again);

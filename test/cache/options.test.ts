@@ -8,7 +8,7 @@ import { after, describe, it } from "node:test";
 import { createClient } from "redis";
 import { RedisBackend } from "../../src/backends/redis/backend.js";
 import { MemoryBackend } from "../../src/backends/memory/backend.js";
-import { RedisBackend as SyncRedisBackend } from "../../src/backends/redis/sync/backend.js";
+import { RedisBackend as SyncRedisBackend } from "../../src/backends/redis/sync-backend.js";
 import { Cache, cached, cachedSync, SyncCache } from "../../src/index.js";
 import { needsRedis, RedisServer } from "../support/redis-server.js";
 

@@ -5,7 +5,7 @@ import { CoalescedBackend } from "../../layers/coalesced.js";
 import { ReadBatcher } from "../../layers/read-batcher.js";
 import { DeadlineGuard } from "../../layers/deadline-guard.js";
 import { GuardedBackend } from "../../layers/guarded.js";
-import { hasLoneSurrogate } from "../../internal/bytes.js";
+import { refuseKey, refuseKeys } from "../../internal/key-refusal.js";
 import { asError } from "../../internal/error-kinds.js";
 import { checkConfiguration } from "../../internal/options.js";
 import { quoteKey } from "../../internal/quote-key.js";
@@ -13,6 +13,7 @@ import {
   checkPositiveIntegers,
   DEFAULT_REDIS_TIMINGS,
   DEFAULT_REDIS_URL,
+  definedRedisTimings,
   REDIS_TIMING_NAMES,
   type RedisEndpoint,
   type RedisTimings,
@@ -146,13 +147,13 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
       const url = new CacheUrl(options.url ?? DEFAULT_REDIS_URL);
       const settings = redisSettingsFromUrl(url, url.parametersFor(url.scheme));
       url.rejectUnreadParameters();
-      timings = { ...settings.timings, ...definedTimings(options) };
+      timings = { ...settings.timings, ...definedRedisTimings(options) };
       checkPositiveIntegers({ ...timings });
       this.#driver = createDriver(settings.endpoint, timings, options.notifyChanges === true);
       target = `Redis at ${settings.endpoint.redacted}`;
     } else {
       if (options.url !== undefined) throw new ConfigurationError("give RedisBackend a url or a client, not both");
-      timings = { ...timings, ...definedTimings(options) };
+      timings = { ...timings, ...definedRedisTimings(options) };
       checkPositiveIntegers({ ...timings });
       this.#driver = wrapClient(options.client, options.closeClient ?? false, timings);
       if (options.notifyChanges === true && this.#driver.invalidations === undefined) {
@@ -429,34 +430,6 @@ export class RedisBackend implements AsyncBackend<RedisWireValue> {
         () => undefined,
       );
   }
-}
-
-function definedTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
-  const timings: { -readonly [Name in keyof RedisTimings]?: number } = {};
-  for (const name of REDIS_TIMING_NAMES) {
-    const value = options[name];
-    if (value !== undefined) timings[name] = value;
-  }
-  return timings;
-}
-
-/** The first refusal among `keys` (see {@link refuseKey}), or `undefined` when all are good. */
-function refuseKeys(operation: string, keys: readonly string[]): Promise<never> | undefined {
-  for (const key of keys) {
-    const refusal = refuseKey(operation, key);
-    if (refusal !== undefined) return refusal;
-  }
-  return undefined;
-}
-
-/** A rejection for a key Redis cannot hold distinctly, or `undefined` for a good key. */
-function refuseKey(operation: string, key: string): Promise<never> | undefined {
-  let problem: string | undefined;
-  if (typeof key !== "string") problem = `keys are strings, got ${typeof key}`;
-  // A lone surrogate has no UTF-8 form: it would be stored as U+FFFD and collide with other keys (B7).
-  else if (hasLoneSurrogate(key)) problem = "it contains a lone UTF-16 surrogate, which has no UTF-8 form";
-  if (problem === undefined) return undefined;
-  return Promise.reject(new BackendError(`${operation} of key ${quoteKey(key)} refused: ${problem}`, { key }));
 }
 
 /** A wire value as a command argument: strings and Buffers as they are, other bytes without copying. */

@@ -1,5 +1,12 @@
 import { ConfigurationError } from "../../errors.js";
 import type { CacheUrl, UrlParameters } from "../../internal/cache-url.js";
+import {
+  checkTimingOptions,
+  definedTimings,
+  REMOTE_TIMING_PARAMETERS,
+  type TimingTable,
+  timingsFromUrl,
+} from "../../internal/timings.js";
 
 /** Where and how to reach Redis: what a URL says, with its secrets kept out of every message. */
 export interface RedisEndpoint {
@@ -53,20 +60,12 @@ export const DEFAULT_REDIS_TIMINGS: RedisTimings = {
 /** Where Redis is when no URL is given. */
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0";
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 const MAX_DATABASE = 2 ** 31 - 1;
 
 /** Each timing's URL parameter and allowed range. */
-const TIMING_PARAMETERS: {
-  readonly [Name in keyof RedisTimings]: { readonly parameter: string; readonly min: number; readonly max: number };
-} = {
-  timeout: { parameter: "timeout", min: 1, max: MAX_TIMER_MS },
-  connectTimeout: { parameter: "connect-timeout", min: 1, max: MAX_TIMER_MS },
-  maxInFlight: { parameter: "max-in-flight", min: 1, max: 10_000_000 },
+const TIMING_PARAMETERS: TimingTable<RedisTimings> = {
+  ...REMOTE_TIMING_PARAMETERS,
   reconnectMaxDelay: { parameter: "reconnect-max-delay", min: 10, max: 600_000 },
-  breakerThreshold: { parameter: "breaker-threshold", min: 0, max: 1_000_000 },
-  breakerDuration: { parameter: "breaker-duration", min: 1, max: MAX_TIMER_MS },
 };
 
 /**
@@ -76,16 +75,7 @@ const TIMING_PARAMETERS: {
  * @throws ConfigurationError naming the first bad option and the range.
  */
 export function checkPositiveIntegers(options: Readonly<Record<string, number | undefined>>): void {
-  for (const [name, value] of Object.entries(options)) {
-    const { min, max } = Object.hasOwn(TIMING_PARAMETERS, name)
-      ? TIMING_PARAMETERS[name as keyof RedisTimings]
-      : { min: 1, max: MAX_TIMER_MS };
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < min || value > max)) {
-      throw new ConfigurationError(
-        `RedisBackend option ${name} must be an integer ${String(min)}–${String(max)}, got ${String(value)}`,
-      );
-    }
-  }
+  checkTimingOptions("RedisBackend", options, TIMING_PARAMETERS);
 }
 
 /** The names of {@link RedisTimings}, in the order their URL parameters are read. */
@@ -93,12 +83,12 @@ export const REDIS_TIMING_NAMES = Object.keys(TIMING_PARAMETERS) as readonly (ke
 
 /** Reads the timing parameters shared by every Redis scheme. */
 export function redisTimingsFromUrl(parameters: UrlParameters): RedisTimings {
-  const timings: { -readonly [Name in keyof RedisTimings]?: number } = {};
-  for (const name of REDIS_TIMING_NAMES) {
-    const { parameter, min, max } = TIMING_PARAMETERS[name];
-    timings[name] = parameters.integer(parameter, { min, max, default: DEFAULT_REDIS_TIMINGS[name] });
-  }
-  return timings as RedisTimings;
+  return timingsFromUrl(parameters, TIMING_PARAMETERS, DEFAULT_REDIS_TIMINGS);
+}
+
+/** The timings among `options` that are set. */
+export function definedRedisTimings(options: Partial<RedisTimings>): Partial<RedisTimings> {
+  return definedTimings(options, TIMING_PARAMETERS);
 }
 
 function parsePort(text: string, url: CacheUrl): number {

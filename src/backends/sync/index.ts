@@ -1,8 +1,12 @@
 export type { BackendCapabilities, BackendOperations, BackendSetOptions, SyncBackend } from "../contract.js";
 export { DummyBackend } from "../dummy/sync-backend.js";
 export { MemoryBackend } from "../memory/sync-backend.js";
-export { RedisBackend, type SyncRedisBackendOptions } from "../redis/sync/backend.js";
+export { RedisBackend, type SyncRedisBackendOptions } from "../redis/sync-backend.js";
 export type { RedisWireValue } from "../redis/backend.js";
+export { PostgresBackend, type SyncPostgresBackendOptions } from "../postgres/sync-backend.js";
+export type { PostgresTimings } from "../postgres/url.js";
+export { WorkerThreadBackend, type WorkerThreadSettings } from "../worker/thread-backend.js";
+export type { WorkerBackendKind } from "../worker/protocol.js";
 export { type Clock, DEFAULT_MAX_ENTRIES, type MemoryBackendOptions } from "../memory/store.js";
 export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
 export type { CacheUrl, IntegerParameter, UrlCredentials, UrlParameters } from "../../internal/cache-url.js";

@@ -8,7 +8,8 @@ import type { BackendRequirements, SyncBackend } from "../contract.js";
 import { builtInSchemes } from "../registry.js";
 import { DummyBackend } from "../dummy/sync-backend.js";
 import { MemoryBackend } from "../memory/sync-backend.js";
-import { RedisBackend } from "../redis/sync/backend.js";
+import { RedisBackend } from "../redis/sync-backend.js";
+import { PostgresBackend } from "../postgres/sync-backend.js";
 
 /** The same URLs as the async flavour's, but Redis Cluster (calls through a worker thread block). */
 const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend, BackendRequirements>>> =
@@ -16,6 +17,7 @@ const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend,
     memory: (options) => new MemoryBackend(options),
     dummy: () => new DummyBackend(),
     redis: (url) => new RedisBackend({ url }),
+    postgres: (url) => new PostgresBackend({ url }),
   });
 
 const registry = new SchemeRegistry<SyncBackend, BackendRequirements>("sync backend", BUILT_IN_SYNC_BACKENDS);

@@ -1,15 +1,17 @@
 /**
- * The worker thread of the synchronous Redis backend: it runs the async `RedisBackend` and answers
- * each request on its port, then bumps a shared counter so that the blocked caller wakes up.
+ * The worker thread of a `WorkerThreadBackend`: it builds the async backend it was asked for (loading only
+ * that one), answers each request on its port, then bumps a shared counter so that the blocked caller
+ * wakes up.
  */
 import { type MessagePort, workerData } from "node:worker_threads";
-import { RedisBackend } from "../backend.js";
+import type { AsyncBackend } from "../contract.js";
 import { errorParts } from "./errors-across-threads.js";
 import {
   HANDING_OVER,
   REPLIES,
   transferables,
   WORKER_OPERATIONS,
+  type WorkerBackendKind,
   type WorkerReply,
   type WorkerRequest,
   type WorkerSetup,
@@ -17,14 +19,16 @@ import {
 
 const setup = workerData as WorkerSetup;
 const port: MessagePort = setup.port;
-let backend: RedisBackend | undefined;
-let setupError: unknown;
-try {
-  backend = new RedisBackend({ url: setup.url, ...setup.timings });
-} catch (error) {
-  // Reported to every caller, rather than crashing the worker (which the caller would only see as silence).
-  setupError = error;
-}
+
+const BUILDERS: Record<WorkerBackendKind, (options: Readonly<Record<string, unknown>>) => Promise<AsyncBackend>> = {
+  redis: async (options) => new (await import("../redis/backend.js")).RedisBackend(options),
+  postgres: async (options) => new (await import("../postgres/backend.js")).PostgresBackend(options),
+};
+
+// A failure to build is reported to every caller, rather than crashing the worker (which the caller would
+// only see as silence).
+const built: Promise<AsyncBackend> = BUILDERS[setup.kind](setup.options);
+built.catch(() => undefined);
 
 function answer(reply: WorkerReply): void {
   Atomics.store(setup.signal, HANDING_OVER, reply.id);
@@ -38,10 +42,10 @@ function answer(reply: WorkerReply): void {
 }
 
 async function perform(request: WorkerRequest): Promise<unknown> {
-  if (backend === undefined) throw setupError;
+  const backend = await built;
   // Only the backend's operations, by name: the caller's side is ours, but a name is checked all the same.
   if (!(WORKER_OPERATIONS as readonly string[]).includes(request.operation)) {
-    throw new TypeError(`the Redis worker has no operation ${JSON.stringify(request.operation)}`);
+    throw new TypeError(`the backend worker has no operation ${JSON.stringify(request.operation)}`);
   }
   const operations = backend as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   return operations[request.operation]?.(...request.arguments);
@@ -58,4 +62,7 @@ port.on("message", (request: WorkerRequest) => {
   );
 });
 
-answer({ id: 0, ok: true, value: "ready" });
+const ready = (): void => {
+  answer({ id: 0, ok: true, value: "ready" });
+};
+built.then(ready, ready);

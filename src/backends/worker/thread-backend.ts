@@ -1,25 +1,23 @@
 import { receiveMessageOnPort, MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import { BackendError, CacheClosedError, ConfigurationError } from "../../../errors.js";
-import { CacheUrl } from "../../../internal/cache-url.js";
-import { checkConfiguration } from "../../../internal/options.js";
-import { requireInstalled } from "../../../internal/load-optional.js";
-import { moduleLocation } from "../../../internal/module-location.js";
-import { checkPositiveIntegers, DEFAULT_REDIS_URL, REDIS_TIMING_NAMES, type RedisTimings } from "../url.js";
+import { BackendError, CacheClosedError } from "../../errors.js";
+import { moduleLocation } from "../../internal/module-location.js";
 import { errorFromParts } from "./errors-across-threads.js";
-import { HANDING_OVER, REPLIES, type WorkerReply, type WorkerRequest, type WorkerSetup } from "./protocol.js";
-import { describeKey } from "../../../internal/quote-key.js";
-import type { BackendScanOptions, BackendScanPage, BackendSetOptions, SyncBackend } from "../../contract.js";
-import { redisSettingsFromUrl, type RedisWireValue } from "../backend.js";
-
-/** Options of the synchronous {@link RedisBackend}; every time is in milliseconds. */
-export interface SyncRedisBackendOptions extends Partial<RedisTimings> {
-  /** As for the async backend: `redis://`, `rediss://` or `redis+unix://`. */
-  readonly url?: string;
-  /** How long the first call may wait for the worker thread to start (default 10 000). */
-  readonly workerStartTimeout?: number;
-  /** How long `clear()` may block, over all its round trips (default 30 000). */
-  readonly clearTimeout?: number;
-}
+import {
+  HANDING_OVER,
+  REPLIES,
+  type WorkerBackendKind,
+  type WorkerReply,
+  type WorkerRequest,
+  type WorkerSetup,
+} from "./protocol.js";
+import { describeKey } from "../../internal/quote-key.js";
+import type {
+  BackendCapabilities,
+  BackendScanOptions,
+  BackendScanPage,
+  BackendSetOptions,
+  SyncBackend,
+} from "../contract.js";
 
 /** The caller waits this much longer than the worker's own deadline, so the worker's answer wins. */
 const REPLY_SLACK_MS = 50;
@@ -27,37 +25,46 @@ const REPLY_SLACK_MS = 50;
 /** The worker file next to this module, with this module's extension (`.js` when built, `.ts` in tests). */
 function workerUrl(): URL {
   const extension = /\.[cm]?[jt]s$/.exec(moduleLocation)?.[0] ?? ".js";
-  return new URL(`../backends/redis/sync/worker${extension}`, moduleLocation);
+  return new URL(`../backends/worker/worker${extension}`, moduleLocation);
+}
+
+/** What a {@link WorkerThreadBackend} runs in its thread, and how long a caller may block. */
+export interface WorkerThreadSettings {
+  /** Which async backend the worker builds. */
+  readonly kind: WorkerBackendKind;
+  /** What it builds it from: its URL and constructor options (plain data: they are copied to the thread). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** For messages: `"Redis"`, `"PostgreSQL"`. */
+  readonly target: string;
+  /** The async backend's own deadline per operation, in milliseconds. */
+  readonly timeout: number;
+  /** How long the first call may wait for the thread to start. */
+  readonly workerStartTimeout: number;
+  /** How long `clear()` may block, over all its round trips. */
+  readonly clearTimeout: number;
+  /** What the async backend declares, as far as it holds across the thread. */
+  readonly capabilities: BackendCapabilities<Buffer>;
 }
 
 /**
- * The Redis backend for `SyncCache` (`redis://`, `rediss://`, `redis+unix://`).
- * Node has no synchronous sockets, so a worker thread runs the async Redis backend and each call
- * **blocks the calling thread** (`Atomics.wait`) until the worker answers, at most `timeout` (default
- * 500 ms) plus a few milliseconds. Meant for scripts and CLIs; servers should use the async `Cache`.
+ * A synchronous backend over an async one that runs in a worker thread: Node has no synchronous sockets,
+ * so each call **blocks the calling thread** (`Atomics.wait`) until the worker answers, at most the
+ * backend's `timeout` plus a few milliseconds. The sync Redis and PostgreSQL backends are this.
  *
  * If the worker stops answering (it crashed or was terminated), the call fails with a `BackendError`
- * and the next call starts a fresh worker. Values come back as bytes. An existing client cannot be
- * passed: clients do not cross threads.
+ * and the next call starts a fresh worker. Values come back as `Buffer`s.
  *
  * @example
  * ```ts
- * const cache = new SyncCache<number>({ backend: "redis://127.0.0.1:6379/0", serializer: "json://" });
- * cache.set("answer", 42);
- * cache.get("answer"); // 42
+ * const backend = new WorkerThreadBackend({ kind: "postgres", options: { url }, target: "PostgreSQL", timeout: 500,
+ *   workerStartTimeout: 10_000, clearTimeout: 30_000, capabilities: { bytesOnly: true, atomicBatches: "all" } });
  * ```
  */
-export class RedisBackend implements SyncBackend<RedisWireValue> {
-  /** Bytes only; `setMany` atomic (one `MSET` or `MULTI`/`EXEC`). */
-  readonly capabilities: { readonly bytesOnly: true; readonly atomicBatches: "all" } = {
-    bytesOnly: true,
-    atomicBatches: "all",
-  };
-  readonly #url: string;
-  readonly #timings: Partial<RedisTimings>;
+export class WorkerThreadBackend implements SyncBackend<Buffer | string> {
+  /** What the async backend in the thread declares (bytes only, its batch atomicity). */
+  readonly capabilities: BackendCapabilities<Buffer | string>;
+  readonly #settings: WorkerThreadSettings;
   readonly #replyBudget: number;
-  readonly #startBudget: number;
-  readonly #clearBudget: number;
   readonly #signal = new Int32Array(new SharedArrayBuffer(8));
   #worker: Worker | undefined;
   #port: MessagePort | undefined;
@@ -65,34 +72,10 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
   #nextId = 1;
   #closed = false;
 
-  /** @throws ConfigurationError for a bad URL or option (never quoting a password). */
-  constructor(options: SyncRedisBackendOptions = {}) {
-    checkConfiguration(options, {
-      what: "the synchronous RedisBackend",
-      known: ["url", "workerStartTimeout", "clearTimeout", ...REDIS_TIMING_NAMES],
-      example: '{ url: "redis://127.0.0.1:6379/0", timeout: 500 }',
-    });
-    if ("sendCommand" in options || "callBuffer" in options) {
-      throw new ConfigurationError(
-        "the synchronous RedisBackend cannot use an existing client (clients do not cross threads): give it a url",
-      );
-    }
-    this.#url = options.url ?? DEFAULT_REDIS_URL;
-    // Parse now, so that a bad URL fails here rather than in the worker.
-    const url = new CacheUrl(this.#url);
-    if (url.scheme === "redis+cluster") {
-      throw new ConfigurationError("the synchronous RedisBackend does not offer redis+cluster://; use the async Cache");
-    }
-    const timings = { ...redisSettingsFromUrl(url, url.parametersFor(url.scheme)).timings };
-    url.rejectUnreadParameters();
-    requireInstalled("redis", `${url.scheme}://`);
-    const { workerStartTimeout = 10_000, clearTimeout = 30_000, url: _url, ...overrides } = options;
-    this.#timings = overrides;
-    const timeout = overrides.timeout ?? timings.timeout;
-    checkPositiveIntegers({ ...overrides, timeout, workerStartTimeout, clearTimeout });
-    this.#replyBudget = timeout + REPLY_SLACK_MS;
-    this.#startBudget = workerStartTimeout;
-    this.#clearBudget = clearTimeout;
+  constructor(settings: WorkerThreadSettings) {
+    this.#settings = settings;
+    this.capabilities = settings.capabilities;
+    this.#replyBudget = settings.timeout + REPLY_SLACK_MS;
   }
 
   /** The worker thread that runs the client (for monitoring); `undefined` before the first call. */
@@ -100,15 +83,15 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     return this.#worker;
   }
 
-  get(key: string): RedisWireValue | undefined {
+  get(key: string): Buffer | undefined {
     return asBuffer(this.#call({ id: 0, operation: "get", arguments: [key] }, key)) as Buffer | undefined;
   }
 
-  getMany(keys: readonly string[]): Map<string, RedisWireValue> {
+  getMany(keys: readonly string[]): Map<string, Buffer> {
     if (keys.length === 0) return new Map();
     const found = this.#call({ id: 0, operation: "getMany", arguments: [keys] }) as Map<string, Uint8Array>;
     for (const [key, value] of found) found.set(key, asBuffer(value) as Buffer);
-    return found;
+    return found as Map<string, Buffer>;
   }
 
   set(key: string, value: unknown, options: BackendSetOptions): boolean {
@@ -133,7 +116,7 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     return this.#call({ id: 0, operation: "deleteMany", arguments: [keys] }) as number;
   }
 
-  deleteIfUnchanged(key: string, value: RedisWireValue): boolean {
+  deleteIfUnchanged(key: string, value: Buffer | string): boolean {
     return this.#call({ id: 0, operation: "deleteIfUnchanged", arguments: [key, value] }, key) as boolean;
   }
 
@@ -149,9 +132,13 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
     return this.#call({ id: 0, operation: "scan", arguments: [cursor, options] }) as BackendScanPage;
   }
 
-  /** As the async backend's `clear`; blocks at most `clearTimeout` (default 30 s) in all. */
+  /** As the async backend's `clear`; blocks at most `clearTimeout` in all. */
   clear(prefix: string): void {
-    this.#call({ id: 0, operation: "clear", arguments: [prefix] }, undefined, this.#clearBudget);
+    this.#call(
+      { id: 0, operation: "clear", arguments: [prefix] },
+      undefined,
+      this.#settings.clearTimeout + REPLY_SLACK_MS,
+    );
   }
 
   /** Closes the client in the worker (waiting at most `timeout`) and stops the worker. */
@@ -169,12 +156,12 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
   }
 
   #call(request: WorkerRequest, key?: string, budget = this.#replyBudget): unknown {
-    if (this.#closed) throw new CacheClosedError("the synchronous Redis backend is closed", { key });
+    if (this.#closed) throw new CacheClosedError(`the synchronous ${this.#settings.target} backend is closed`, { key });
     const port = this.#ensureWorker();
     const id = this.#nextId++;
     // The budget starts before the request is copied to the worker: the caller waits for all of it.
     const started = performance.now();
-    const until = started + budget + (this.#started ? 0 : this.#startBudget);
+    const until = started + budget + (this.#started ? 0 : this.#settings.workerStartTimeout);
     port.postMessage({ ...request, id });
     const reply = this.#waitForReply(id, until);
     if (reply === undefined) {
@@ -183,14 +170,14 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
       if (Atomics.load(this.#signal, HANDING_OVER) === id) {
         // The worker has the answer and is handing it over (a large value): alive, so it is kept.
         throw new BackendError(
-          `${what} gave up after ${waited} ms (timeout ${String(budget - REPLY_SLACK_MS)} ms): the Redis worker thread had the answer but was still handing it over; the answer is dropped`,
+          `${what} gave up after ${waited} ms (timeout ${String(budget - REPLY_SLACK_MS)} ms): the ${this.#settings.target} worker thread had the answer but was still handing it over; the answer is dropped`,
           { key },
         );
       }
       // The worker's own deadline is shorter than ours: no answer means it is gone or stuck.
       this.#stopWorker();
       throw new BackendError(
-        `${what} got no answer from the Redis worker thread in ${waited} ms (timeout ${String(budget - REPLY_SLACK_MS)} ms); a fresh worker will be started`,
+        `${what} got no answer from the ${this.#settings.target} worker thread in ${waited} ms (timeout ${String(budget - REPLY_SLACK_MS)} ms); a fresh worker will be started`,
         { key },
       );
     }
@@ -218,7 +205,12 @@ export class RedisBackend implements SyncBackend<RedisWireValue> {
   #ensureWorker(): MessagePort {
     if (this.#worker !== undefined && this.#port !== undefined) return this.#port;
     const { port1, port2 } = new MessageChannel();
-    const setup: WorkerSetup = { url: this.#url, timings: this.#timings, port: port2, signal: this.#signal };
+    const setup: WorkerSetup = {
+      kind: this.#settings.kind,
+      options: this.#settings.options,
+      port: port2,
+      signal: this.#signal,
+    };
     const worker = new Worker(workerUrl(), { workerData: setup, transferList: [port2] });
     // Neither the worker nor the port may keep the process alive, and a worker error must not crash it.
     worker.unref();

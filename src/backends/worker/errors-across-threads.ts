@@ -6,7 +6,7 @@ import {
   CacheTimeoutError,
   ConfigurationError,
   SerializationError,
-} from "../../../errors.js";
+} from "../../errors.js";
 
 /** An error as it crosses from the worker to the caller: its parts, and its cause's. */
 export interface ErrorParts {

@@ -1,13 +1,15 @@
 import type { MessagePort } from "node:worker_threads";
-import type { RedisTimings } from "../url.js";
-import { BACKEND_OPERATION_NAMES, type BackendOperationName } from "../../contract.js";
-import type { RedisBackend } from "../backend.js";
+import { BACKEND_OPERATION_NAMES, type AsyncBackend, type BackendOperationName } from "../contract.js";
 import type { ErrorParts } from "./errors-across-threads.js";
 
-/** What the sync Redis backend hands its worker. */
+/** The async backends a worker thread can run (each is loaded in the thread only when asked for). */
+export type WorkerBackendKind = "redis" | "postgres";
+
+/** What a {@link WorkerThreadBackend} hands its worker. */
 export interface WorkerSetup {
-  readonly url: string;
-  readonly timings: Partial<RedisTimings>;
+  readonly kind: WorkerBackendKind;
+  /** The async backend's constructor options (its URL and overrides), copied to the thread. */
+  readonly options: Readonly<Record<string, unknown>>;
   readonly port: MessagePort;
   /**
    * Slot {@link REPLIES}: bumped by the worker after each reply; the caller waits on it with
@@ -53,7 +55,9 @@ export function transferables(value: unknown): ArrayBuffer[] {
 
 /** One request: an operation of the async backend and its arguments. */
 export type WorkerRequest =
-  | { [Name in Operation]: { id: number; operation: Name; arguments: Parameters<RedisBackend[Name]> } }[Operation]
+  | {
+      [Name in Operation]: { id: number; operation: Name; arguments: Parameters<Required<AsyncBackend>[Name]> };
+    }[Operation]
   | { id: number; operation: "close"; arguments: [] };
 
 /** What the worker sends back; errors travel as their parts (cause included) and are rebuilt on the caller's side. */
