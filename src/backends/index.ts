@@ -38,6 +38,8 @@ export {
   type SweepReport,
 } from "./postgres/backend.js";
 export type { PostgresTimings } from "./postgres/url.js";
+export { SqliteBackend, type SqliteBackendOptions, type SqliteDriverName } from "./sqlite/backend.js";
+export type { SqliteTimings } from "./sqlite/url.js";
 export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
 export { escapeGlob, globMatcher } from "../internal/glob.js";
 export type { CircuitState } from "../layers/circuit-breaker.js";

@@ -12,6 +12,8 @@ import { type MemoryBackendOptions, memoryOptionsFromUrl } from "./memory/store.
 import { RedisBackend, redisSettingsFromUrl } from "./redis/backend.js";
 import { PostgresBackend } from "./postgres/backend.js";
 import { postgresSettingsFromUrl } from "./postgres/url.js";
+import { SqliteBackend } from "./sqlite/backend.js";
+import { sqliteSettingsFromUrl } from "./sqlite/url.js";
 
 /** How one flavour builds each built-in backend. */
 export interface BuiltInBackends<B> {
@@ -21,6 +23,8 @@ export interface BuiltInBackends<B> {
   readonly redis: (url: string, requirements: BackendRequirements) => B;
   /** From a PostgreSQL URL already checked; the backend connects (or starts its worker) on first use. */
   readonly postgres: (url: string) => B;
+  /** From a SQLite URL already checked. */
+  readonly sqlite: (url: string) => B;
 }
 
 /**
@@ -30,7 +34,7 @@ export interface BuiltInBackends<B> {
 export function builtInSchemes<B>(
   build: BuiltInBackends<B>,
 ): Record<
-  "memory" | "dummy" | "redis" | "rediss" | "redis+unix" | "redis+sentinel" | "postgres" | "postgresql",
+  "memory" | "dummy" | "redis" | "rediss" | "redis+unix" | "redis+sentinel" | "postgres" | "postgresql" | "sqlite",
   SchemeFactory<B, BackendRequirements>
 > {
   /** Checks a Redis URL (reading its parameters) before the backend is built. */
@@ -42,6 +46,11 @@ export function builtInSchemes<B>(
   const postgres: SchemeFactory<B, BackendRequirements> = (url, parameters) => {
     postgresSettingsFromUrl(url, parameters);
     return build.postgres(url.raw);
+  };
+  /** Checks a SQLite URL (reading its parameters) before the backend is built. */
+  const sqlite: SchemeFactory<B, BackendRequirements> = (url, parameters) => {
+    sqliteSettingsFromUrl(url, parameters);
+    return build.sqlite(url.raw);
   };
   return {
     /** In-process, bounded LRU with expiry: `memory://?max-entries=10000&max-size=BYTES`. */
@@ -63,6 +72,8 @@ export function builtInSchemes<B>(
     postgres,
     /** The same as `postgres://`. */
     postgresql: postgres,
+    /** SQLite, one table in a file: `sqlite:///var/cache/app/cache.db?table=cachetory_cache`, or `sqlite://:memory:`. */
+    sqlite,
   };
 }
 
@@ -71,6 +82,7 @@ const SHARED_SCHEMES = builtInSchemes<AsyncBackend>({
   dummy: () => new DummyBackend(),
   redis: (url, { changeNotifications }) => new RedisBackend({ url, notifyChanges: changeNotifications === true }),
   postgres: (url) => new PostgresBackend({ url }),
+  sqlite: (url) => new SqliteBackend({ url }),
 });
 
 const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend, BackendRequirements>>> = {

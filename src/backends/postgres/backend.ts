@@ -1,10 +1,10 @@
-import { BackendError, ConfigurationError, SerializationError } from "../../errors.js";
+import { BackendError, ConfigurationError } from "../../errors.js";
 import { CacheUrl } from "../../internal/cache-url.js";
 import { asError } from "../../internal/error-kinds.js";
 import { refuseKey, refuseKeys } from "../../internal/key-refusal.js";
 import { loadOptional } from "../../internal/load-optional.js";
 import { checkConfiguration } from "../../internal/options.js";
-import { quoteKey } from "../../internal/quote-key.js";
+import { storedBytes } from "../../internal/stored-bytes.js";
 import type { CircuitState } from "../../layers/circuit-breaker.js";
 import { CoalescedBackend } from "../../layers/coalesced.js";
 import { DeadlineGuard, type GuardedConnection } from "../../layers/deadline-guard.js";
@@ -327,21 +327,5 @@ function poolConfig(endpoint: PostgresEndpoint, timings: PostgresTimings): Recor
 
 /** A value as `bytea`: bytes as they are (no copy), strings as UTF-8. */
 function toBytes(key: string, value: unknown): Buffer {
-  let bytes: Buffer;
-  if (Buffer.isBuffer(value)) bytes = value;
-  else if (value instanceof Uint8Array) bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  else if (typeof value === "string") bytes = Buffer.from(value, "utf8");
-  else {
-    throw new SerializationError(
-      `PostgreSQL stores strings and bytes, but the value of key ${quoteKey(key)} is a ${typeof value}: use a serializer such as json:// or msgpack://`,
-      { key },
-    );
-  }
-  if (bytes.byteLength > MAX_VALUE_BYTES) {
-    throw new BackendError(
-      `the value of key ${quoteKey(key)} is ${String(bytes.byteLength)} bytes, over the ${String(MAX_VALUE_BYTES)} bytes the PostgreSQL backend stores in one value; nothing was sent`,
-      { key },
-    );
-  }
-  return bytes;
+  return storedBytes("the PostgreSQL backend", key, value, MAX_VALUE_BYTES);
 }

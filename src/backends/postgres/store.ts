@@ -1,5 +1,6 @@
 import { BackendError } from "../../errors.js";
 import { globMatcher, literalPrefix } from "../../internal/glob.js";
+import { keyBytes, prefixEnd } from "../../internal/stored-bytes.js";
 import type {
   AsyncBackend,
   BackendCapabilities,
@@ -70,11 +71,6 @@ const CLEAR_BATCH = 10_000;
 /** How many keys a `scan` page looks at when not told. */
 const DEFAULT_SCAN_COUNT = 1000;
 
-/** A key's bytes, as the table stores it (bytea: any string, NUL included, compares as its UTF-8 bytes). */
-export function keyBytes(key: string): Buffer {
-  return Buffer.from(key, "utf8");
-}
-
 /**
  * The rows whose key starts with `prefix`, as a range of the indexed `key_prefix`: from the prefix's first
  * 256 bytes (inclusive) to the smallest byte string above all that start with them (exclusive).
@@ -83,19 +79,6 @@ export function prefixRange(prefix: string): { from: Buffer; to: Buffer | null; 
   const whole = keyBytes(prefix);
   const from = whole.subarray(0, KEY_PREFIX_BYTES);
   return { from, to: prefixEnd(from), whole };
-}
-
-/**
- * The smallest byte string above every string that starts with `prefix`, or `null` when there is none
- * (the prefix is all 0xFF bytes): the exclusive upper bound of a range scan of the primary key.
- */
-export function prefixEnd(prefix: Buffer): Buffer | null {
-  let end = prefix.length;
-  while (end > 0 && prefix[end - 1] === 0xff) end--;
-  if (end === 0) return null;
-  const bound = Buffer.from(prefix.subarray(0, end));
-  bound[end - 1] = (bound[end - 1] as number) + 1;
-  return bound;
 }
 
 /**

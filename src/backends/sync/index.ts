@@ -5,6 +5,10 @@ export { RedisBackend, type SyncRedisBackendOptions } from "../redis/sync-backen
 export type { RedisWireValue } from "../redis/backend.js";
 export { PostgresBackend, type SyncPostgresBackendOptions } from "../postgres/sync-backend.js";
 export type { PostgresTimings } from "../postgres/url.js";
+export { SqliteBackend } from "../sqlite/sync-backend.js";
+export type { SqliteBackendOptions } from "../sqlite/options.js";
+export type { SqliteDriverName } from "../sqlite/driver.js";
+export type { SqliteTimings } from "../sqlite/url.js";
 export { WorkerThreadBackend, type WorkerThreadSettings } from "../worker/thread-backend.js";
 export type { WorkerBackendKind } from "../worker/protocol.js";
 export { type Clock, DEFAULT_MAX_ENTRIES, type MemoryBackendOptions } from "../memory/store.js";

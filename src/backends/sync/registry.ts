@@ -10,6 +10,7 @@ import { DummyBackend } from "../dummy/sync-backend.js";
 import { MemoryBackend } from "../memory/sync-backend.js";
 import { RedisBackend } from "../redis/sync-backend.js";
 import { PostgresBackend } from "../postgres/sync-backend.js";
+import { SqliteBackend } from "../sqlite/sync-backend.js";
 
 /** The same URLs as the async flavour's, but Redis Cluster (calls through a worker thread block). */
 const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend, BackendRequirements>>> =
@@ -18,6 +19,7 @@ const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend,
     dummy: () => new DummyBackend(),
     redis: (url) => new RedisBackend({ url }),
     postgres: (url) => new PostgresBackend({ url }),
+    sqlite: (url) => new SqliteBackend({ url }),
   });
 
 const registry = new SchemeRegistry<SyncBackend, BackendRequirements>("sync backend", BUILT_IN_SYNC_BACKENDS);
