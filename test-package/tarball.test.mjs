@@ -78,6 +78,48 @@ for (const build of [backends.fromUrl, syncBackends.fromUrl]) {
     }
   });
 
+  it("names the package to install for postgres:// and sqlite://, from both backend entry points", () => {
+    const probe = `const backends = require("cachetory/backends");
+const syncBackends = require("cachetory/backends/sync");
+for (const url of ["postgres://127.0.0.1:5432/app", "postgresql://127.0.0.1/app", "sqlite://:memory:"]) {
+  for (const build of [backends.fromUrl, syncBackends.fromUrl]) {
+    try { const backend = build(url); console.log("built " + url); backend.close(); }
+    catch (error) { console.log(error.code + " " + error.message); }
+  }
+}`;
+    const lines = node("database-probe.cjs", probe).trim().split("\n");
+    assert.equal(lines.length, 6);
+    for (const [index, scheme] of [
+      [0, "postgres"],
+      [1, "postgres"],
+      [2, "postgresql"],
+      [3, "postgresql"],
+    ]) {
+      assert.equal(
+        lines[index],
+        `CACHETORY_CONFIGURATION ${scheme}:// needs the optional package "pg", which is not installed: run \`npm install pg\``,
+      );
+    }
+    // Where Node has node:sqlite, sqlite:// needs no package at all.
+    const nodeHasSqlite =
+      typeof process.getBuiltinModule === "function" &&
+      (() => {
+        try {
+          return process.getBuiltinModule("node:sqlite") !== undefined;
+        } catch {
+          return false;
+        }
+      })();
+    for (const line of lines.slice(4)) {
+      if (nodeHasSqlite) assert.equal(line, "built sqlite://:memory:");
+      else
+        assert.equal(
+          line,
+          'CACHETORY_CONFIGURATION sqlite:// (on a Node without node:sqlite) needs the optional package "better-sqlite3", which is not installed: run `npm install better-sqlite3@12`',
+        );
+    }
+  });
+
   it("names the package to install for cachetory/otel, from ESM and CommonJS", () => {
     const probe = `for (const { instrumentCachetory } of [await import("cachetory/otel"), (await import("node:module")).createRequire(import.meta.url)("cachetory/otel")]) {
   try { instrumentCachetory().stop(); console.log("instrumented"); }

@@ -35,6 +35,9 @@ async function implementations(file: string, operations: readonly string[]): Pro
  */
 const NOT_BUILT_BY_A_SCHEME = new Set([
   "RedisStore",
+  "PostgresStore",
+  "SqliteStore",
+  "WorkerThreadBackend",
   "NearBackend",
   "SyncBackendAdapter",
   "MemoryStore",
@@ -48,8 +51,15 @@ process.env["CACHETORY_REGISTRY_HMAC_KEY"] = "a key of thirty-two bytes or more"
 
 /** What each scheme builds, async and sync (Redis backends connect on first use: building opens nothing). */
 function builtBySchemes(): object[] {
-  const backendUrls = ["memory://", "dummy://", "redis://127.0.0.1:1/0", "redis+cluster://127.0.0.1:1"];
-  const syncUrls = ["memory://", "dummy://", "redis://127.0.0.1:1/0"];
+  const backendUrls = [
+    "memory://",
+    "dummy://",
+    "redis://127.0.0.1:1/0",
+    "redis+cluster://127.0.0.1:1",
+    "postgres://127.0.0.1:1/db",
+    "sqlite://:memory:",
+  ];
+  const syncUrls = ["memory://", "dummy://", "redis://127.0.0.1:1/0", "postgres://127.0.0.1:1/db", "sqlite://:memory:"];
   return [
     ...backendUrls.map((url) => backendFromUrl(url)),
     ...syncUrls.map((url) => syncBackendFromUrl(url)),
@@ -87,13 +97,26 @@ describe("registries", () => {
     assert.deepEqual(backendSchemes(), [
       "dummy",
       "memory",
+      "postgres",
+      "postgresql",
       "redis",
       "redis+cluster",
       "redis+sentinel",
       "redis+unix",
       "rediss",
+      "sqlite",
     ]);
-    assert.deepEqual(syncBackendSchemes(), ["dummy", "memory", "redis", "redis+sentinel", "redis+unix", "rediss"]);
+    assert.deepEqual(syncBackendSchemes(), [
+      "dummy",
+      "memory",
+      "postgres",
+      "postgresql",
+      "redis",
+      "redis+sentinel",
+      "redis+unix",
+      "rediss",
+      "sqlite",
+    ]);
     for (const scheme of [
       "noop",
       "null",

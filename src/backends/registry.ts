@@ -129,7 +129,7 @@ export function registerBackend(
  *
  * @example
  * ```ts
- * backendSchemes(); // ["dummy", "memory", "redis", "redis+cluster", "redis+sentinel", "redis+unix", "rediss"]
+ * backendSchemes(); // ["dummy", "memory", "postgres", "postgresql", "redis", "redis+cluster", …, "sqlite"]
  * ```
  */
 export function backendSchemes(): string[] {

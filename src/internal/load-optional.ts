@@ -9,9 +9,10 @@ const loaded = new Map<string, unknown>();
  *
  * @param packageName - The npm package to load, e.g. `"msgpackr"`.
  * @param neededFor - What needs it, for the message: `"msgpack://"`.
+ * @param installSpec - What to install, when a version must be named: `"better-sqlite3@12"`.
  * @throws ConfigurationError saying which package to install (the loader's error is the `cause`).
  */
-export function loadOptional(packageName: string, neededFor: string): unknown {
+export function loadOptional(packageName: string, neededFor: string, installSpec: string = packageName): unknown {
   if (loaded.has(packageName)) return loaded.get(packageName);
   let loadedModule: unknown;
   try {
@@ -20,7 +21,7 @@ export function loadOptional(packageName: string, neededFor: string): unknown {
     const missing = (cause as { code?: unknown } | null)?.code === "MODULE_NOT_FOUND";
     throw new ConfigurationError(
       missing
-        ? `${neededFor} needs the optional package "${packageName}", which is not installed: run \`npm install ${packageName}\``
+        ? `${neededFor} needs the optional package "${packageName}", which is not installed: run \`npm install ${installSpec}\``
         : `${neededFor} needs the optional package "${packageName}", which is installed but failed to load (see cause)`,
       { cause },
     );

@@ -26,7 +26,12 @@ export function prefixEnd(prefix: Buffer): Buffer | null {
  * @param maxBytes - The most the store takes in one value.
  * @throws SerializationError for anything else (a serializer is missing); BackendError over `maxBytes`.
  */
-export function storedBytes(store: string, key: string, value: unknown, maxBytes = Number.MAX_SAFE_INTEGER): Buffer {
+export function storedBytes(
+  store: string,
+  key: string,
+  value: unknown,
+  maxBytes: number = Number.MAX_SAFE_INTEGER,
+): Buffer {
   let bytes: Buffer;
   if (Buffer.isBuffer(value)) bytes = value;
   else if (value instanceof Uint8Array) bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);

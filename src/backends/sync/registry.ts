@@ -58,7 +58,7 @@ export function registerBackend(
  *
  * @example
  * ```ts
- * backendSchemes(); // ["dummy", "memory", "redis", "redis+sentinel", "redis+unix", "rediss"]
+ * backendSchemes(); // ["dummy", "memory", "postgres", "postgresql", "redis", …, "sqlite"]
  * ```
  */
 export function backendSchemes(): string[] {
