@@ -57,9 +57,11 @@ export function openSqlite(driver: SqliteDriverName, path: string, busyTimeout: 
     }
     return new module.DatabaseSync(path, { timeout: busyTimeout });
   }
+  // better-sqlite3 13 needs Node 22 (on Node 20 it installs, then crashes the process); 12 works on both.
   const Database = loadOptional(
     "better-sqlite3",
     "sqlite:// (on a Node without node:sqlite)",
+    "better-sqlite3@12",
   ) as BetterSqliteConstructor;
   return new Database(path, { timeout: busyTimeout });
 }
