@@ -138,7 +138,6 @@ export class PostgresBackend implements AsyncBackend<Buffer> {
       pool,
       statements: postgresStatements(table, unlogged),
       table,
-      queryTimeout: timings.timeout + 100,
       deadline: timings.timeout,
       createTable: options.createTable ?? true,
       onClose: () =>

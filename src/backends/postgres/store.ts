@@ -66,6 +66,12 @@ export function sqlState(error: unknown): string | undefined {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/**
+ * How much later than our deadline `pg` itself gives up on an answer: ours settles the call, pg's frees the
+ * connection from an answer nobody waits for.
+ */
+const PG_GIVES_UP_AFTER_US_MS = 100;
+
 /** How many rows one step of a prefix `clear` deletes. */
 const CLEAR_BATCH = 10_000;
 /** How many keys a `scan` page looks at when not told. */
@@ -90,7 +96,6 @@ export class PostgresStore implements AsyncBackend<Buffer> {
   readonly #pool: PgPoolLike;
   readonly #statements: PostgresStatements;
   readonly #names: string;
-  readonly #queryTimeout: number;
   readonly #deadline: number;
   readonly #createTable: boolean;
   #tableReady: Promise<void> | undefined;
@@ -101,7 +106,6 @@ export class PostgresStore implements AsyncBackend<Buffer> {
     pool: PgPoolLike;
     statements: PostgresStatements;
     table: string;
-    queryTimeout: number;
     /** The deadline of each operation (the guard's timeout): a statement not sent by then never is. */
     deadline: number;
     createTable: boolean;
@@ -110,7 +114,6 @@ export class PostgresStore implements AsyncBackend<Buffer> {
     this.#pool = options.pool;
     this.#statements = options.statements;
     this.#names = `cachetory:${options.table}`;
-    this.#queryTimeout = options.queryTimeout;
     this.#deadline = options.deadline;
     this.#createTable = options.createTable;
     this.#onClose = options.onClose;
@@ -118,7 +121,12 @@ export class PostgresStore implements AsyncBackend<Buffer> {
 
   /** A named statement of the store, with the store's deadline. */
   query(name: keyof PostgresStatements, values: readonly unknown[]): PgQuery {
-    return { name: `${this.#names}:${name}`, text: this.#statements[name], values, query_timeout: this.#queryTimeout };
+    return {
+      name: `${this.#names}:${name}`,
+      text: this.#statements[name],
+      values,
+      query_timeout: this.#deadline + PG_GIVES_UP_AFTER_US_MS,
+    };
   }
 
   /**

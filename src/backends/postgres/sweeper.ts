@@ -1,3 +1,4 @@
+import { BackgroundTask } from "../../internal/background-task.js";
 import { checkOut, type PgPoolClientLike, type PgPoolLike, type PostgresStore } from "./store.js";
 
 /**
@@ -40,8 +41,7 @@ export class PostgresSweeper {
   readonly #batch: number;
   /** The row after which the next sweep starts (its key_prefix and key_hash; empty: the first row). */
   #after: readonly [Buffer, Buffer] = [Buffer.alloc(0), Buffer.alloc(0)];
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<SweepReport> | undefined;
+  readonly #task = new BackgroundTask<SweepReport>(() => this.#sweepOnce());
 
   constructor(options: { pool: PgPoolLike; store: PostgresStore; table: string; batch: number }) {
     this.#pool = options.pool;
@@ -52,25 +52,17 @@ export class PostgresSweeper {
 
   /** Sweeps every `interval` milliseconds, in the background (the timer keeps no process alive). */
   start(interval: number): void {
-    this.#timer = setInterval(() => {
-      this.sweep().catch(() => undefined);
-    }, interval);
-    this.#timer.unref();
+    this.#task.start(interval);
   }
 
-  /** Ends the background sweeps and waits for a sweep under way to finish its current statement. */
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
+  /** Ends the background sweeps and waits for a sweep under way. */
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
   /** One sweep now (joining one under way). */
   sweep(): Promise<SweepReport> {
-    this.#running ??= this.#sweepOnce().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#task.run();
   }
 
   async #sweepOnce(): Promise<SweepReport> {

@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { BackgroundTask } from "../../internal/background-task.js";
 import type { SqliteStore } from "./store.js";
 
 /** Steps of one sweep, at most: a very large backlog is swept over several rounds. */
@@ -13,9 +14,7 @@ const MAX_STEPS_PER_SWEEP = 100;
 export class SqliteSweeper {
   readonly #store: SqliteStore;
   readonly #batch: number;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<number> | undefined;
-  #stopped = false;
+  readonly #task = new BackgroundTask<number>((task) => this.#sweepOnce(task));
 
   constructor(store: SqliteStore, batch: number) {
     this.#store = store;
@@ -24,34 +23,25 @@ export class SqliteSweeper {
 
   /** Sweeps every `interval` milliseconds (the timer keeps no process alive). */
   start(interval: number): void {
-    this.#timer = setInterval(() => {
-      this.sweep().catch(() => undefined);
-    }, interval);
-    this.#timer.unref();
+    this.#task.start(interval);
   }
 
   /** Ends the background sweeps, after the step under way. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 
   /** One sweep now (joining one under way); how many expired rows it deleted. */
   sweep(): Promise<number> {
-    this.#running ??= this.#sweepOnce().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#task.run();
   }
 
-  async #sweepOnce(): Promise<number> {
+  async #sweepOnce(task: BackgroundTask<number>): Promise<number> {
     let removed = 0;
     for (let step = 0; step < MAX_STEPS_PER_SWEEP; step++) {
       const deleted = this.#store.sweepStep(this.#batch);
       removed += deleted;
-      if (deleted < this.#batch || this.#stopped) break;
+      if (deleted < this.#batch || task.stopped) break;
       await nextTurn();
     }
     return removed;
