@@ -37,6 +37,7 @@ const NOT_BUILT_BY_A_SCHEME = new Set([
   "RedisStore",
   "PostgresStore",
   "SqliteStore",
+  "MemcachedStore",
   "WorkerThreadBackend",
   "NearBackend",
   "SyncBackendAdapter",
@@ -58,8 +59,16 @@ function builtBySchemes(): object[] {
     "redis+cluster://127.0.0.1:1",
     "postgres://127.0.0.1:1/db",
     "sqlite://:memory:",
+    "memcached://127.0.0.1:1",
   ];
-  const syncUrls = ["memory://", "dummy://", "redis://127.0.0.1:1/0", "postgres://127.0.0.1:1/db", "sqlite://:memory:"];
+  const syncUrls = [
+    "memory://",
+    "dummy://",
+    "redis://127.0.0.1:1/0",
+    "postgres://127.0.0.1:1/db",
+    "sqlite://:memory:",
+    "memcached://127.0.0.1:1",
+  ];
   return [
     ...backendUrls.map((url) => backendFromUrl(url)),
     ...syncUrls.map((url) => syncBackendFromUrl(url)),
@@ -96,6 +105,7 @@ describe("registries", () => {
   it("offer the schemes of api.md", () => {
     assert.deepEqual(backendSchemes(), [
       "dummy",
+      "memcached",
       "memory",
       "postgres",
       "postgresql",
@@ -108,6 +118,7 @@ describe("registries", () => {
     ]);
     assert.deepEqual(syncBackendSchemes(), [
       "dummy",
+      "memcached",
       "memory",
       "postgres",
       "postgresql",

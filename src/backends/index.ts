@@ -40,6 +40,9 @@ export {
 export type { PostgresTimings } from "./postgres/url.js";
 export { SqliteBackend, type SqliteBackendOptions, type SqliteDriverName } from "./sqlite/backend.js";
 export type { SqliteTimings } from "./sqlite/url.js";
+export { MemcachedBackend, type MemcachedBackendOptions } from "./memcached/backend.js";
+export type { MemcachedTimings } from "./memcached/url.js";
+export { KetamaRing, type RingServer } from "./memcached/ring.js";
 export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
 export { escapeGlob, globMatcher } from "../internal/glob.js";
 export type { CircuitState } from "../layers/circuit-breaker.js";

@@ -12,6 +12,8 @@ import { type MemoryBackendOptions, memoryOptionsFromUrl } from "./memory/store.
 import { RedisBackend, redisSettingsFromUrl } from "./redis/backend.js";
 import { PostgresBackend } from "./postgres/backend.js";
 import { postgresSettingsFromUrl } from "./postgres/url.js";
+import { MemcachedBackend } from "./memcached/backend.js";
+import { memcachedSettingsFromUrl } from "./memcached/url.js";
 import { SqliteBackend } from "./sqlite/backend.js";
 import { sqliteSettingsFromUrl } from "./sqlite/url.js";
 
@@ -25,6 +27,8 @@ export interface BuiltInBackends<B> {
   readonly postgres: (url: string) => B;
   /** From a SQLite URL already checked. */
   readonly sqlite: (url: string) => B;
+  /** From a memcached URL already checked; the backend connects (or starts its worker) on first use. */
+  readonly memcached: (url: string) => B;
 }
 
 /**
@@ -34,7 +38,16 @@ export interface BuiltInBackends<B> {
 export function builtInSchemes<B>(
   build: BuiltInBackends<B>,
 ): Record<
-  "memory" | "dummy" | "redis" | "rediss" | "redis+unix" | "redis+sentinel" | "postgres" | "postgresql" | "sqlite",
+  | "memory"
+  | "dummy"
+  | "redis"
+  | "rediss"
+  | "redis+unix"
+  | "redis+sentinel"
+  | "postgres"
+  | "postgresql"
+  | "sqlite"
+  | "memcached",
   SchemeFactory<B, BackendRequirements>
 > {
   /** Checks a Redis URL (reading its parameters) before the backend is built. */
@@ -51,6 +64,11 @@ export function builtInSchemes<B>(
   const sqlite: SchemeFactory<B, BackendRequirements> = (url, parameters) => {
     sqliteSettingsFromUrl(url, parameters);
     return build.sqlite(url.raw);
+  };
+  /** Checks a memcached URL (reading its parameters) before the backend is built. */
+  const memcached: SchemeFactory<B, BackendRequirements> = (url, parameters) => {
+    memcachedSettingsFromUrl(url, parameters);
+    return build.memcached(url.raw);
   };
   return {
     /** In-process, bounded LRU with expiry: `memory://?max-entries=10000&max-size=BYTES`. */
@@ -74,6 +92,8 @@ export function builtInSchemes<B>(
     postgresql: postgres,
     /** SQLite, one table in a file: `sqlite:///var/cache/app/cache.db?table=cachetory_cache`, or `sqlite://:memory:`. */
     sqlite,
+    /** memcached, keys placed by ketama over the servers: `memcached://host:11211,host:11212?namespace=app`. */
+    memcached,
   };
 }
 
@@ -83,6 +103,7 @@ const SHARED_SCHEMES = builtInSchemes<AsyncBackend>({
   redis: (url, { changeNotifications }) => new RedisBackend({ url, notifyChanges: changeNotifications === true }),
   postgres: (url) => new PostgresBackend({ url }),
   sqlite: (url) => new SqliteBackend({ url }),
+  memcached: (url) => new MemcachedBackend({ url }),
 });
 
 const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend, BackendRequirements>>> = {

@@ -1,4 +1,5 @@
 import { ConfigurationError } from "../../errors.js";
+import { parseHostAndPort } from "../../internal/host-port.js";
 import type { CacheUrl, UrlParameters } from "../../internal/cache-url.js";
 import {
   checkTimingOptions,
@@ -91,26 +92,6 @@ export function definedRedisTimings(options: Partial<RedisTimings>): Partial<Red
   return definedTimings(options, TIMING_PARAMETERS);
 }
 
-function parsePort(text: string, url: CacheUrl): number {
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(port >= 1 && port <= 65535)) {
-    throw new ConfigurationError(
-      `the port must be an integer 1–65535 in ${JSON.stringify(url.redacted)}, got ${JSON.stringify(text)}`,
-    );
-  }
-  return port;
-}
-
-function parseHostAndPort(text: string, url: CacheUrl, defaultPort = 6379): { host: string; port: number } {
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]*)(?::(.*))?$/.exec(text);
-  if (match === null) throw new ConfigurationError(`invalid host in ${JSON.stringify(url.redacted)}`);
-  const [, host = "", port] = match;
-  return {
-    host: host === "" ? "127.0.0.1" : host.replace(/^\[(.*)\]$/, "$1"),
-    port: port === undefined ? defaultPort : parsePort(port, url),
-  };
-}
-
 function parseDatabase(text: string, url: CacheUrl, where: string): number {
   const database = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!(database >= 0 && database <= MAX_DATABASE)) {
@@ -146,7 +127,7 @@ export function redisEndpointFromUrl(url: CacheUrl, parameters: UrlParameters): 
       const path = slash === -1 ? "" : rest.slice(slash + 1);
       return {
         transport: url.scheme === "rediss" ? "tls" : "tcp",
-        nodes: [parseHostAndPort(authority, url)],
+        nodes: [parseHostAndPort(authority, url, 6379)],
         database: path === "" ? 0 : parseDatabase(path, url, "the path"),
         ...credentials,
         redacted,
@@ -175,7 +156,7 @@ export function redisEndpointFromUrl(url: CacheUrl, parameters: UrlParameters): 
           `Redis Cluster has only database 0, got the path "/${path}" in ${JSON.stringify(redacted)}`,
         );
       }
-      const nodes = seeds.split(",").map((seed) => parseHostAndPort(seed.trim(), url));
+      const nodes = seeds.split(",").map((seed) => parseHostAndPort(seed.trim(), url, 6379));
       return { transport: "cluster", nodes, database: 0, ...credentials, redacted };
     }
     case "redis+sentinel": {

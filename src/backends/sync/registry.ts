@@ -11,6 +11,7 @@ import { MemoryBackend } from "../memory/sync-backend.js";
 import { RedisBackend } from "../redis/sync-backend.js";
 import { PostgresBackend } from "../postgres/sync-backend.js";
 import { SqliteBackend } from "../sqlite/sync-backend.js";
+import { MemcachedBackend } from "../memcached/sync-backend.js";
 
 /** The same URLs as the async flavour's, but Redis Cluster (calls through a worker thread block). */
 const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend, BackendRequirements>>> =
@@ -20,6 +21,7 @@ const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend,
     redis: (url) => new RedisBackend({ url }),
     postgres: (url) => new PostgresBackend({ url }),
     sqlite: (url) => new SqliteBackend({ url }),
+    memcached: (url) => new MemcachedBackend({ url }),
   });
 
 const registry = new SchemeRegistry<SyncBackend, BackendRequirements>("sync backend", BUILT_IN_SYNC_BACKENDS);

@@ -3,7 +3,7 @@ import { BACKEND_OPERATION_NAMES, type AsyncBackend, type BackendOperationName }
 import type { ErrorParts } from "./errors-across-threads.js";
 
 /** The async backends a worker thread can run (each is loaded in the thread only when asked for). */
-export type WorkerBackendKind = "redis" | "postgres";
+export type WorkerBackendKind = "redis" | "postgres" | "memcached";
 
 /** What a {@link WorkerThreadBackend} hands its worker. */
 export interface WorkerSetup {

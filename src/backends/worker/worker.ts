@@ -23,6 +23,7 @@ const port: MessagePort = setup.port;
 const BUILDERS: Record<WorkerBackendKind, (options: Readonly<Record<string, unknown>>) => Promise<AsyncBackend>> = {
   redis: async (options) => new (await import("../redis/backend.js")).RedisBackend(options),
   postgres: async (options) => new (await import("../postgres/backend.js")).PostgresBackend(options),
+  memcached: async (options) => new (await import("../memcached/backend.js")).MemcachedBackend(options),
 };
 
 // A failure to build is reported to every caller, rather than crashing the worker (which the caller would
