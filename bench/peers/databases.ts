@@ -7,8 +7,7 @@
  * prepared statement, no cache around it) and with the worker-thread sync Redis backend. Results go to
  * bench/results/databases.json and databases.md.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import KeyvPostgres from "@keyv/postgres";
@@ -18,24 +17,15 @@ import { Cache, SyncCache } from "cachetory";
 import { Keyv } from "keyv";
 import { PostgresServer } from "../../test/support/postgres-server.js";
 import { RedisServer } from "../../test/support/redis-server.js";
-import { compareInRounds, type Measurement, type Result } from "./measure.js";
+import type { Measurement } from "./measure.js";
+import { RatioTable } from "./ratio-table.js";
 
 const VALUE = JSON.stringify({ text: "x".repeat(1000) }).slice(0, 1024);
 const KEYS = 1000;
-const results: Result[] = [];
 const closers: (() => unknown)[] = [];
 
-async function scenario(measurements: Measurement[]): Promise<void> {
-  const measured = await compareInRounds(measurements);
-  const ours = measured[0]?.opsPerSecond ?? Number.NaN;
-  for (const result of measured) result.ratio = result.opsPerSecond / ours;
-  results.push(...measured);
-  for (const result of measured) {
-    console.log(
-      `${result.scenario.padEnd(34)} ${result.contestant.padEnd(30)} ${Math.round(result.opsPerSecond).toString().padStart(9)} ops/s  ratio ${(result.ratio ?? 0).toFixed(2)}`,
-    );
-  }
-}
+const table = new RatioTable();
+const scenario = (measurements: Measurement[]): Promise<void> => table.scenario(measurements);
 
 let counter = 0;
 /** One of KEYS keys, in turn. */
@@ -188,19 +178,4 @@ try {
   for (const close of closers.reverse()) await close();
 }
 
-const lines = [
-  `# Database backends, ${new Date().toISOString().slice(0, 10)}`,
-  "",
-  `Node ${process.version}, ${String(cpus().length)} × ${cpus()[0]?.model ?? "unknown CPU"}. Ratio: the contestant's ops/s over cachetory's (the first row of each scenario); above 1 is faster than cachetory.`,
-  "",
-  "| scenario | contestant | ops/s | p50 µs | p99 µs | ratio |",
-  "| --- | --- | ---: | ---: | ---: | ---: |",
-  ...results.map(
-    (result) =>
-      `| ${result.scenario} | ${result.contestant} | ${Math.round(result.opsPerSecond).toLocaleString("en")} | ${result.p50Microseconds.toFixed(0)} | ${result.p99Microseconds.toFixed(0)} | ${(result.ratio ?? 0).toFixed(2)} |`,
-  ),
-  "",
-];
-writeFileSync(new URL("../results/databases.md", import.meta.url), lines.join("\n"));
-writeFileSync(new URL("../results/databases.json", import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-console.log(lines.join("\n"));
+table.write("databases", "Database backends");

@@ -62,6 +62,7 @@ export class MemcachedConnection {
   #retryDelay: number;
   #lastFailure = "";
   #closed = false;
+  #corked = false;
 
   constructor(options: MemcachedConnectionOptions) {
     this.#options = options;
@@ -105,12 +106,17 @@ export class MemcachedConnection {
     const socket = this.#socket ?? this.#connect();
     return new Promise((resolve, reject) => {
       this.#pending.push({ expecting, replies: [], lines: [], deadline: now + this.#options.timeout, resolve, reject });
-      if (typeof payload === "string" || Buffer.isBuffer(payload)) socket.write(payload);
-      else {
+      // The requests of one tick leave in one write (one system call), as the replies of one arrive in one read.
+      if (!this.#corked) {
+        this.#corked = true;
         socket.cork();
-        for (const part of payload) socket.write(part);
-        socket.uncork();
+        process.nextTick(() => {
+          this.#corked = false;
+          socket.uncork();
+        });
       }
+      if (typeof payload === "string" || Buffer.isBuffer(payload)) socket.write(payload);
+      else for (const part of payload) socket.write(part);
       this.#timer ??= setTimeout(() => {
         this.#checkDeadlines();
       }, this.#options.timeout);

@@ -15,8 +15,6 @@ import { createHash, randomBytes } from "node:crypto";
 export interface MemcachedKey {
   /** The key as the cache gave it. */
   readonly key: string;
-  /** The namespace and the key's form: what places the key on the ring. */
-  readonly placement: Buffer;
   /** The form's bytes after the generation, for binary and hashed keys; a text key is `key` itself. */
   readonly form: Buffer | undefined;
   /** Whether the value carries the key (a hashed key). */
@@ -73,13 +71,19 @@ export class MemcachedKeys {
 
   /** The wire forms of `key`. */
   encode(key: string): MemcachedKey {
-    const bytes = Buffer.from(key, "utf8");
-    if (bytes.length <= this.#textRoom && !needsBinary(key)) {
-      return { key, placement: Buffer.concat([this.#namespaceBytes, bytes]), form: undefined, hashed: false };
+    // The common case allocates nothing: a short key of printable characters, sent as it is.
+    if (key.length <= this.#textRoom && !needsBinary(key) && Buffer.byteLength(key, "utf8") <= this.#textRoom) {
+      return { key, form: undefined, hashed: false };
     }
+    const bytes = Buffer.from(key, "utf8");
     const hashed = bytes.length > this.#binaryRoom;
     const form = hashed ? Buffer.concat([Buffer.of(HASHED_MARK), createHash("sha256").update(bytes).digest()]) : bytes;
-    return { key, placement: Buffer.concat([this.#namespaceBytes, form]), form, hashed };
+    return { key, form, hashed };
+  }
+
+  /** The namespace and the key's form: what places the key on the ring. */
+  placement(key: MemcachedKey): Buffer {
+    return Buffer.concat([this.#namespaceBytes, key.form ?? Buffer.from(key.key, "utf8")]);
   }
 
   /**

@@ -90,7 +90,7 @@ export class MemcachedStore implements AsyncBackend<Buffer> {
 
   /** The index of the server that holds `key`. */
   serverOf(key: string): number {
-    return this.#ring.serverFor(this.#keys.encode(key).placement);
+    return this.#serverOf(this.#keys.encode(key));
   }
 
   async #generationOf(server: number): Promise<string> {
@@ -147,12 +147,16 @@ export class MemcachedStore implements AsyncBackend<Buffer> {
     throw new BackendError(`the generation of memcached at ${connection.name} kept changing (clears in a loop?)`);
   }
 
+  #serverOf(key: MemcachedKey): number {
+    return this.#connections.length === 1 ? 0 : this.#ring.serverFor(this.#keys.placement(key));
+  }
+
   /** The encoded keys grouped by server, each with its place in `keys`. */
   #byServer(keys: readonly string[]): Map<number, { encoded: MemcachedKey; index: number }[]> {
     const groups = new Map<number, { encoded: MemcachedKey; index: number }[]>();
     keys.forEach((key, index) => {
       const encoded = this.#keys.encode(key);
-      const server = this.#ring.serverFor(encoded.placement);
+      const server = this.#serverOf(encoded);
       let group = groups.get(server);
       if (group === undefined) groups.set(server, (group = []));
       group.push({ encoded, index });
@@ -275,7 +279,7 @@ export class MemcachedStore implements AsyncBackend<Buffer> {
   }
 
   async #oneWith(encoded: MemcachedKey, build: (generation: string) => (string | Buffer)[]): Promise<MetaReply> {
-    const server = this.#ring.serverFor(encoded.placement);
+    const server = this.#serverOf(encoded);
     const [reply] = await this.#run(server, (generation) => ({ parts: build(generation), replies: 1 }));
     return this.#checked(reply, server, encoded.key);
   }
