@@ -281,7 +281,7 @@ describe("Cache construction", () => {
 
   it("fails clearly for unknown schemes", () => {
     assert.throws(
-      () => new Cache({ backend: "memcached://localhost", serializer: "json://" }),
+      () => new Cache({ backend: "nosuchstore://localhost", serializer: "json://" }),
       (error: unknown) =>
         error instanceof ConfigurationError && /known schemes: dummy:\/\/, memory:\/\//.test(error.message),
     );
