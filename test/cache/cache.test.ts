@@ -283,7 +283,8 @@ describe("Cache construction", () => {
     assert.throws(
       () => new Cache({ backend: "nosuchstore://localhost", serializer: "json://" }),
       (error: unknown) =>
-        error instanceof ConfigurationError && /known schemes: dummy:\/\/, memory:\/\//.test(error.message),
+        error instanceof ConfigurationError &&
+        /known schemes: dummy:\/\/, memcached:\/\/, memory:\/\//.test(error.message),
     );
     assert.throws(() => new SyncCache({ backend: "memory://", serializer: "xml://" }), ConfigurationError);
   });
