@@ -164,9 +164,9 @@ export class MemcachedStore implements AsyncBackend<Buffer> {
     return groups;
   }
 
-  /** One command for `key`, answered by one reply. */
-  #one(key: string, command: (token: string, binary: string) => string): Promise<MetaReply> {
-    const encoded = this.#keys.encode(key);
+  /** One command for `key` (encoded once, by the caller when it needs the form too), answered by one reply. */
+  #one(key: string | MemcachedKey, command: (token: string, binary: string) => string): Promise<MetaReply> {
+    const encoded = typeof key === "string" ? this.#keys.encode(key) : key;
     return this.#oneWith(encoded, (generation) => [command(...this.#keys.token(encoded, generation))]);
   }
 
@@ -200,16 +200,19 @@ export class MemcachedStore implements AsyncBackend<Buffer> {
 
   async get(key: string): Promise<Buffer | undefined> {
     const encoded = this.#keys.encode(key);
-    const reply = await this.#one(key, (token, binary) => `mg ${token}${binary} v f\r\n`);
+    const reply = await this.#one(encoded, (token, binary) => `mg ${token}${binary} v f\r\n`);
     return this.#valueOf(reply, encoded);
   }
 
   /** One round trip per server, its keys' reads pipelined; fails when any server fails. */
   async getMany(keys: readonly string[]): Promise<Map<string, Buffer>> {
     const found = new Map<string, Buffer>();
-    for (const [key, outcome] of await this.#readServers(keys)) {
+    // In the order asked, whichever server answered first.
+    const outcomes = await this.#readServers(keys);
+    for (const key of keys) {
+      const outcome = outcomes.get(key);
       if (outcome instanceof FailedRead) throw outcome.error;
-      found.set(key, outcome);
+      if (outcome !== undefined) found.set(key, outcome);
     }
     return found;
   }
@@ -360,11 +363,11 @@ export class MemcachedStore implements AsyncBackend<Buffer> {
   /** Reads the value with its CAS, then deletes it with that CAS: another writer's value since is kept. */
   async deleteIfUnchanged(key: string, value: Buffer): Promise<boolean> {
     const encoded = this.#keys.encode(key);
-    const read = await this.#one(key, (token, binary) => `mg ${token}${binary} v f c\r\n`);
+    const read = await this.#one(encoded, (token, binary) => `mg ${token}${binary} v f c\r\n`);
     const current = this.#valueOf(read, encoded);
     const cas = read.flags.find((flag) => flag.startsWith("c"))?.slice(1);
     if (current === undefined || cas === undefined || !current.equals(value)) return false;
-    const reply = await this.#one(key, (token, binary) => `md ${token}${binary} C${cas}\r\n`);
+    const reply = await this.#one(encoded, (token, binary) => `md ${token}${binary} C${cas}\r\n`);
     return reply.status === "HD";
   }
 
