@@ -1,7 +1,9 @@
 /** Every backend and serializer class under src/ is what some scheme of its registry builds. */
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
-import { describe, it } from "node:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
 import { backendSchemes, fromUrl as backendFromUrl } from "../src/backends/registry.js";
 import { backendSchemes as syncBackendSchemes, fromUrl as syncBackendFromUrl } from "../src/backends/sync/registry.js";
 import { fromUrl as serializerFromUrl, serializerSchemes } from "../src/serializers/registry.js";
@@ -38,6 +40,7 @@ const NOT_BUILT_BY_A_SCHEME = new Set([
   "PostgresStore",
   "SqliteStore",
   "MemcachedStore",
+  "AsyncFileStore",
   "WorkerThreadBackend",
   "NearBackend",
   "SyncBackendAdapter",
@@ -47,6 +50,11 @@ const NOT_BUILT_BY_A_SCHEME = new Set([
   "EngineCompressor",
   "NodeZlibCompressor",
 ]);
+
+const fileDirectory = mkdtempSync(join(tmpdir(), "cachetory-registries-"));
+after(() => {
+  rmSync(fileDirectory, { recursive: true, force: true });
+});
 
 process.env["CACHETORY_REGISTRY_HMAC_KEY"] = "a key of thirty-two bytes or more";
 
@@ -60,6 +68,7 @@ function builtBySchemes(): object[] {
     "postgres://127.0.0.1:1/db",
     "sqlite://:memory:",
     "memcached://127.0.0.1:1",
+    `file://${fileDirectory}`,
   ];
   const syncUrls = [
     "memory://",
@@ -68,6 +77,7 @@ function builtBySchemes(): object[] {
     "postgres://127.0.0.1:1/db",
     "sqlite://:memory:",
     "memcached://127.0.0.1:1",
+    `file://${fileDirectory}`,
   ];
   return [
     ...backendUrls.map((url) => backendFromUrl(url)),
@@ -105,6 +115,7 @@ describe("registries", () => {
   it("offer the schemes of api.md", () => {
     assert.deepEqual(backendSchemes(), [
       "dummy",
+      "file",
       "memcached",
       "memory",
       "postgres",
@@ -118,6 +129,7 @@ describe("registries", () => {
     ]);
     assert.deepEqual(syncBackendSchemes(), [
       "dummy",
+      "file",
       "memcached",
       "memory",
       "postgres",

@@ -43,6 +43,8 @@ export type { SqliteTimings } from "./sqlite/url.js";
 export { MemcachedBackend, type MemcachedBackendOptions } from "./memcached/backend.js";
 export type { MemcachedTimings } from "./memcached/url.js";
 export { KetamaRing, type RingServer } from "./memcached/ring.js";
+export { FileBackend, type FileBackendOptions, type FileSweepReport } from "./file/backend.js";
+export type { FileBounds } from "./file/url.js";
 export { backendSchemes, fromUrl, registerBackend } from "./registry.js";
 export { escapeGlob, globMatcher } from "../internal/glob.js";
 export type { CircuitState } from "../layers/circuit-breaker.js";

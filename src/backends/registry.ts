@@ -16,6 +16,8 @@ import { MemcachedBackend } from "./memcached/backend.js";
 import { memcachedSettingsFromUrl } from "./memcached/url.js";
 import { SqliteBackend } from "./sqlite/backend.js";
 import { sqliteSettingsFromUrl } from "./sqlite/url.js";
+import { FileBackend } from "./file/backend.js";
+import { fileSettingsFromUrl } from "./file/url.js";
 
 /** How one flavour builds each built-in backend. */
 export interface BuiltInBackends<B> {
@@ -29,6 +31,8 @@ export interface BuiltInBackends<B> {
   readonly sqlite: (url: string) => B;
   /** From a memcached URL already checked; the backend connects (or starts its worker) on first use. */
   readonly memcached: (url: string) => B;
+  /** From a file URL already checked. */
+  readonly file: (url: string) => B;
 }
 
 /**
@@ -47,7 +51,8 @@ export function builtInSchemes<B>(
   | "postgres"
   | "postgresql"
   | "sqlite"
-  | "memcached",
+  | "memcached"
+  | "file",
   SchemeFactory<B, BackendRequirements>
 > {
   /** Checks a Redis URL (reading its parameters) before the backend is built. */
@@ -69,6 +74,11 @@ export function builtInSchemes<B>(
   const memcached: SchemeFactory<B, BackendRequirements> = (url, parameters) => {
     memcachedSettingsFromUrl(url, parameters);
     return build.memcached(url.raw);
+  };
+  /** Checks a file URL (reading its parameters) before the backend is built. */
+  const file: SchemeFactory<B, BackendRequirements> = (url, parameters) => {
+    fileSettingsFromUrl(url, parameters);
+    return build.file(url.raw);
   };
   return {
     /** In-process, bounded LRU with expiry: `memory://?max-entries=10000&max-size=BYTES`. */
@@ -94,6 +104,8 @@ export function builtInSchemes<B>(
     sqlite,
     /** memcached, keys placed by ketama over the servers: `memcached://host:11211,host:11212?namespace=app`. */
     memcached,
+    /** One file per entry under a directory, kept under a size: `file:///var/cache/app?max-size=1000000000`. */
+    file,
   };
 }
 
@@ -104,6 +116,7 @@ const SHARED_SCHEMES = builtInSchemes<AsyncBackend>({
   postgres: (url) => new PostgresBackend({ url }),
   sqlite: (url) => new SqliteBackend({ url }),
   memcached: (url) => new MemcachedBackend({ url }),
+  file: (url) => new FileBackend({ url }),
 });
 
 const BUILT_IN_BACKENDS: Readonly<Record<string, SchemeFactory<AsyncBackend, BackendRequirements>>> = {

@@ -34,12 +34,23 @@ export class BackgroundTask<T> {
     this.#timer.unref();
   }
 
+  /** Whether a run is under way. */
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
   /** One run now, joining one under way. */
   run(): Promise<T> {
     this.#running ??= this.#work(this).finally(() => {
       this.#running = undefined;
     });
     return this.#running;
+  }
+
+  /** A run that starts after this call: the one under way (begun before) is waited for first. */
+  async runAfresh(): Promise<T> {
+    await this.#running?.catch(() => undefined);
+    return this.run();
   }
 
   /** Ends the background runs and waits for the run under way. */

@@ -284,7 +284,7 @@ describe("Cache construction", () => {
       () => new Cache({ backend: "nosuchstore://localhost", serializer: "json://" }),
       (error: unknown) =>
         error instanceof ConfigurationError &&
-        /known schemes: dummy:\/\/, memcached:\/\/, memory:\/\//.test(error.message),
+        /known schemes: dummy:\/\/, file:\/\/, memcached:\/\/, memory:\/\//.test(error.message),
     );
     assert.throws(() => new SyncCache({ backend: "memory://", serializer: "xml://" }), ConfigurationError);
   });

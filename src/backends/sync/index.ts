@@ -11,6 +11,8 @@ export type { SqliteDriverName } from "../sqlite/driver.js";
 export type { SqliteTimings } from "../sqlite/url.js";
 export { MemcachedBackend, type SyncMemcachedBackendOptions } from "../memcached/sync-backend.js";
 export type { MemcachedTimings } from "../memcached/url.js";
+export { FileBackend, type FileBackendOptions, type FileSweepReport } from "../file/sync-backend.js";
+export type { FileBounds } from "../file/url.js";
 export { WorkerThreadBackend, type WorkerThreadSettings } from "../worker/thread-backend.js";
 export type { WorkerBackendKind } from "../worker/protocol.js";
 export { type Clock, DEFAULT_MAX_ENTRIES, type MemoryBackendOptions } from "../memory/store.js";

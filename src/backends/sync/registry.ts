@@ -12,6 +12,7 @@ import { RedisBackend } from "../redis/sync-backend.js";
 import { PostgresBackend } from "../postgres/sync-backend.js";
 import { SqliteBackend } from "../sqlite/sync-backend.js";
 import { MemcachedBackend } from "../memcached/sync-backend.js";
+import { FileBackend } from "../file/sync-backend.js";
 
 /** The same URLs as the async flavour's, but Redis Cluster (calls through a worker thread block). */
 const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend, BackendRequirements>>> =
@@ -22,6 +23,7 @@ const BUILT_IN_SYNC_BACKENDS: Readonly<Record<string, SchemeFactory<SyncBackend,
     postgres: (url) => new PostgresBackend({ url }),
     sqlite: (url) => new SqliteBackend({ url }),
     memcached: (url) => new MemcachedBackend({ url }),
+    file: (url) => new FileBackend({ url }),
   });
 
 const registry = new SchemeRegistry<SyncBackend, BackendRequirements>("sync backend", BUILT_IN_SYNC_BACKENDS);
