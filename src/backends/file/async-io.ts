@@ -33,7 +33,9 @@ export async function runAsync<T>(steps: FileSteps<T>): Promise<T> {
 async function perform(request: FileRequest): Promise<unknown> {
   switch (request.kind) {
     case "read":
-      return readFile(request.path, request.length);
+      return request.identify || request.length !== undefined
+        ? readFile(request.path, request.length)
+        : readWholeFile(request.path);
     case "readMany": {
       const results: (FileRead | undefined)[] = [];
       for (let start = 0; start < request.paths.length; start += READ_CONCURRENCY) {
@@ -94,13 +96,17 @@ async function checksumInSlices(bytes: Buffer): Promise<number> {
   return crc;
 }
 
-async function readFile(path: string, length: number | undefined): Promise<FileRead | undefined> {
+/** The first `length` bytes of a file (all of it for `undefined`), through `opened` when given (left open). */
+async function readFile(path: string, length: number | undefined, opened?: FileHandle): Promise<FileRead | undefined> {
   let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    if (hasCode(error, "ENOENT", "ENOTDIR")) return undefined;
-    throw error;
+  if (opened !== undefined) handle = opened;
+  else {
+    try {
+      handle = await open(path, "r");
+    } catch (error) {
+      if (hasCode(error, "ENOENT", "ENOTDIR")) return undefined;
+      throw error;
+    }
   }
   try {
     const stats = await handle.stat();
@@ -115,7 +121,40 @@ async function readFile(path: string, length: number | undefined): Promise<FileR
     }
     return { ...facts, bytes: bytes.subarray(0, filled) };
   } finally {
-    await handle.close();
+    if (opened === undefined) await handle.close();
+  }
+}
+
+/** How much a whole read takes in its first go, before it asks the file's size. */
+const FIRST_READ_BYTES = 64 << 10;
+
+/**
+ * A whole file, read without asking its size first unless it is over 64 KB (open, read, close: the close
+ * is not waited for, as nothing depends on it): most entries are small, and each call is a trip through
+ * libuv's thread pool.
+ */
+async function readWholeFile(path: string): Promise<FileRead | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if (hasCode(error, "ENOENT", "ENOTDIR")) return undefined;
+    throw error;
+  }
+  let closing = false;
+  try {
+    const first = Buffer.allocUnsafe(FIRST_READ_BYTES);
+    const { bytesRead } = await handle.read(first, 0, first.length, 0);
+    if (bytesRead === first.length) return await readFile(path, undefined, handle);
+    closing = true;
+    handle.close().catch(() => undefined);
+    return { identity: "", modified: 0, size: bytesRead, bytes: first.subarray(0, bytesRead) };
+  } catch (error) {
+    // A directory where an entry belongs reads as an empty file: not an entry.
+    if (hasCode(error, "EISDIR")) return { identity: "", modified: 0, size: 0, bytes: Buffer.alloc(0) };
+    throw error;
+  } finally {
+    if (!closing) await handle.close().catch(() => undefined);
   }
 }
 

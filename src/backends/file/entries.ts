@@ -87,10 +87,10 @@ export class FileEntries {
     this.root = root;
   }
 
-  /** What is at `key`'s path; the value too when `withValue`. */
-  *find(key: Buffer, withValue: boolean): FileSteps<Found> {
+  /** What is at `key`'s path; the value too when `withValue`; the file's identity unless `anonymous`. */
+  *find(key: Buffer, withValue: boolean, anonymous = false): FileSteps<Found> {
     const path = entryPath(this.root, key);
-    const file = yield* read(path, withValue ? undefined : HEADER_BYTES + key.length);
+    const file = yield* read(path, withValue ? undefined : HEADER_BYTES + key.length, !anonymous);
     return yield* this.#inspect(path, file, key, withValue);
   }
 
@@ -115,7 +115,7 @@ export class FileEntries {
   }
 
   *get(key: Buffer): FileSteps<Buffer | undefined> {
-    const found = yield* this.find(key, true);
+    const found = yield* this.find(key, true, true);
     return isLive(found, Date.now()) ? found.value : undefined;
   }
 

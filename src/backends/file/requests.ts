@@ -5,7 +5,13 @@
  * thread pool), so both flavours do exactly the same steps.
  */
 export type FileRequest =
-  | { readonly kind: "read"; readonly path: string; readonly length: number | undefined }
+  | {
+      readonly kind: "read";
+      readonly path: string;
+      readonly length: number | undefined;
+      /** Whether the caller needs the file's identity and time (a read of the whole file may go without). */
+      readonly identify: boolean;
+    }
   | { readonly kind: "readMany"; readonly paths: readonly string[]; readonly length: number }
   | { readonly kind: "create"; readonly path: string; readonly parts: readonly Uint8Array[] }
   | { readonly kind: "rename"; readonly from: string; readonly to: string }
@@ -32,9 +38,12 @@ export interface FileRead extends FileFacts {
   readonly bytes: Buffer;
 }
 
-/** Reads `length` bytes (all when `undefined`); `undefined` when there is no such file. */
-export function* read(path: string, length?: number): FileSteps<FileRead | undefined> {
-  return (yield { kind: "read", path, length }) as FileRead | undefined;
+/**
+ * Reads `length` bytes (all when `undefined`); `undefined` when there is no such file. A whole read that
+ * is not to `identify` the file may leave its identity empty and its time 0 (one system call fewer).
+ */
+export function* read(path: string, length?: number, identify = true): FileSteps<FileRead | undefined> {
+  return (yield { kind: "read", path, length, identify }) as FileRead | undefined;
 }
 
 /** Reads the first `length` bytes of each file (`undefined` for one that is gone), in parallel where it can. */
