@@ -5,13 +5,17 @@
 export class Progress {
   readonly #stream: NodeJS.WriteStream;
   readonly #what: string;
-  readonly #started = performance.now();
+  readonly #now: () => number;
+  readonly #started: number;
   #count = 0;
-  #drawnAt = 0;
+  #drawnAt = Number.NEGATIVE_INFINITY;
 
-  constructor(what: string, stream: NodeJS.WriteStream = process.stderr) {
+  /** @param now - The clock, in milliseconds (a test gives its own). */
+  constructor(what: string, stream: NodeJS.WriteStream = process.stderr, now: () => number = () => performance.now()) {
     this.#stream = stream;
     this.#what = what;
+    this.#now = now;
+    this.#started = now();
   }
 
   get count(): number {
@@ -21,7 +25,7 @@ export class Progress {
   /** Adds `count` and redraws when it is time. */
   add(count: number): void {
     this.#count += count;
-    const now = performance.now();
+    const now = this.#now();
     if (!this.#stream.isTTY || now - this.#drawnAt < 200) return;
     this.#drawnAt = now;
     this.#draw(now);
@@ -30,7 +34,7 @@ export class Progress {
   /** Draws the last figure and ends the line. */
   end(): void {
     if (!this.#stream.isTTY) return;
-    this.#draw(performance.now());
+    this.#draw(this.#now());
     this.#stream.write("\n");
   }
 

@@ -150,6 +150,34 @@ describe("file backend", () => {
     }
   });
 
+  it("ifNotExists has one winner among 40 racers on 8 instances, over an absent and over an expired entry", async () => {
+    const directory = freshDirectory();
+    const instances = Array.from({ length: 8 }, () => new FileBackend({ directory, sweepInterval: 0 }));
+    try {
+      for (const round of ["absent", "expired"]) {
+        if (round === "expired") {
+          await instances[0]?.set(`race:${round}`, Buffer.from("old"), { timeToLive: 1 });
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        const outcomes = await Promise.all(
+          Array.from({ length: 40 }, (_, index) =>
+            instances[index % 8]?.set(`race:${round}`, Buffer.from(`writer ${String(index)}`), { ifNotExists: true }),
+          ),
+        );
+        const winners = outcomes.flatMap((won, index) => (won === true ? [index] : []));
+        assert.equal(winners.length, 1, `${round}: ${winners.join(",")}`);
+        assert.deepEqual(await instances[3]?.get(`race:${round}`), Buffer.from(`writer ${String(winners[0])}`));
+      }
+      // No lock or temporary file is left behind.
+      const leftovers = readdirSync(directory, { recursive: true })
+        .map(String)
+        .filter((name) => /\.(tmp|lock)$/.test(name));
+      assert.deepEqual(leftovers, []);
+    } finally {
+      await Promise.all(instances.map((instance) => instance.close()));
+    }
+  });
+
   it("a SyncCache and an async Cache on one directory see each other's writes", async () => {
     const directory = freshDirectory();
     const writer = new SyncCache<{ n: number }>({ backend: `file://${directory}`, serializer: "json://" });

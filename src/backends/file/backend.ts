@@ -25,7 +25,7 @@ export type { FileSweepReport } from "./sweeper.js";
  *
  * @example
  * ```ts
- * const cache = new Cache<Buffer>({ backend: "file:///var/cache/app?max-size=10000000000", serializer: "bytes://" });
+ * const cache = new Cache<Buffer>({ backend: "file:///var/cache/app?max-size=10000000000", serializer: "noop://" });
  * ```
  */
 export class FileBackend implements AsyncBackend<Buffer> {

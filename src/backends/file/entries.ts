@@ -164,23 +164,28 @@ export class FileEntries {
   /**
    * Puts `temporary` at `path` unless a live entry is there. Into an empty place by `link`, which fails
    * when another writer got there first; over an expired or unreadable file by `rename`, under the entry's
-   * lock, so that of two such writers one wins. A lock held by another writer means that writer is about
-   * to store its entry: this one loses.
+   * lock, so that of two such writers one wins. A lock held by another process (an adder about to store
+   * its entry, or the sweep removing the expired one) sends this one round again, three times at most:
+   * after that, another writer is storing the key, and this one loses.
    */
   *#add(temporary: string, path: string, key: Buffer): FileSteps<boolean> {
-    if (yield* link(temporary, path)) return true;
-    if (isLive(yield* this.find(key, false), Date.now())) return false;
-    return yield* this.#underLock(path, false, function* (this: FileEntries) {
-      const found = yield* this.find(key, false);
-      if (isLive(found, Date.now())) return false;
-      if (found.state === "absent") return yield* link(temporary, path);
-      yield* rename(temporary, path);
-      return true;
-    });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (yield* link(temporary, path)) return true;
+      if (isLive(yield* this.find(key, false), Date.now())) return false;
+      const outcome = yield* this.#underLock(path, "locked", function* (this: FileEntries) {
+        const found = yield* this.find(key, false);
+        if (isLive(found, Date.now())) return false;
+        if (found.state === "absent") return yield* link(temporary, path);
+        yield* rename(temporary, path);
+        return true;
+      });
+      if (outcome !== "locked") return outcome;
+    }
+    return false;
   }
 
   /** `work` while holding `path`'s lock file, or `otherwise` when another process holds it. */
-  *#underLock<T>(path: string, otherwise: T, work: (this: FileEntries) => FileSteps<T>): FileSteps<T> {
+  *#underLock<T, O>(path: string, otherwise: O, work: (this: FileEntries) => FileSteps<T>): FileSteps<T | O> {
     const lock = lockPath(path);
     if (!(yield* create(lock, []))) {
       const held = yield* stat(lock);
