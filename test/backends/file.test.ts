@@ -161,10 +161,12 @@ describe("file backend", () => {
         }
         const outcomes = await Promise.all(
           Array.from({ length: 40 }, (_, index) =>
-            instances[index % 8]?.set(`race:${round}`, Buffer.from(`writer ${String(index)}`), { ifNotExists: true }),
+            (instances[index % 8] as FileBackend).set(`race:${round}`, Buffer.from(`writer ${String(index)}`), {
+              ifNotExists: true,
+            }),
           ),
         );
-        const winners = outcomes.flatMap((won, index) => (won === true ? [index] : []));
+        const winners = outcomes.flatMap((won, index) => (won ? [index] : []));
         assert.equal(winners.length, 1, `${round}: ${winners.join(",")}`);
         assert.deepEqual(await instances[3]?.get(`race:${round}`), Buffer.from(`writer ${String(winners[0])}`));
       }

@@ -172,7 +172,7 @@ export class FileEntries {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (yield* link(temporary, path)) return true;
       if (isLive(yield* this.find(key, false), Date.now())) return false;
-      const outcome = yield* this.#underLock(path, "locked", function* (this: FileEntries) {
+      const outcome = yield* this.#underLock(path, "locked" as const, function* (this: FileEntries) {
         const found = yield* this.find(key, false);
         if (isLive(found, Date.now())) return false;
         if (found.state === "absent") return yield* link(temporary, path);
