@@ -221,6 +221,17 @@ describe("file backend", () => {
     assert.throws(() => backend.get("k"), CacheClosedError);
   });
 
+  it("takes a path with an @ or a %-escape in it as a path", async () => {
+    const directory = join(freshDirectory(), "user@host", "a b");
+    const backend = fromUrl(`file://${directory.replace(" ", "%20")}?sweep-interval=0`);
+    try {
+      await backend.set("k", Buffer.from("v"), {});
+      assert.equal(readdirSync(directory).length, 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
   it("bad URLs and options are ConfigurationErrors naming the problem", () => {
     assert.throws(() => fromUrl("file://relative/dir"), /absolute directory/);
     assert.throws(() => fromUrl("file:///tmp/x?max-size=-1"), /max-size must be an integer/);

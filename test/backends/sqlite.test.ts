@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -67,6 +67,17 @@ describe("SQLite backend", () => {
       assert.equal(await backend.sweep(), 2000);
       assert.equal(await backend.sweep(), 0);
       assert.equal(await backend.has("kept"), true);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it("takes a path with an @ in it as a path, not as credentials", async () => {
+    const path = join(directory, "user@host", "cache.db");
+    const backend = fromUrl(`sqlite://${path}`);
+    try {
+      await backend.set("k", Buffer.from("v"), {});
+      assert.ok(existsSync(path));
     } finally {
       await backend.close();
     }

@@ -97,24 +97,25 @@ export class MemcachedStore implements AsyncBackend<Buffer> {
     const connection = this.#connections[server] as MemcachedConnection;
     const known = this.#generations[server];
     if (known !== undefined && known.epoch === connection.epoch) return known.generation;
-    const key = this.#keys.generationKey;
     let [reply] = await connection.request(this.#generationCheck, 1);
     if (reply?.status !== "VA") {
       // None yet (a new or restarted server): add one; whoever adds first, everyone reads the same.
       const fresh = newGeneration();
-      [, reply] = await connection.request(
-        [`ms ${key} ${String(fresh.length)} ME\r\n${fresh}\r\n`, this.#generationCheck],
-        2,
-      );
+      [, reply] = await connection.request([this.#generationWrite(fresh, " ME"), this.#generationCheck], 2);
     }
     let generation = reply?.value?.toString("latin1") ?? "";
     if (!isGeneration(generation)) {
       // Something else wrote the key: take it back.
       generation = newGeneration();
-      await this.#expect(connection, `ms ${key} ${String(generation.length)}\r\n${generation}\r\n`, "HD");
+      await this.#expect(connection, this.#generationWrite(generation), "HD");
     }
     this.#generations[server] = { generation, epoch: connection.epoch };
     return generation;
+  }
+
+  /** The command that stores `generation` as the namespace's (with `flags`, such as `" ME"` to add only). */
+  #generationWrite(generation: string, flags = ""): string {
+    return `ms ${this.#keys.generationKey} ${String(generation.length)}${flags}\r\n${generation}\r\n`;
   }
 
   async #expect(connection: MemcachedConnection, command: string, status: string): Promise<void> {
@@ -435,11 +436,7 @@ export class MemcachedStore implements AsyncBackend<Buffer> {
         Promise.allSettled(
           this.#connections.map(async (connection, server) => {
             const generation = newGeneration();
-            await this.#expect(
-              connection,
-              `ms ${this.#keys.generationKey} ${String(generation.length)}\r\n${generation}\r\n`,
-              "HD",
-            );
+            await this.#expect(connection, this.#generationWrite(generation), "HD");
             this.#generations[server] = { generation, epoch: connection.epoch };
           }),
         ),

@@ -83,7 +83,8 @@ export function definedSqliteTimings(options: Partial<SqliteTimings>): Partial<S
 export function sqliteSettingsFromUrl(url: CacheUrl, parameters: UrlParameters): SqliteSettings {
   let path: string;
   try {
-    path = decodeURIComponent(url.address);
+    // A SQLite URL has no credentials: an `@` belongs to the path.
+    path = decodeURIComponent(url.location);
   } catch {
     throw new ConfigurationError(
       `the path of ${JSON.stringify(url.redacted)} has a malformed %-escape; write % as %25`,
