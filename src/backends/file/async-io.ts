@@ -96,33 +96,43 @@ async function checksumInSlices(bytes: Buffer): Promise<number> {
   return crc;
 }
 
-/** The first `length` bytes of a file (all of it for `undefined`), through `opened` when given (left open). */
-async function readFile(path: string, length: number | undefined, opened?: FileHandle): Promise<FileRead | undefined> {
+/** The first `length` bytes of a file (all of it for `undefined`), with what it is. */
+async function readFile(path: string, length: number | undefined): Promise<FileRead | undefined> {
   let handle: FileHandle;
-  if (opened !== undefined) handle = opened;
-  else {
-    try {
-      handle = await open(path, "r");
-    } catch (error) {
-      if (hasCode(error, "ENOENT", "ENOTDIR")) return undefined;
-      throw error;
-    }
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if (hasCode(error, "ENOENT", "ENOTDIR")) return undefined;
+    throw error;
   }
   try {
     const stats = await handle.stat();
     const facts = factsOf(stats);
     if (!stats.isFile()) return { ...facts, bytes: Buffer.alloc(0) };
     const bytes = Buffer.allocUnsafe(Math.min(stats.size, length ?? stats.size));
-    let filled = 0;
-    while (filled < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return { ...facts, bytes: bytes.subarray(0, filled) };
+    return { ...facts, bytes: await fill(handle, bytes, 0) };
   } finally {
-    if (opened === undefined) await handle.close();
+    await handle.close();
   }
+}
+
+/** The rest of an open file whose first bytes `start` holds, after them (`start` is not read again). */
+async function readRest(handle: FileHandle, start: Buffer): Promise<FileRead> {
+  const stats = await handle.stat();
+  const bytes = Buffer.allocUnsafe(Math.max(stats.size, start.length));
+  start.copy(bytes);
+  return { ...factsOf(stats), bytes: await fill(handle, bytes, start.length) };
+}
+
+/** Reads into `bytes` from `filled` on, until it is full or the file ends; the part filled. */
+async function fill(handle: FileHandle, bytes: Buffer, filled: number): Promise<Buffer> {
+  let end = filled;
+  while (end < bytes.length) {
+    const { bytesRead } = await handle.read(bytes, end, bytes.length - end, end);
+    if (bytesRead === 0) break;
+    end += bytesRead;
+  }
+  return bytes.subarray(0, end);
 }
 
 /** How much a whole read takes in its first go, before it asks the file's size. */
@@ -145,7 +155,7 @@ async function readWholeFile(path: string): Promise<FileRead | undefined> {
   try {
     const first = Buffer.allocUnsafe(FIRST_READ_BYTES);
     const { bytesRead } = await handle.read(first, 0, first.length, 0);
-    if (bytesRead === first.length) return await readFile(path, undefined, handle);
+    if (bytesRead === first.length) return await readRest(handle, first);
     closing = true;
     handle.close().catch(() => undefined);
     return { identity: "", modified: 0, size: bytesRead, bytes: first.subarray(0, bytesRead) };

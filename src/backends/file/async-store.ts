@@ -36,12 +36,17 @@ export class AsyncFileStore implements AsyncBackend<Buffer> {
 
   async getMany(keys: readonly string[]): Promise<Map<string, Buffer>> {
     const distinct = [...new Set(keys)];
-    const found = new Map<string, Buffer>();
-    await inSlices(distinct, async (key) => {
-      const value = await this.get(key);
-      if (value !== undefined) found.set(key, value);
+    const values: (Buffer | undefined)[] = [];
+    await inSlices([...distinct.keys()], async (index) => {
+      values[index] = await this.get(distinct[index] as string);
     });
-    return new Map(distinct.flatMap((key) => (found.has(key) ? [[key, found.get(key) as Buffer]] : [])));
+    // In the order asked, whatever order the reads finished in.
+    const found = new Map<string, Buffer>();
+    for (const [index, key] of distinct.entries()) {
+      const value = values[index];
+      if (value !== undefined) found.set(key, value);
+    }
+    return found;
   }
 
   async set(key: string, value: Buffer, options: BackendSetOptions): Promise<boolean> {

@@ -87,9 +87,11 @@ export class FileEntries {
     this.root = root;
   }
 
-  /** What is at `key`'s path; the value too when `withValue`; the file's identity unless `anonymous`. */
-  *find(key: Buffer, withValue: boolean, anonymous = false): FileSteps<Found> {
-    const path = entryPath(this.root, key);
+  /**
+   * What is at `path` (`key`'s entry path, hashed once per operation by its caller); the value too when
+   * `withValue`; the file's identity unless `anonymous`.
+   */
+  *#find(path: string, key: Buffer, withValue: boolean, anonymous = false): FileSteps<Found> {
     const file = yield* read(path, withValue ? undefined : HEADER_BYTES + key.length, !anonymous);
     return yield* this.#inspect(path, file, key, withValue);
   }
@@ -115,13 +117,13 @@ export class FileEntries {
   }
 
   *get(key: Buffer): FileSteps<Buffer | undefined> {
-    const found = yield* this.find(key, true, true);
+    const found = yield* this.#find(entryPath(this.root, key), key, true, true);
     return isLive(found, Date.now()) ? found.value : undefined;
   }
 
   /** Milliseconds left (at least 1), `null` for no expiry, `undefined` when absent. */
   *ttl(key: Buffer): FileSteps<number | null | undefined> {
-    const found = yield* this.find(key, false);
+    const found = yield* this.#find(entryPath(this.root, key), key, false);
     const now = Date.now();
     if (!isLive(found, now)) return undefined;
     return found.expiresAt === undefined ? null : Math.max(1, Math.ceil(found.expiresAt - now));
@@ -171,9 +173,9 @@ export class FileEntries {
   *#add(temporary: string, path: string, key: Buffer): FileSteps<boolean> {
     for (let attempt = 0; attempt < 3; attempt++) {
       if (yield* link(temporary, path)) return true;
-      if (isLive(yield* this.find(key, false), Date.now())) return false;
+      if (isLive(yield* this.#find(path, key, false), Date.now())) return false;
       const outcome = yield* this.#underLock(path, "locked" as const, function* (this: FileEntries) {
-        const found = yield* this.find(key, false);
+        const found = yield* this.#find(path, key, false);
         if (isLive(found, Date.now())) return false;
         if (found.state === "absent") return yield* link(temporary, path);
         yield* rename(temporary, path);
@@ -219,9 +221,9 @@ export class FileEntries {
 
   /** Sets or removes the expiry of a live entry by rewriting it; `false` when absent. */
   *expireIn(key: Buffer, timeToLive: number | undefined): FileSteps<boolean> {
-    const found = yield* this.find(key, true);
-    if (!isLive(found, Date.now()) || found.value === undefined) return false;
     const path = entryPath(this.root, key);
+    const found = yield* this.#find(path, key, true);
+    if (!isLive(found, Date.now()) || found.value === undefined) return false;
     const expiresAt = timeToLive === undefined ? undefined : Date.now() + timeToLive;
     const temporary = yield* this.#write(path, key, found.value, expiresAt);
     const now = yield* stat(path);
@@ -236,17 +238,19 @@ export class FileEntries {
 
   /** Removes the entry; whether a live one was there. */
   *delete(key: Buffer): FileSteps<boolean> {
-    const found = yield* this.find(key, false);
+    const path = entryPath(this.root, key);
+    const found = yield* this.#find(path, key, false);
     if (found.state === "absent") return false;
-    const removed = yield* unlink(entryPath(this.root, key));
+    const removed = yield* unlink(path);
     return removed && isLive(found, Date.now());
   }
 
   /** Removes the entry only while it holds `value` (a replacement written since is kept). */
   *deleteIfUnchanged(key: Buffer, value: Buffer): FileSteps<boolean> {
-    const found = yield* this.find(key, true);
+    const path = entryPath(this.root, key);
+    const found = yield* this.#find(path, key, true);
     if (!isLive(found, Date.now()) || found.value?.equals(value) !== true) return false;
-    return yield* this.#takeAway(entryPath(this.root, key), found.file);
+    return yield* this.#takeAway(path, found.file);
   }
 
   /** The entries of one fan-out directory and their paths, each checked (`key` absent: any key). */

@@ -35,10 +35,7 @@ export class FileBackend implements SyncBackend<Buffer> {
   }
 
   #run<T>(operation: string, key: string | undefined, make: (key: Buffer) => FileSteps<T>): T {
-    if (key !== undefined) {
-      const refusal = keyRefusal(operation, key);
-      if (refusal !== undefined) throw refusal;
-    }
+    if (key !== undefined) refuseKey(operation, key);
     const steps = this.#core.steps(operation, key, make);
     try {
       return runSync(steps);
@@ -76,7 +73,7 @@ export class FileBackend implements SyncBackend<Buffer> {
   /** Entry by entry (not atomic); a later duplicate wins. */
   setMany(entries: readonly (readonly [string, unknown])[], timeToLive: number | undefined): void {
     const values = entries.map(([key, value]) => [key, this.#bytes(key, value)] as const);
-    for (const [key] of values) this.#run("setMany", key, () => noSteps());
+    for (const [key] of values) refuseKey("setMany", key);
     for (const [key, value] of new Map(values)) this.set(key, value, { timeToLive });
   }
 
@@ -89,7 +86,7 @@ export class FileBackend implements SyncBackend<Buffer> {
   }
 
   deleteMany(keys: readonly string[]): number {
-    for (const key of keys) this.#run("deleteMany", key, () => noSteps());
+    for (const key of keys) refuseKey("deleteMany", key);
     return [...new Set(keys)].filter((key) => this.delete(key)).length;
   }
 
@@ -134,8 +131,8 @@ export class FileBackend implements SyncBackend<Buffer> {
   }
 }
 
-/** The steps of a check alone: a batch's keys are checked before any is written. */
-// eslint-disable-next-line require-yield -- no file is touched
-function* noSteps(): FileSteps<void> {
-  return;
+/** @throws BackendError for a key with no UTF-8 form (it would collide with others as U+FFFD). */
+function refuseKey(operation: string, key: string): void {
+  const refusal = keyRefusal(operation, key);
+  if (refusal !== undefined) throw refusal;
 }
