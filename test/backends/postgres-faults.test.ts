@@ -150,7 +150,7 @@ describe("P1: PostgreSQL faults", { skip: unavailable }, () => {
     const cache = new Cache<string>({ backend, serializer: "json://" });
     await cache.set("k", "v");
     const stopped = [server.pid, ...childPids(server.pid)];
-    for (const pid of stopped) process.kill(pid, "SIGSTOP");
+    for (const pid of stopped) signalIfAlive(pid, "SIGSTOP");
     try {
       for (let call = 0; call < 3; call++) {
         const { ms, error } = await timed(() => cache.get("k"));
@@ -162,7 +162,8 @@ describe("P1: PostgreSQL faults", { skip: unavailable }, () => {
       assert.ok(refused.error instanceof BackendError && /circuit/.test(refused.error.message));
       assert.ok(refused.ms < 50, `refused in ${refused.ms.toFixed(0)} ms`);
     } finally {
-      for (const pid of stopped) process.kill(pid, "SIGCONT");
+      // Children first: a postmaster that runs again may reap one at once, before it is sent its signal.
+      for (const pid of [...stopped].reverse()) signalIfAlive(pid, "SIGCONT");
     }
     try {
       await eventually(() => cache.get("k"));
@@ -173,3 +174,12 @@ describe("P1: PostgreSQL faults", { skip: unavailable }, () => {
     }
   });
 });
+
+/** Sends `signal` to `pid`, which may have ended meanwhile (a backend process exiting on its own). */
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ESRCH") throw error;
+  }
+}
